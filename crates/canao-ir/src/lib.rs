@@ -1,0 +1,24 @@
+//! The graph IR: a closed set of ops over a petgraph DAG, parameters that may carry sparsity,
+//! shape inference, cost, a text form, passes, builders and the backend seam.
+
+pub mod builders;
+mod cost;
+mod dtype;
+mod error;
+mod graph;
+pub mod op;
+pub mod pass;
+mod runtime;
+mod sparsity;
+mod text;
+mod weights;
+
+pub use cost::{Cost, GraphCost};
+pub use dtype::{DType, TensorType};
+pub use error::{IrError, Result};
+pub use graph::{Graph, Node, NodeId, ParamSpec};
+pub use op::{Activation, Op, PoolKind};
+pub use runtime::{Executable, Runtime, Schedule};
+pub use sparsity::{BitMask, Sparsity};
+pub use text::parse_graph;
+pub use weights::{ParamValue, Weights};
