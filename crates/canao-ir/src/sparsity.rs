@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn validate_names_param_and_counts() {
-        let err = block_half().validate("enc.0.q.w", &[6, 6]).unwrap_err().to_string();
+        let err = block_half().validate("enc.0.q.w", &[7, 6]).unwrap_err().to_string();
         assert!(err.contains("enc.0.q.w") && err.contains("6 bits"), "{err}");
         assert!(Sparsity::Circulant { block: 4 }.validate("x", &[8]).is_err());
     }

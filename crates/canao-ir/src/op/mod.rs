@@ -156,7 +156,11 @@ impl Op {
             Op::Embedding { table } => embedding::cost(io, table, params),
             Op::SplitHeads { .. } | Op::MergeHeads | Op::Flatten => Cost { flops: 0, bytes: io, params: 0 },
             Op::Linear { weight, bias, act } => linear::cost_linear(io, ins[0], out, weight, bias.is_some(), *act, params),
-            Op::BiasAdd { .. } | Op::Add => Cost { flops: out.elements() as u64, bytes: io, params: 0 },
+            Op::BiasAdd { bias } => {
+                let n = params[bias].stored();
+                Cost { flops: out.elements() as u64, bytes: io + 4 * n, params: n }
+            }
+            Op::Add => Cost { flops: out.elements() as u64, bytes: io, params: 0 },
             Op::MatMul { .. } => linear::cost_matmul(io, ins[0], out),
             Op::Act(a) => Cost { flops: a.flops_per_element() * out.elements() as u64, bytes: io, params: 0 },
             Op::LayerNorm { .. } => norm::cost_layer_norm(io, out),

@@ -1,0 +1,9 @@
+//! The reference interpreter: obviously right rather than fast. Every reduction accumulates in
+//! f64; sparse parameters run as their dense projection (the definition of their meaning).
+
+mod error;
+mod exec;
+mod kernels;
+
+pub use error::{InterpError, Result};
+pub use exec::{Interpreter, InterpreterExe};
