@@ -2,3 +2,14 @@
 //! sentence embeddings.
 
 pub mod assets;
+mod binding;
+mod embed;
+mod error;
+mod minilm;
+mod tokenizer;
+
+pub use binding::{bind_bert_weights, hf_name};
+pub use embed::{Embeddings, cosine_matrix};
+pub use error::{NnError, Result};
+pub use minilm::MiniLm;
+pub use tokenizer::{Encoded, LengthPolicy, TextTokenizer};

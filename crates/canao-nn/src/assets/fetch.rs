@@ -110,14 +110,23 @@ fn pip_download(
         .collect();
     args.extend(["--disable-pip-version-check", "--no-input"].map(OsStr::new));
     args.extend(pip_args.iter().map(OsStr::new));
-    args.extend([OsStr::new(requirement), OsStr::new("-d"), scratch.as_os_str()]);
+    args.extend([
+        OsStr::new(requirement),
+        OsStr::new("-d"),
+        scratch.as_os_str(),
+    ]);
     run("python3", &args, scratch)?;
     single_file_with_ext(scratch, "whl", &format!("pip download {requirement}"))
 }
 
 /// Downloads and unpacks the `.deb` of `package` into `scratch/x`; returns that root.
 fn apt_download_unpack(package: &str, scratch: &Path) -> Result<(PathBuf, PathBuf), AssetError> {
-    run("apt-get", &[OsStr::new("download"), OsStr::new(package)], scratch).map_err(|e| match e {
+    run(
+        "apt-get",
+        &[OsStr::new("download"), OsStr::new(package)],
+        scratch,
+    )
+    .map_err(|e| match e {
         AssetError::Command { command, detail } => AssetError::Command {
             command,
             detail: format!("{detail}; if the package is unknown, run `apt-get update` and retry"),
@@ -255,4 +264,3 @@ pub fn ensure(
     }
     fetch_spec(home, spec, progress)
 }
-

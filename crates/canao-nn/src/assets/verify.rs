@@ -101,10 +101,12 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), AssetError> {
 /// Lowercase hex, the form the catalog stores.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Checks every `(relpath, sha256)` in `files` under `dir`. A missing file is a state, not an

@@ -1,0 +1,51 @@
+use anyhow::Result;
+use canao_nn::assets;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Download and verify an asset (all of them when no name is given); repairs corrupt files.
+    Fetch { name: Option<String> },
+    /// Show every asset, where it comes from, and whether the cached copy verifies.
+    List,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let home = assets::canao_home();
+    match a.action {
+        Action::Fetch { name } => {
+            let names: Vec<String> = match name {
+                Some(n) => vec![n],
+                None => assets::catalog().iter().map(|s| s.name.to_string()).collect(),
+            };
+            for n in names {
+                let dir = assets::fetch(&home, &n, &mut |line| eprintln!("{line}"))?;
+                println!("{n}: ok ({})", dir.display());
+            }
+        }
+        Action::List => {
+            println!("cache: {}", home.display());
+            for spec in assets::catalog() {
+                let st = assets::status(&home, spec.name)?;
+                let state = if st.is_ok() {
+                    "ok".to_string()
+                } else {
+                    let bad: Vec<String> = st
+                        .files
+                        .iter()
+                        .filter(|(_, s)| !matches!(s, assets::FileState::Ok))
+                        .map(|(f, s)| format!("{f} {}", if matches!(s, assets::FileState::Missing) { "missing" } else { "corrupt" }))
+                        .collect();
+                    format!("needs `canao assets fetch {}`: {}", spec.name, bad.join(", "))
+                };
+                println!("{:<16} {:>9.1} MB  {}  [{}]", spec.name, st.bytes as f64 / 1e6, state, spec.description);
+            }
+        }
+    }
+    Ok(())
+}

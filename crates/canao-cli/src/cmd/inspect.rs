@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+
+use anyhow::Result;
+use canao_ir::pass::Pipeline;
+use serde_json::json;
+
+use crate::cmd::model;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A built-in model: minilm, lenet5.
+    #[arg(long)]
+    model: Option<String>,
+    /// An architecture RON file instead of a built-in model.
+    #[arg(long)]
+    arch: Option<PathBuf>,
+    /// Sequence length for BERT-family models.
+    #[arg(long, default_value_t = 128)]
+    seq: usize,
+    /// Show the graph as built, before the pass pipeline.
+    #[arg(long)]
+    unoptimized: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+    /// Print the IR text form.
+    #[arg(long)]
+    text: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let arch = model::resolve(a.model.as_deref(), a.arch.as_deref(), a.seq)?;
+    let mut g = model::build(&arch)?;
+    let pipeline = Pipeline::standard();
+    if !a.unoptimized {
+        pipeline.run(&mut g)?;
+    }
+    if a.text {
+        print!("{g}");
+        return Ok(());
+    }
+    let c = g.cost();
+    if a.json {
+        let kinds: serde_json::Map<String, serde_json::Value> = c
+            .by_kind
+            .iter()
+            .map(|(k, v)| (k.clone(), json!({"count": v.count, "flops": v.cost.flops, "bytes": v.cost.bytes, "params": v.cost.params})))
+            .collect();
+        let out = json!({
+            "graph": g.name(),
+            "passes": if a.unoptimized { String::new() } else { pipeline.to_string() },
+            "nodes": c.nodes,
+            "params": c.params,
+            "flops": c.total.flops,
+            "bytes": c.total.bytes,
+            "by_kind": kinds,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("graph {} ({} nodes, {} parameters)", g.name(), c.nodes, c.params);
+    if !a.unoptimized {
+        println!("passes: {pipeline}");
+    }
+    println!("{:<16} {:>6} {:>14} {:>14} {:>12}", "op", "count", "MFLOP", "MB moved", "params");
+    for (k, v) in &c.by_kind {
+        println!(
+            "{:<16} {:>6} {:>14.2} {:>14.2} {:>12}",
+            k,
+            v.count,
+            v.cost.flops as f64 / 1e6,
+            v.cost.bytes as f64 / 1e6,
+            v.cost.params
+        );
+    }
+    println!(
+        "{:<16} {:>6} {:>14.2} {:>14.2} {:>12}",
+        "total",
+        c.nodes,
+        c.total.flops as f64 / 1e6,
+        c.total.bytes as f64 / 1e6,
+        c.params
+    );
+    println!("= {:.3} GFLOP", c.total.flops as f64 / 1e9);
+    Ok(())
+}

@@ -1,0 +1,4 @@
+pub mod assets;
+pub mod embed;
+pub mod inspect;
+mod model;

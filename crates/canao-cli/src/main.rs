@@ -1,0 +1,30 @@
+//! `canao`: compiler-aware architecture search and compression. One file per subcommand.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "canao", version, about = "Compiler-aware neural architecture search and compression")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch, verify and list the models and data sets canao uses.
+    Assets(cmd::assets::Args),
+    /// Print a model's graph: nodes, parameters, FLOPs and bytes per op kind.
+    Inspect(cmd::inspect::Args),
+    /// Sentence embeddings of texts and their cosine-similarity matrix.
+    Embed(cmd::embed::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Assets(a) => cmd::assets::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Embed(a) => cmd::embed::run(a),
+    }
+}

@@ -1,0 +1,156 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use canao_ir::builders::{BertArch, BertLayer};
+use canao_ir::pass::Pipeline;
+use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
+use canao_tensor::{SafetensorsFile, Tensor};
+use serde::Deserialize;
+
+use crate::assets;
+use crate::binding::bind_bert_weights;
+use crate::embed::Embeddings;
+use crate::error::{NnError, Result};
+use crate::tokenizer::{Encoded, LengthPolicy, TextTokenizer};
+
+/// The fields of a Hugging Face BERT `config.json` that decide the architecture.
+#[derive(Debug, Deserialize)]
+struct HfConfig {
+    model_type: String,
+    hidden_act: String,
+    vocab_size: usize,
+    hidden_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    max_position_embeddings: usize,
+    type_vocab_size: usize,
+    layer_norm_eps: f32,
+}
+
+/// all-MiniLM-L6-v2 (or any BERT checkpoint laid out the same way): its architecture, tokenizer
+/// and weights bound to canao's parameter names.
+#[derive(Debug)]
+pub struct MiniLm {
+    dir: PathBuf,
+    arch: BertArch,
+    tokenizer: TextTokenizer,
+    weights: Weights,
+}
+
+impl MiniLm {
+    /// Loads from the asset cache, fetching the model when it is missing.
+    pub fn from_cache(home: &Path, progress: &mut dyn FnMut(&str)) -> Result<Self> {
+        let dir = assets::ensure(home, "minilm", progress)?;
+        Self::load(&dir)
+    }
+
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from a folder.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let arch = read_arch(&dir.join("config.json"))?;
+        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"))?;
+        let file = SafetensorsFile::open(&dir.join("model.safetensors"))?;
+        // Parameters do not depend on the sequence length; bind against a one-token graph.
+        let weights = bind_bert_weights(&arch.with_seq(1).build()?, &file)?;
+        Ok(Self { dir: dir.to_path_buf(), arch, tokenizer, weights })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The architecture at a given sequence length.
+    pub fn arch(&self, seq: usize) -> BertArch {
+        self.arch.with_seq(seq)
+    }
+
+    pub fn max_positions(&self) -> usize {
+        self.arch.max_positions
+    }
+
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// The encoder graph at `seq` tokens, after the standard pass pipeline.
+    pub fn graph(&self, seq: usize) -> Result<Graph> {
+        let mut g = self.arch(seq).build()?;
+        Pipeline::standard().run(&mut g)?;
+        Ok(g)
+    }
+
+    pub fn tokenize(&self, texts: &[String], policy: LengthPolicy) -> Result<Vec<Encoded>> {
+        texts.iter().enumerate().map(|(i, t)| self.tokenizer.encode(t, i, self.arch.max_positions, policy)).collect()
+    }
+
+    /// The graph inputs for one tokenised text.
+    pub fn inputs(enc: &Encoded) -> Result<BTreeMap<String, Tensor>> {
+        let n = enc.ids.len();
+        let as_f32 = |v: &[u32]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let mut m = BTreeMap::new();
+        m.insert("input_ids".to_string(), Tensor::new(vec![n], as_f32(&enc.ids))?);
+        m.insert("token_type_ids".to_string(), Tensor::new(vec![n], as_f32(&enc.type_ids))?);
+        m.insert("attention_mask".to_string(), Tensor::new(vec![n], vec![1.0; n])?);
+        Ok(m)
+    }
+
+    /// Sentence embeddings (masked mean of the last hidden states, L2-normalised) of each text,
+    /// each run at its own length on `runtime`. Executables are reused across equal lengths.
+    pub fn embed<R: Runtime>(
+        &self,
+        runtime: &R,
+        schedule: &Schedule,
+        texts: &[String],
+        policy: LengthPolicy,
+    ) -> Result<Embeddings> {
+        let encoded = self.tokenize(texts, policy)?;
+        let mut exes: BTreeMap<usize, R::Exe> = BTreeMap::new();
+        let mut vectors = Vec::with_capacity(texts.len());
+        let mut hidden = Vec::with_capacity(texts.len());
+        for enc in &encoded {
+            let seq = enc.ids.len();
+            if !exes.contains_key(&seq) {
+                let exe = runtime
+                    .prepare(&self.graph(seq)?, &self.weights, schedule)
+                    .map_err(|e| NnError::Backend(e.to_string()))?;
+                exes.insert(seq, exe);
+            }
+            let exe = exes.get_mut(&seq).expect("inserted above");
+            let mut out = exe.run(&Self::inputs(enc)?).map_err(|e| NnError::Backend(e.to_string()))?;
+            let sentence = out.pop().expect("BERT graphs have two outputs");
+            vectors.push(sentence.into_data());
+            hidden.push(out.pop().expect("BERT graphs have two outputs"));
+        }
+        Ok(Embeddings { vectors, hidden, tokens: encoded.iter().map(|e| e.ids.len()).collect() })
+    }
+}
+
+fn read_arch(path: &Path) -> Result<BertArch> {
+    let err = |detail: String| NnError::Config { file: path.to_path_buf(), detail };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let c: HfConfig = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+    if c.model_type != "bert" {
+        return Err(err(format!("model_type is `{}`, only `bert` is supported", c.model_type)));
+    }
+    if c.hidden_act != "gelu" {
+        return Err(err(format!("hidden_act is `{}`, only `gelu` is supported", c.hidden_act)));
+    }
+    if c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0 {
+        return Err(err(format!("hidden_size {} does not split into {} heads", c.hidden_size, c.num_attention_heads)));
+    }
+    let arch = BertArch {
+        vocab: c.vocab_size,
+        max_positions: c.max_position_embeddings,
+        type_vocab: c.type_vocab_size,
+        seq: 1,
+        hidden: c.hidden_size,
+        head_dim: c.hidden_size / c.num_attention_heads,
+        layer_norm_eps: c.layer_norm_eps,
+        layers: vec![
+            BertLayer { hidden: c.hidden_size, heads: c.num_attention_heads, ffn: c.intermediate_size };
+            c.num_hidden_layers
+        ],
+    };
+    arch.validate().map_err(|e| err(e.to_string()))?;
+    Ok(arch)
+}
