@@ -19,6 +19,10 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Sentence embeddings of texts and their cosine-similarity matrix.
     Embed(cmd::embed::Args),
+    /// Run a model on texts and print everything as JSON (embeddings, timings, configuration).
+    Run(cmd::embed::Args),
+    /// Benchmark the CPU kernels or a whole model.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,5 +30,7 @@ fn main() -> anyhow::Result<()> {
         Command::Assets(a) => cmd::assets::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Embed(a) => cmd::embed::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
     }
 }

@@ -9,6 +9,8 @@ pub struct Embeddings {
     pub hidden: Vec<Tensor>,
     /// Tokens per text, special tokens included.
     pub tokens: Vec<usize>,
+    /// Wall time of each text's forward pass (preparation excluded), in milliseconds.
+    pub ms: Vec<f64>,
 }
 
 impl Embeddings {

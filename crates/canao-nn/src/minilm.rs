@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use canao_ir::builders::{BertArch, BertLayer};
 use canao_ir::pass::Pipeline;
-use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
+use canao_ir::{Executable, Graph, Runtime, Schedule, Sparsity, Weights};
 use canao_tensor::{SafetensorsFile, Tensor};
 use serde::Deserialize;
 
@@ -36,6 +36,8 @@ pub struct MiniLm {
     arch: BertArch,
     tokenizer: TextTokenizer,
     weights: Weights,
+    /// Structures imposed on parameters (compression results), applied to every graph built.
+    sparsity: BTreeMap<String, Sparsity>,
 }
 
 impl MiniLm {
@@ -52,7 +54,7 @@ impl MiniLm {
         let file = SafetensorsFile::open(&dir.join("model.safetensors"))?;
         // Parameters do not depend on the sequence length; bind against a one-token graph.
         let weights = bind_bert_weights(&arch.with_seq(1).build()?, &file)?;
-        Ok(Self { dir: dir.to_path_buf(), arch, tokenizer, weights })
+        Ok(Self { dir: dir.to_path_buf(), arch, tokenizer, weights, sparsity: BTreeMap::new() })
     }
 
     pub fn dir(&self) -> &Path {
@@ -72,9 +74,30 @@ impl MiniLm {
         &self.weights
     }
 
-    /// The encoder graph at `seq` tokens, after the standard pass pipeline.
+    /// The encoder's linear-layer weights: what structured pruning applies to.
+    pub fn prunable(&self) -> Vec<String> {
+        self.weights
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|n| n.starts_with("enc.") && n.ends_with(".w") && !n.contains(".ln."))
+            .cloned()
+            .collect()
+    }
+
+    /// Imposes a structure on a parameter (checked against its shape).
+    pub fn set_sparsity(&mut self, param: &str, sparsity: Sparsity) -> Result<()> {
+        let t = self.weights.dense(param)?;
+        sparsity.validate(param, t.shape())?;
+        self.sparsity.insert(param.to_string(), sparsity);
+        Ok(())
+    }
+
+    /// The encoder graph at `seq` tokens with the imposed sparsity, after the standard passes.
     pub fn graph(&self, seq: usize) -> Result<Graph> {
         let mut g = self.arch(seq).build()?;
+        for (p, s) in &self.sparsity {
+            g.set_sparsity(p, s.clone())?;
+        }
         Pipeline::standard().run(&mut g)?;
         Ok(g)
     }
@@ -107,6 +130,7 @@ impl MiniLm {
         let mut exes: BTreeMap<usize, R::Exe> = BTreeMap::new();
         let mut vectors = Vec::with_capacity(texts.len());
         let mut hidden = Vec::with_capacity(texts.len());
+        let mut ms = Vec::with_capacity(texts.len());
         for enc in &encoded {
             let seq = enc.ids.len();
             if !exes.contains_key(&seq) {
@@ -116,12 +140,15 @@ impl MiniLm {
                 exes.insert(seq, exe);
             }
             let exe = exes.get_mut(&seq).expect("inserted above");
-            let mut out = exe.run(&Self::inputs(enc)?).map_err(|e| NnError::Backend(e.to_string()))?;
+            let inputs = Self::inputs(enc)?;
+            let start = std::time::Instant::now();
+            let mut out = exe.run(&inputs).map_err(|e| NnError::Backend(e.to_string()))?;
+            ms.push(start.elapsed().as_secs_f64() * 1e3);
             let sentence = out.pop().expect("BERT graphs have two outputs");
             vectors.push(sentence.into_data());
             hidden.push(out.pop().expect("BERT graphs have two outputs"));
         }
-        Ok(Embeddings { vectors, hidden, tokens: encoded.iter().map(|e| e.ids.len()).collect() })
+        Ok(Embeddings { vectors, hidden, tokens: encoded.iter().map(|e| e.ids.len()).collect(), ms })
     }
 }
 

@@ -6,3 +6,5 @@ pub const KERNEL_ABS: f32 = 1e-4;
 pub const MODEL_ABS: f32 = 2e-3;
 /// Published similarity figures are quoted to three decimals.
 pub const PUBLISHED_COSINE: f32 = 5e-3;
+/// The f64-accumulating interpreter against an independent f64 reference of the same model.
+pub const ORACLE_ABS: f32 = 1e-5;

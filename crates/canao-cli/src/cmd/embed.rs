@@ -1,8 +1,8 @@
-use anyhow::{Result, bail};
-use canao_interp::Interpreter;
-use canao_ir::Schedule;
-use canao_nn::{LengthPolicy, MiniLm, assets};
+use anyhow::Result;
+use canao_nn::LengthPolicy;
 use serde_json::json;
+
+use crate::cmd::backend::{self, Backend, ModelArgs};
 
 /// The published quick-start sentences of all-MiniLM-L6-v2, used when no text is given.
 pub const DEFAULT_SENTENCES: [&str; 3] =
@@ -11,33 +11,36 @@ pub const DEFAULT_SENTENCES: [&str; 3] =
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Texts to embed (default: three quick-start sentences).
-    texts: Vec<String>,
-    /// Model to use (only minilm for now).
-    #[arg(long, default_value = "minilm")]
-    model: String,
-    /// Backend: interp (the reference interpreter).
-    #[arg(long, default_value = "interp")]
-    backend: String,
+    pub texts: Vec<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+    /// Worker threads for the CPU backend.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Cut texts longer than the model's 512 positions instead of refusing them.
     #[arg(long)]
-    truncate: bool,
+    pub truncate: bool,
     /// Print {"embeddings": [[...]], "similarity": [[...]]}.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
+}
+
+impl Args {
+    pub fn texts(&self) -> Vec<String> {
+        if self.texts.is_empty() { DEFAULT_SENTENCES.iter().map(|s| s.to_string()).collect() } else { self.texts.clone() }
+    }
+
+    pub fn policy(&self) -> LengthPolicy {
+        if self.truncate { LengthPolicy::Truncate } else { LengthPolicy::Refuse }
+    }
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if a.model != "minilm" {
-        bail!("unknown model `{}`; embed supports: minilm", a.model);
-    }
-    if a.backend != "interp" {
-        bail!("unknown backend `{}`; available: interp", a.backend);
-    }
-    let texts: Vec<String> =
-        if a.texts.is_empty() { DEFAULT_SENTENCES.iter().map(|s| s.to_string()).collect() } else { a.texts };
-    let model = MiniLm::from_cache(&assets::canao_home(), &mut |line| eprintln!("{line}"))?;
-    let policy = if a.truncate { LengthPolicy::Truncate } else { LengthPolicy::Refuse };
-    let emb = model.embed(&Interpreter, &Schedule::default(), &texts, policy)?;
+    let texts = a.texts();
+    let model = a.model.load()?;
+    let emb = backend::embed(&model, a.backend, a.threads, &texts, a.policy())?;
     let sim = emb.similarity();
     if a.json {
         println!("{}", json!({"embeddings": emb.vectors, "similarity": sim}));

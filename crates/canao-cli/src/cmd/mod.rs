@@ -1,4 +1,7 @@
 pub mod assets;
+mod backend;
+pub mod bench;
 pub mod embed;
 pub mod inspect;
 mod model;
+pub mod run;

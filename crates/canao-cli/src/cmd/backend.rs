@@ -1,0 +1,76 @@
+//! Choosing the backend a model runs on, and the MiniLM options shared by `embed`, `run` and
+//! `bench model`.
+
+use anyhow::{Context, Result, bail};
+use canao_cpu::CpuRuntime;
+use canao_interp::Interpreter;
+use canao_ir::Schedule;
+use canao_nn::{Embeddings, LengthPolicy, MiniLm, assets};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// canao's CPU code generator.
+    Cpu,
+    /// The reference interpreter (slow, obviously right).
+    Interp,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Interp => "interp",
+        }
+    }
+}
+
+/// Model options: which model, and structured pruning to apply before running it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Model to use (minilm).
+    #[arg(long, default_value = "minilm")]
+    pub model: String,
+    /// Prune every encoder linear layer to this block sparsity by block magnitude (0 to <1).
+    #[arg(long)]
+    pub sparsity: Option<f64>,
+    /// Block shape RxC for --sparsity (rows x columns of the weight matrix).
+    #[arg(long, default_value = "32x32", value_parser = parse_block)]
+    pub block: [usize; 2],
+}
+
+pub fn parse_block(s: &str) -> Result<[usize; 2], String> {
+    let (r, c) = s.split_once('x').ok_or_else(|| format!("block `{s}` is not RxC, e.g. 16x16"))?;
+    let num = |v: &str| v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("`{v}` in block `{s}` is not a positive size"));
+    Ok([num(r)?, num(c)?])
+}
+
+impl ModelArgs {
+    /// Loads the model (fetching it if missing) and applies the requested pruning.
+    pub fn load(&self) -> Result<MiniLm> {
+        if self.model != "minilm" {
+            bail!("unknown model `{}`; available: minilm", self.model);
+        }
+        let mut model = MiniLm::from_cache(&assets::canao_home(), &mut |line| eprintln!("{line}"))?;
+        if let Some(s) = self.sparsity {
+            for p in model.prunable() {
+                let w = model.weights().dense(&p)?.clone();
+                let sp = canao_compress::block_magnitude(&p, &w, self.block, s).with_context(|| format!("pruning @{p}"))?;
+                model.set_sparsity(&p, sp)?;
+            }
+        }
+        Ok(model)
+    }
+
+    /// `"RxC"` when pruning is requested.
+    pub fn block_label(&self) -> Option<String> {
+        self.sparsity.map(|_| format!("{}x{}", self.block[0], self.block[1]))
+    }
+}
+
+pub fn embed(model: &MiniLm, backend: Backend, threads: usize, texts: &[String], policy: LengthPolicy) -> Result<Embeddings> {
+    let schedule = Schedule { threads };
+    Ok(match backend {
+        Backend::Cpu => model.embed(&CpuRuntime, &schedule, texts, policy)?,
+        Backend::Interp => model.embed(&Interpreter, &schedule, texts, policy)?,
+    })
+}

@@ -1,0 +1,136 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use canao_cpu::CpuRuntime;
+use canao_cpu::bench::{Case, Prepared, median_time, suite};
+use canao_ir::{Executable, Runtime, Schedule};
+use canao_nn::MiniLm;
+use canao_tensor::Tensor;
+use serde_json::json;
+
+use crate::cmd::backend::ModelArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Every CPU weight kernel at BERT shapes (128 tokens), against dense in the same run.
+    Kernels {
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Only the first matrix shape.
+        #[arg(long)]
+        quick: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Median latency of a whole model on the CPU backend.
+    Model {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value_t = 128)]
+        seq: usize,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Timed runs after warm-up (at least 20).
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(a: Args) -> Result<()> {
+    match a.what {
+        What::Kernels { threads, quick, json } => kernels(threads, quick, json),
+        What::Model { model, seq, threads, runs, json } => model_latency(&model, seq, threads, runs.max(20), json),
+    }
+}
+
+fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
+    let cases: Vec<Case> = suite().into_iter().filter(|c| !quick || (c.k, c.n) == (384, 384)).collect();
+    let mut dense_ms: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    if !json {
+        println!("{:<10} {:>5} {:>5} {:>5} {:>8} {:>6} {:>9} {:>11} {:>11} {:>8}", "kernel", "m", "k", "n", "density", "block", "ms", "GFLOP/s eq", "GFLOP/s act", "speedup");
+    }
+    for (i, c) in cases.iter().enumerate() {
+        let mut p = Prepared::new(c, i as u64);
+        let t = median_time(|| p.run(threads), 10, Duration::from_millis(200)).as_secs_f64() * 1e3;
+        if c.kernel == "dense" {
+            dense_ms.insert((c.k, c.n), t);
+        }
+        let dense_equiv = 2.0 * (c.m * c.k * c.n) as f64;
+        let actual = p.actual_flops(c) as f64;
+        let density = p.sparsity.density(&[c.n, c.k]);
+        let speedup = dense_ms.get(&(c.k, c.n)).map(|d| d / t);
+        let block = format!("{}x{}", c.block[0], c.block[1]);
+        if json {
+            println!(
+                "{}",
+                json!({
+                    "kernel": c.kernel, "m": c.m, "k": c.k, "n": c.n,
+                    "density": if c.kernel == "circulant" { c.density } else { density },
+                    "block": block, "threads": threads, "ms": t,
+                    "gflops_dense_equiv": dense_equiv / t / 1e6, "gflops_actual": actual / t / 1e6,
+                    "speedup_vs_dense": speedup, "packed_bytes": p.weight.packed_bytes(),
+                })
+            );
+        } else {
+            println!(
+                "{:<10} {:>5} {:>5} {:>5} {:>8.3} {:>6} {:>9.4} {:>11.1} {:>11.1} {:>8.2}",
+                c.kernel,
+                c.m,
+                c.k,
+                c.n,
+                if c.kernel == "circulant" { c.density } else { density },
+                block,
+                t,
+                dense_equiv / t / 1e6,
+                actual / t / 1e6,
+                speedup.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, json: bool) -> Result<()> {
+    let model = args.load()?;
+    let graph = model.graph(seq)?;
+    let mut exe = CpuRuntime.prepare(&graph, model.weights(), &Schedule { threads })?;
+    let inputs = synthetic_inputs(&model, seq)?;
+    for _ in 0..5 {
+        exe.run(&inputs)?;
+    }
+    let mut ms: Vec<f64> = exe.time(&inputs, runs)?.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    let packed: usize = exe.packed_bytes().values().sum();
+    let out = json!({
+        "model": args.model, "backend": "cpu", "seq": seq, "threads": threads,
+        "sparsity": args.sparsity.unwrap_or(0.0), "block": args.block_label(),
+        "median_ms": q(0.5), "p10_ms": q(0.1), "p90_ms": q(0.9), "runs": runs,
+        "packed_weight_bytes": packed, "gflop": graph.cost().total.flops as f64 / 1e9,
+    });
+    if json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// A fixed, valid input of `seq` tokens: [CLS], word-piece ids, [SEP].
+fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, Tensor>> {
+    let text = "the quick brown fox jumps over the lazy dog ".repeat(seq);
+    let enc = model.tokenize(&[text], canao_nn::LengthPolicy::Truncate)?.remove(0);
+    let ids: Vec<u32> = enc.ids.iter().take(seq - 1).copied().chain(std::iter::once(102)).collect();
+    let enc = canao_nn::Encoded { type_ids: vec![0; ids.len()], ids };
+    Ok(MiniLm::inputs(&enc)?)
+}

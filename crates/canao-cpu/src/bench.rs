@@ -1,0 +1,126 @@
+//! The kernel benchmark suite shared by `canao bench kernels` and the criterion benches: BERT
+//! shapes at 128 tokens, every weight format at several densities, timed against the dense
+//! kernel on the same shape in the same run.
+
+use std::time::{Duration, Instant};
+
+use canao_ir::{BitMask, Sparsity};
+use canao_tensor::Tensor;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::kernels::{Epilogue, Fm, apply_weight};
+use crate::pack::{PackedWeight, pack_weight};
+use crate::padded;
+
+/// Tokens per sequence in every case (BERT at sequence 128).
+pub const TOKENS: usize = 128;
+/// (in, out) of the weight matrices: MiniLM's and BERT-base's linear layers.
+pub const SHAPES: [(usize, usize); 5] = [(384, 384), (384, 1536), (1536, 384), (768, 768), (768, 3072)];
+pub const DENSITIES: [f64; 4] = [1.0, 0.5, 0.25, 0.1];
+pub const BLOCKS: [[usize; 2]; 5] = [[1, 1], [4, 4], [8, 8], [16, 16], [32, 32]];
+
+/// One benchmark case: a weight format at a shape and density.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub kernel: &'static str,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Requested density (the share of weights kept; 1/b for circulant).
+    pub density: f64,
+    pub block: [usize; 2],
+}
+
+/// The full suite: dense; block-sparse for each block shape and density; pattern-sparse (16x16
+/// blocks, 4 patterns per layer) and block-circulant (b = 4, 8, 16).
+pub fn suite() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (k, n) in SHAPES {
+        let case = |kernel, density, block| Case { kernel, m: TOKENS, k, n, density, block };
+        cases.push(case("dense", 1.0, [1, 1]));
+        for block in BLOCKS {
+            for d in DENSITIES {
+                cases.push(case("block", d, block));
+            }
+        }
+        for d in &DENSITIES[1..] {
+            cases.push(case("pattern", *d, [16, 16]));
+        }
+        for b in [4, 8, 16] {
+            cases.push(case("circulant", 1.0 / b as f64, [b, b]));
+        }
+    }
+    cases
+}
+
+/// Random data and a packed weight for one case.
+#[derive(Debug)]
+pub struct Prepared {
+    pub weight: PackedWeight,
+    pub sparsity: Sparsity,
+    pub x: Vec<f32>,
+    pub xf: Fm,
+    pub y: Vec<f32>,
+}
+
+impl Prepared {
+    pub fn new(c: &Case, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let data: Vec<f32> = (0..c.n * c.k).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let w = Tensor::new(vec![c.n, c.k], data).expect("sizes match");
+        let sparsity = match c.kernel {
+            "block" => {
+                let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
+                Sparsity::Block { block: c.block, mask: BitMask(exact_mask(grid, c.density, &mut rng)) }
+            }
+            "pattern" => {
+                let cells = c.block[0] * c.block[1];
+                let patterns: Vec<BitMask> = (0..4).map(|_| BitMask(exact_mask(cells, c.density, &mut rng))).collect();
+                let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
+                Sparsity::Pattern { block: c.block, patterns, assign: (0..grid).map(|_| rng.random_range(0..4)).collect() }
+            }
+            "circulant" => Sparsity::Circulant { block: c.block[0] },
+            _ => Sparsity::Dense,
+        };
+        let weight = pack_weight("bench", &w, &sparsity).expect("valid by construction");
+        let xf = Fm { rows: c.k, cols: c.m, ld: padded(c.m) };
+        let x = (0..xf.rows * xf.ld).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Self { weight, sparsity, x, xf, y: vec![0.0; c.n * padded(c.m)] }
+    }
+
+    /// One kernel call.
+    pub fn run(&mut self, threads: usize) {
+        apply_weight(&self.weight, &self.x, self.xf, &mut self.y, self.xf.ld, &Epilogue::none(), threads);
+    }
+
+    /// FLOPs the kernel actually performs (non-zeros only; the FFT route for circulant).
+    pub fn actual_flops(&self, c: &Case) -> u64 {
+        self.sparsity.matmul_flops(c.m, &[c.n, c.k])
+    }
+}
+
+/// A mask with exactly round(density * len) bits set, at random positions.
+fn exact_mask(len: usize, density: f64, rng: &mut ChaCha8Rng) -> Vec<bool> {
+    let keep = ((density * len as f64).round() as usize).clamp(1, len);
+    let mut m: Vec<bool> = (0..len).map(|i| i < keep).collect();
+    m.shuffle(rng);
+    m
+}
+
+/// Median wall time of a call after warm-up: at least `min_reps` calls and `min_time` in total.
+pub fn median_time(mut f: impl FnMut(), min_reps: usize, min_time: Duration) -> Duration {
+    for _ in 0..3 {
+        f();
+    }
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < min_reps || start.elapsed() < min_time {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}

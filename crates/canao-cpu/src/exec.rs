@@ -1,0 +1,245 @@
+use std::collections::BTreeMap;
+
+use canao_ir::{DType, Executable, Graph, Runtime, Schedule, Weights};
+use canao_tensor::Tensor;
+
+use crate::error::{CpuError, Result};
+use crate::kernels::{self, Epilogue, Fm};
+use crate::lower::lower;
+use crate::plan::{Layout, Plan, Step};
+
+/// The CPU backend: lowers a graph to fused kernels over a pre-planned arena.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuRuntime;
+
+/// A prepared graph. Running it allocates nothing but the returned output tensors.
+#[derive(Debug)]
+pub struct CpuExe {
+    plan: Plan,
+    /// Graph inputs: name, dtype, IR shape, value.
+    inputs: Vec<(String, DType, Vec<usize>, usize)>,
+    buffers: Vec<Vec<f32>>,
+    scratch: Vec<f32>,
+    threads: usize,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Runtime for CpuRuntime {
+    type Exe = CpuExe;
+    type Error = CpuError;
+
+    fn prepare(&self, graph: &Graph, weights: &Weights, schedule: &Schedule) -> Result<CpuExe> {
+        graph.validate()?;
+        let plan = lower(graph, weights)?;
+        let mut buffers: Vec<Vec<f32>> = plan.buffer_sizes.iter().map(|&n| vec![0.0; n]).collect();
+        for (v, data) in &plan.constants {
+            buffers[plan.buffer_of[*v]][..data.len()].copy_from_slice(data);
+        }
+        let threads = schedule.threads.max(1);
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| CpuError::Threads { threads, detail: e.to_string() })?,
+            )
+        } else {
+            None
+        };
+        let inputs = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Input { name, dtype, shape, out } => Some((name.clone(), *dtype, shape.clone(), *out)),
+                _ => None,
+            })
+            .collect();
+        Ok(CpuExe { scratch: vec![0.0; plan.scratch], plan, inputs, buffers, threads, pool })
+    }
+}
+
+impl CpuExe {
+    /// Bytes held by packed weights, by format.
+    pub fn packed_bytes(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.plan.steps {
+            if let Step::Weight { w, .. } | Step::Conv { w, .. } = s {
+                *m.entry(w.kind()).or_default() += w.packed_bytes();
+            }
+        }
+        m
+    }
+
+    /// Bytes of the activation arena and scratch.
+    pub fn arena_bytes(&self) -> usize {
+        4 * (self.buffers.iter().map(Vec::len).sum::<usize>() + self.scratch.len())
+    }
+
+    fn load_input(&mut self, name: &str, dtype: DType, shape: &[usize], out: usize, t: &Tensor) -> Result<()> {
+        if t.shape() != shape {
+            return Err(CpuError::InputShape { name: name.into(), expected: shape.to_vec(), got: t.shape().to_vec() });
+        }
+        t.check_finite(name)?;
+        if dtype == DType::I32 && t.data().iter().any(|v| v.fract() != 0.0) {
+            return Err(CpuError::Run { node: format!("input `{name}`"), detail: "i32 input holds a non-integer value".into() });
+        }
+        let buf = &mut self.buffers[self.plan.buffer_of[out]];
+        match (self.plan.layouts[out], shape) {
+            (Layout::Vec1(n), _) => buf[..n].copy_from_slice(t.data()),
+            (Layout::Fm(f), [p, _]) => {
+                for (pi, row) in t.data().chunks(f.rows).enumerate().take(*p) {
+                    for (r, &v) in row.iter().enumerate() {
+                        buf[r * f.ld + pi] = v;
+                    }
+                }
+            }
+            (Layout::Fm(f), [n, c, h, w]) => {
+                let plane = h * w;
+                for ni in 0..*n {
+                    for ci in 0..*c {
+                        let src = &t.data()[(ni * c + ci) * plane..(ni * c + ci + 1) * plane];
+                        buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane].copy_from_slice(src);
+                    }
+                }
+            }
+            _ => unreachable!("layouts are only made for ranks 1, 2 and 4"),
+        }
+        Ok(())
+    }
+
+    fn output(&self, i: usize) -> Result<Tensor> {
+        let v = self.plan.outputs[i];
+        let shape = self.plan.output_shapes[i].clone();
+        let buf = &self.buffers[self.plan.buffer_of[v]];
+        let data = match (self.plan.layouts[v], &shape[..]) {
+            (Layout::Vec1(n), _) => buf[..n].to_vec(),
+            (Layout::Fm(f), [p, _]) => (0..*p).flat_map(|pi| (0..f.rows).map(move |r| buf[r * f.ld + pi])).collect(),
+            (Layout::Fm(f), [n, c, h, w]) => {
+                let plane = h * w;
+                let mut d = Vec::with_capacity(n * c * plane);
+                for ni in 0..*n {
+                    for ci in 0..*c {
+                        d.extend_from_slice(&buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane]);
+                    }
+                }
+                d
+            }
+            _ => unreachable!("layouts are only made for ranks 1, 2 and 4"),
+        };
+        Ok(Tensor::new(shape, data)?)
+    }
+
+    fn run_steps(&mut self) -> Result<()> {
+        for i in 0..self.plan.steps.len() {
+            let out_buf = self.plan.buffer_of[self.plan.steps[i].writes()];
+            // Move the output buffer out of the arena so inputs can be borrowed beside it; it
+            // never aliases an input (the planner gives a step's output a buffer of its own).
+            let mut out = std::mem::take(&mut self.buffers[out_buf]);
+            let r = self.step(i, &mut out);
+            self.buffers[out_buf] = out;
+            r?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, i: usize, out: &mut [f32]) -> Result<()> {
+        let p = &self.plan;
+        let b = &self.buffers;
+        let buf = |v: usize| -> &[f32] { &b[p.buffer_of[v]] };
+        let fm = |v: usize| -> Fm { p.layouts[v].fm() };
+        let threads = self.threads;
+        match &p.steps[i] {
+            Step::Input { .. } => {}
+            Step::Embedding { node, table, dim, ids, out: o } => {
+                let n = fm(*ids).cols;
+                kernels::embedding(&buf(*ids)[..n], table, *dim, out, fm(*o).ld)
+                    .map_err(|detail| CpuError::Run { node: node.clone(), detail })?;
+            }
+            Step::Weight { w, bias, act, residual, x, out: o } => {
+                let ep = Epilogue {
+                    bias: bias.as_deref(),
+                    act: *act,
+                    residual: residual.map(buf),
+                    res_ld: residual.map_or(0, |r| fm(r).ld),
+                };
+                kernels::apply_weight(w, buf(*x), fm(*x), out, fm(*o).ld, &ep, threads);
+            }
+            Step::Conv { w, bias, window, channels, x, out: o } => {
+                let of = fm(*o);
+                let cols = Fm { rows: w.cols(), cols: of.cols, ld: of.ld };
+                let col = &mut self.scratch[..cols.rows * cols.ld];
+                kernels::im2col(buf(*x), *channels, fm(*x).ld, *window, col, cols.ld);
+                let ep = Epilogue { bias: bias.as_deref(), ..Epilogue::none() };
+                kernels::apply_weight(w, col, cols, out, of.ld, &ep, threads);
+            }
+            Step::Bias { bias, x, out: _ } => {
+                let f = fm(*x);
+                for (r, row) in buf(*x).chunks(f.ld).enumerate().take(f.rows) {
+                    for (o, &v) in out[r * f.ld..(r + 1) * f.ld].iter_mut().zip(row) {
+                        *o = v + bias[r];
+                    }
+                }
+            }
+            Step::Act { act, x, .. } => {
+                let n = p.layouts[*x].len();
+                for (o, &v) in out[..n].iter_mut().zip(buf(*x)) {
+                    *o = kernels::math::act(*act, v);
+                }
+            }
+            Step::Add { a, b: bb, .. } => {
+                let n = p.layouts[*a].len();
+                for ((o, &x), &y) in out[..n].iter_mut().zip(buf(*a)).zip(buf(*bb)) {
+                    *o = x + y;
+                }
+            }
+            Step::LayerNorm { gamma, beta, eps, x, .. } => {
+                kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, &mut self.scratch);
+            }
+            Step::Attention { shape, q, k, v, mask, .. } => {
+                let n = fm(*q).cols;
+                kernels::attention(buf(*q), buf(*k), buf(*v), &buf(*mask)[..n], fm(*q), *shape, out, &mut self.scratch, threads);
+            }
+            Step::MaskedMean { x, mask, .. } => {
+                let f = fm(*x);
+                kernels::masked_mean(buf(*x), f, &buf(*mask)[..f.cols], out);
+            }
+            Step::L2Normalize { x, out: o } => {
+                let n = p.layouts[*o].len();
+                kernels::l2_normalize(&buf(*x)[..n], &mut out[..n]);
+            }
+            Step::Pool { kind, window, channels, x, out: o } => {
+                kernels::pool(buf(*x), *channels, fm(*x).ld, *window, *kind, out, fm(*o).ld);
+            }
+            Step::Flatten { channels, batch, plane, x, out: o } => {
+                kernels::flatten_nchw(buf(*x), *channels, fm(*x).ld, (*batch, *plane), out, fm(*o).ld);
+            }
+            Step::SpMM { adj, x, .. } => kernels::spmm(adj, buf(*x), fm(*x), out),
+        }
+        Ok(())
+    }
+}
+
+impl Executable for CpuExe {
+    type Error = CpuError;
+
+    fn run(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<Tensor>> {
+        if let Some(extra) = inputs.keys().find(|k| !self.inputs.iter().any(|d| &d.0 == *k)) {
+            let known: Vec<&str> = self.inputs.iter().map(|d| d.0.as_str()).collect();
+            return Err(CpuError::UnknownInput { name: extra.clone(), known: known.join(", ") });
+        }
+        for i in 0..self.inputs.len() {
+            let (name, dtype, shape, out) = self.inputs[i].clone();
+            let t = inputs.get(&name).ok_or_else(|| CpuError::MissingInput { name: name.clone() })?;
+            self.load_input(&name, dtype, &shape, out, t)?;
+        }
+        match self.pool.take() {
+            Some(pool) => {
+                let r = pool.install(|| self.run_steps());
+                self.pool = Some(pool);
+                r?
+            }
+            None => self.run_steps()?,
+        }
+        (0..self.plan.outputs.len()).map(|i| self.output(i)).collect()
+    }
+}

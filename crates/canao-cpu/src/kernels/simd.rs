@@ -1,0 +1,121 @@
+//! AVX-512 register-tiled microkernels for the sparse formats. The portable loops in `block.rs`
+//! and `pattern.rs` are the fallback (and the definition); these are selected at run time when
+//! the CPU has AVX-512F, and are tested against the interpreter like every other path.
+#![allow(unsafe_code)]
+
+use crate::pack::PatternPacked;
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+
+/// True when the AVX-512 kernels can run here (checked once by std, then cached).
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// acc[H][16 V] = sum over kept columns kk (in `cols` blocks) of w[.., H] * x[kk, t0 .. t0 + 16 V],
+/// written to `out` (H rows of 16 V).
+///
+/// Panics unless every access is in bounds: all columns below `x.len() / ld`, the token tile
+/// inside a row, and `vals` long enough for H weights per kept column.
+#[cfg(target_arch = "x86_64")]
+pub fn block_tile<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+    let rows = x.len() / ld;
+    let width: usize = cols.iter().map(|&(c0, cw)| {
+        assert!((c0 + cw) as usize <= rows, "block column outside the activation");
+        cw as usize
+    }).sum();
+    assert!(t0 + 16 * V <= ld && vals.len() >= width * H && out.len() >= H * 16 * V, "tile out of bounds");
+    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
+    // SAFETY: the CPU supports AVX-512F (asserted above), and the asserts bound every pointer the
+    // kernel forms: rows of x below `rows`, columns t0..t0+16V inside `ld`, H weights per kept
+    // column inside `vals`, and H*16V outputs inside `out`.
+    unsafe { block_tile_avx512::<H, V>(cols, vals, x, ld, t0, out) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_tile_avx512<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+    let mut acc: [[__m512; V]; H] = [[_mm512_setzero_ps(); V]; H];
+    let xp = x.as_ptr();
+    let mut wp = vals.as_ptr();
+    for &(c0, cw) in cols {
+        for kk in c0 as usize..(c0 + cw) as usize {
+            // SAFETY (for the loads below): kk < rows and t0 + 16V <= ld, checked by the caller.
+            let row = unsafe { xp.add(kk * ld + t0) };
+            let mut xs: [__m512; V] = [_mm512_setzero_ps(); V];
+            for (v, xv) in xs.iter_mut().enumerate() {
+                *xv = unsafe { _mm512_loadu_ps(row.add(16 * v)) };
+            }
+            for acc_row in acc.iter_mut() {
+                let w = unsafe { _mm512_set1_ps(*wp) };
+                wp = unsafe { wp.add(1) };
+                for (a, xv) in acc_row.iter_mut().zip(&xs) {
+                    *a = _mm512_fmadd_ps(w, *xv, *a);
+                }
+            }
+        }
+    }
+    for (i, acc_row) in acc.iter().enumerate() {
+        for (v, a) in acc_row.iter().enumerate() {
+            // SAFETY: out holds H * 16V floats, checked by the caller.
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i * 16 * V + 16 * v), *a) };
+        }
+    }
+}
+
+/// One output row of a pattern-sparse weight over 16 V tokens, into `out`.
+/// Panics unless the tile lies inside a row and every column the row's patterns reach is inside
+/// `x` (checked once per group of blocks, not per weight).
+#[cfg(target_arch = "x86_64")]
+pub fn pattern_row_tile<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+    assert!(t0 + 16 * V <= ld && out.len() >= 16 * V, "tile out of bounds");
+    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
+    let rows = x.len() / ld;
+    let r = p.block[0];
+    let mut count = 0;
+    for &(prog, (a, b)) in &p.groups[row / r] {
+        let offsets = &p.programs[prog][row % r];
+        let reach = offsets.last().map_or(0, |&o| usize::from(o) + 1);
+        assert!(p.block_cols[a..b].iter().all(|&c0| c0 as usize + reach <= rows), "pattern column outside the activation");
+        count += offsets.len() * (b - a);
+    }
+    assert!(p.row_vals[row] + count <= p.vals.len(), "pattern weights out of bounds");
+    // SAFETY: AVX-512F is present; every column read (block start + pattern offset, offsets
+    // sorted ascending) is below `rows`, the tile is inside a row, the row's `count` weights are
+    // inside `vals`, and `out` holds 16V floats, all asserted above.
+    unsafe { pattern_row_avx512::<V>(p, row, x, ld, t0, out) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pattern_row_avx512<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+    let mut acc: [__m512; V] = [_mm512_setzero_ps(); V];
+    let mut wp = unsafe { p.vals.as_ptr().add(p.row_vals[row]) };
+    let r = p.block[0];
+    let xp = x.as_ptr();
+    for &(prog, (a, b)) in &p.groups[row / r] {
+        let offsets = &p.programs[prog][row % r];
+        for &c0 in &p.block_cols[a..b] {
+            let base = unsafe { xp.add(c0 as usize * ld + t0) };
+            for &o in offsets {
+                let rowp = unsafe { base.add(usize::from(o) * ld) };
+                let w = unsafe { _mm512_set1_ps(*wp) };
+                wp = unsafe { wp.add(1) };
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(w, unsafe { _mm512_loadu_ps(rowp.add(16 * v)) }, *a);
+                }
+            }
+        }
+    }
+    for (v, a) in acc.iter().enumerate() {
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(16 * v), *a) };
+    }
+}

@@ -1,0 +1,254 @@
+//! Lowering: an IR graph (after the standard passes) becomes a plan of fused kernel steps.
+//! Fusions beyond the IR's own: a residual `add` after a linear layer joins its epilogue, and
+//! the split-heads / scores / masked-softmax / context / merge-heads chain becomes one attention
+//! step.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use canao_ir::pass::Pipeline;
+use canao_ir::{Graph, NodeId, Op, ParamValue, Weights};
+
+use crate::error::{CpuError, Result};
+use crate::kernels::{AttentionShape, Fm, Window};
+use crate::pack::pack_weight;
+use crate::padded;
+use crate::plan::{Layout, Plan, Step, Val};
+
+/// An attention chain found in the graph, keyed by its merge-heads node.
+struct AttentionMatch {
+    q: NodeId,
+    k: NodeId,
+    v: NodeId,
+    mask: NodeId,
+    shape: AttentionShape,
+    interior: Vec<NodeId>,
+}
+
+fn unsupported(g: &Graph, id: NodeId, detail: &str) -> CpuError {
+    CpuError::Unsupported { node: g.label(id), detail: detail.into() }
+}
+
+/// The single reader of `id`, unless `id` is also a graph output.
+fn sole_user(g: &Graph, id: NodeId) -> Option<NodeId> {
+    match g.users(id)[..] {
+        [u] if !g.outputs().contains(&id) => Some(u),
+        _ => None,
+    }
+}
+
+fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
+    let ctx = *g.inputs(merge).first()?;
+    let Op::MatMul { transpose_b: false, alpha } = g.node(ctx).op else { return None };
+    if sole_user(g, ctx)? != merge || alpha != 1.0 {
+        return None;
+    }
+    let [probs, vh] = g.inputs(ctx)[..] else { return None };
+    let (Op::MaskedSoftmax, Some(true)) = (&g.node(probs).op, sole_user(g, probs).map(|u| u == ctx)) else {
+        return None;
+    };
+    let [scores, mask] = g.inputs(probs)[..] else { return None };
+    let Op::MatMul { transpose_b: true, alpha } = g.node(scores).op else { return None };
+    if sole_user(g, scores)? != probs {
+        return None;
+    }
+    let [qh, kh] = g.inputs(scores)[..] else { return None };
+    let split = |n: NodeId| match g.node(n).op {
+        Op::SplitHeads { heads } => Some((heads, g.inputs(n)[0])),
+        _ => None,
+    };
+    let ((hq, q), (hk, k), (hv, v)) = (split(qh)?, split(kh)?, split(vh)?);
+    if hq != hk || hq != hv {
+        return None;
+    }
+    let head_dim = g.node(qh).ty.shape[2];
+    if g.node(vh).ty.shape[2] != head_dim {
+        return None;
+    }
+    Some(AttentionMatch {
+        q,
+        k,
+        v,
+        mask,
+        shape: AttentionShape { heads: hq, head_dim, alpha },
+        interior: vec![qh, kh, vh, scores, probs, ctx],
+    })
+}
+
+/// Layout of an IR value on the CPU: rank 1 plain, rank 2 [positions, features] and rank 4
+/// [N, C, H, W] feature-major.
+fn layout_of(g: &Graph, id: NodeId) -> Result<Layout> {
+    let s = &g.node(id).ty.shape;
+    match s[..] {
+        [n] => Ok(Layout::Vec1(n)),
+        [p, f] => Ok(Layout::Fm(Fm { rows: f, cols: p, ld: padded(p) })),
+        [n, c, h, w] => Ok(Layout::Fm(Fm { rows: c, cols: n * h * w, ld: padded(n * h * w) })),
+        _ => Err(unsupported(g, id, "values of this rank only exist inside fused attention")),
+    }
+}
+
+fn dense_param(w: &Weights, name: &str) -> Result<Vec<f32>> {
+    Ok(w.dense(name)?.data().to_vec())
+}
+
+/// Builds the plan for `graph` with `weights`.
+pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
+    let mut g = graph.clone();
+    Pipeline::standard().run(&mut g)?;
+    weights.check_against(graph)?;
+
+    let mut attention: BTreeMap<NodeId, AttentionMatch> = BTreeMap::new();
+    let mut covered: BTreeSet<NodeId> = BTreeSet::new();
+    for id in g.topo_order() {
+        if matches!(g.node(id).op, Op::MergeHeads)
+            && let Some(m) = match_attention(&g, id)
+        {
+            covered.extend(m.interior.iter().copied());
+            attention.insert(id, m);
+        }
+    }
+    // A linear layer whose only reader is an `add` is emitted at the add, with the other operand
+    // as its residual.
+    let mut residual_of: BTreeMap<NodeId, (NodeId, NodeId)> = BTreeMap::new();
+    for id in g.topo_order() {
+        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, sole_user(&g, id))
+            && matches!(g.node(user).op, Op::Add)
+            && !residual_of.contains_key(&user)
+        {
+            let ins = g.inputs(user);
+            let other = if ins[0] == id { ins[1] } else { ins[0] };
+            if other != id {
+                residual_of.insert(user, (id, other));
+                covered.insert(id);
+            }
+        }
+    }
+
+    let mut vals: BTreeMap<NodeId, Val> = BTreeMap::new();
+    let mut layouts: Vec<Layout> = Vec::new();
+    let mut steps = Vec::new();
+    let mut constants = Vec::new();
+    let mut scratch = 0usize;
+    let new_val = |id: NodeId, layouts: &mut Vec<Layout>, vals: &mut BTreeMap<NodeId, Val>| -> Result<Val> {
+        layouts.push(layout_of(&g, id)?);
+        vals.insert(id, layouts.len() - 1);
+        Ok(layouts.len() - 1)
+    };
+    for id in g.topo_order() {
+        if covered.contains(&id) {
+            continue;
+        }
+        let node = g.node(id);
+        let ins = g.inputs(id);
+        let out = new_val(id, &mut layouts, &mut vals)?;
+        let v = |n: &NodeId| vals[n];
+        let step = match &node.op {
+            Op::Input { name, ty } => Step::Input { name: name.clone(), dtype: ty.dtype, shape: ty.shape.clone(), out },
+            Op::Arange { len } => {
+                constants.push((out, (0..*len).map(|i| i as f32).collect()));
+                continue;
+            }
+            Op::Embedding { table } => {
+                let t = weights.dense(table)?;
+                Step::Embedding { node: g.label(id), table: t.data().to_vec(), dim: t.shape()[1], ids: v(&ins[0]), out }
+            }
+            Op::Linear { weight, bias, act } => Step::Weight {
+                w: pack_weight(weight, weights.dense(weight)?, &g.param(weight).expect("validated").sparsity)?,
+                bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+                act: *act,
+                residual: None,
+                x: v(&ins[0]),
+                out,
+            },
+            Op::Add => match residual_of.get(&id) {
+                Some(&(lin, other)) => {
+                    let Op::Linear { weight, bias, act } = &g.node(lin).op else { unreachable!("matched above") };
+                    Step::Weight {
+                        w: pack_weight(weight, weights.dense(weight)?, &g.param(weight).expect("validated").sparsity)?,
+                        bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+                        act: *act,
+                        residual: Some(v(&other)),
+                        x: v(&g.inputs(lin)[0]),
+                        out,
+                    }
+                }
+                None => Step::Add { a: v(&ins[0]), b: v(&ins[1]), out },
+            },
+            Op::BiasAdd { bias } => Step::Bias { bias: dense_param(weights, bias)?, x: v(&ins[0]), out },
+            Op::Act(a) => Step::Act { act: *a, x: v(&ins[0]), out },
+            Op::LayerNorm { gamma, beta, eps } => {
+                scratch = scratch.max(2 * layouts[out].fm().ld);
+                Step::LayerNorm {
+                    gamma: dense_param(weights, gamma)?,
+                    beta: dense_param(weights, beta)?,
+                    eps: *eps,
+                    x: v(&ins[0]),
+                    out,
+                }
+            }
+            Op::MergeHeads => {
+                let m = attention.get(&id).ok_or_else(|| unsupported(&g, id, "merge_heads outside an attention chain"))?;
+                let s = layouts[v(&m.q)].fm().cols;
+                scratch = scratch.max(m.shape.heads * s * s);
+                Step::Attention { shape: m.shape, q: v(&m.q), k: v(&m.k), v: v(&m.v), mask: v(&m.mask), out }
+            }
+            Op::MaskedMean => Step::MaskedMean { x: v(&ins[0]), mask: v(&ins[1]), out },
+            Op::L2Normalize if ins.iter().all(|i| g.node(*i).ty.shape.len() == 1) => {
+                Step::L2Normalize { x: v(&ins[0]), out }
+            }
+            Op::Conv2d { weight, bias, stride, padding } => {
+                let (xs, ys) = (&g.node(ins[0]).ty.shape, &node.ty.shape);
+                let ws = weights.dense(weight)?.shape().to_vec();
+                let window = Window {
+                    n: xs[0],
+                    h: xs[2],
+                    w: xs[3],
+                    kh: ws[2],
+                    kw: ws[3],
+                    stride: *stride,
+                    pad: *padding,
+                    ho: ys[2],
+                    wo: ys[3],
+                };
+                scratch = scratch.max(ws[1] * ws[2] * ws[3] * padded(ys[0] * ys[2] * ys[3]));
+                Step::Conv {
+                    w: pack_weight(weight, weights.dense(weight)?, &g.param(weight).expect("validated").sparsity)?,
+                    bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+                    window,
+                    channels: xs[1],
+                    x: v(&ins[0]),
+                    out,
+                }
+            }
+            Op::Pool { kind, size, stride } => {
+                let (xs, ys) = (&g.node(ins[0]).ty.shape, &node.ty.shape);
+                let window =
+                    Window { n: xs[0], h: xs[2], w: xs[3], kh: *size, kw: *size, stride: *stride, pad: 0, ho: ys[2], wo: ys[3] };
+                Step::Pool { kind: *kind, window, channels: xs[1], x: v(&ins[0]), out }
+            }
+            Op::Flatten if g.node(ins[0]).ty.shape.len() == 4 => {
+                let xs = &g.node(ins[0]).ty.shape;
+                Step::Flatten { channels: xs[1], batch: xs[0], plane: xs[2] * xs[3], x: v(&ins[0]), out }
+            }
+            Op::SpMM { adj } => match weights.get(adj) {
+                Some(ParamValue::Csr(a)) => Step::SpMM { adj: a.clone(), x: v(&ins[0]), out },
+                _ => return Err(unsupported(&g, id, "adjacency is not bound to a CSR matrix")),
+            },
+            _ => return Err(unsupported(&g, id, "no CPU kernel for this op in this position")),
+        };
+        steps.push(step);
+    }
+    let outputs: Vec<Val> = g.outputs().iter().map(|o| vals[o]).collect();
+    let output_shapes = g.outputs().iter().map(|o| g.node(*o).ty.shape.clone()).collect();
+    let mut plan = Plan {
+        steps,
+        layouts,
+        constants,
+        outputs,
+        output_shapes,
+        buffer_of: Vec::new(),
+        buffer_sizes: Vec::new(),
+        scratch,
+    };
+    plan.assign_buffers();
+    Ok(plan)
+}

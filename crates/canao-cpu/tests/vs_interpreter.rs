@@ -1,0 +1,190 @@
+//! Every CPU kernel and whole graphs against the reference interpreter, on random shapes that
+//! are not multiples of the tile sizes, random sparsity and random data.
+
+use std::collections::BTreeMap;
+
+use canao_cpu::CpuRuntime;
+use canao_interp::Interpreter;
+use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
+use canao_ir::{Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights};
+use canao_tensor::{Csr, Tensor, tolerance};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random_weights(g: &Graph, rng: &mut ChaCha8Rng) -> Weights {
+    let mut w = Weights::new();
+    for (name, spec) in g.params() {
+        if let Sparsity::Csr { nnz } = spec.sparsity {
+            let n = spec.shape[0];
+            let trip: Vec<_> = (0..nnz).map(|i| (i % n, (i / n * 5 + i * 3) % n, rng.random_range(-1.0..1.0))).collect();
+            w.insert(name.clone(), ParamValue::Csr(Csr::from_triplets(n, n, trip).unwrap()));
+            continue;
+        }
+        let n: usize = spec.shape.iter().product();
+        let data = (0..n).map(|_| rng.random_range(-0.5f32..0.5)).collect();
+        w.insert_dense(name.clone(), Tensor::new(spec.shape.clone(), data).unwrap());
+    }
+    w
+}
+
+fn random_inputs(g: &Graph, rng: &mut ChaCha8Rng, vocab: usize) -> BTreeMap<String, Tensor> {
+    g.inputs_of_graph()
+        .into_iter()
+        .map(|(name, _, ty)| {
+            let n = ty.elements();
+            let data: Vec<f32> = match name.as_str() {
+                "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
+                "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
+                "attention_mask" => (0..n).map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 }).collect(),
+                _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+            };
+            (name, Tensor::new(ty.shape, data).unwrap())
+        })
+        .collect()
+}
+
+/// Runs both backends and compares every output within KERNEL_ABS, relative to magnitude.
+fn check(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, threads: usize) {
+    let want = Interpreter.prepare(g, w, &Schedule::default()).unwrap().run(inputs).unwrap();
+    let mut exe = CpuRuntime.prepare(g, w, &Schedule { threads }).unwrap();
+    for _ in 0..2 {
+        // Twice: the second run reuses buffers holding the first run's values.
+        let got = exe.run(inputs).unwrap();
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(a.shape(), b.shape(), "output {i}");
+            for (j, (x, y)) in a.data().iter().zip(b.data()).enumerate() {
+                assert!((x - y).abs() <= tolerance::KERNEL_ABS * (1.0 + y.abs()), "{}: output {i}[{j}]: cpu {x} vs interp {y}", g.name());
+            }
+        }
+    }
+}
+
+/// A random sparsity of the given kind for an [n, k] weight.
+fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
+    let sizes = [1usize, 4, 8, 16, 32];
+    match kind {
+        0 => Sparsity::Dense,
+        1 => {
+            let block = [sizes[rng.random_range(0..5)], sizes[rng.random_range(0..5)]];
+            let density = rng.random_range(0.05..1.0);
+            let grid = n.div_ceil(block[0]) * k.div_ceil(block[1]);
+            Sparsity::Block { block, mask: BitMask((0..grid).map(|_| rng.random_bool(density)).collect()) }
+        }
+        2 => {
+            let block = [rng.random_range(1..9), rng.random_range(1..12)];
+            let patterns = (0..rng.random_range(1..5))
+                .map(|_| BitMask((0..block[0] * block[1]).map(|_| rng.random_bool(0.5)).collect()))
+                .collect::<Vec<_>>();
+            let grid = n.div_ceil(block[0]) * k.div_ceil(block[1]);
+            let assign = (0..grid).map(|_| rng.random_range(0..patterns.len()) as u16).collect();
+            Sparsity::Pattern { block, patterns, assign }
+        }
+        _ => Sparsity::Circulant { block: [1usize, 2, 3, 4, 8, 16][rng.random_range(0..6)] },
+    }
+}
+
+/// One linear layer with a random epilogue (bias, activation, residual) on [tokens, k].
+fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
+    let mut g = Graph::new("linear");
+    g.add_param("w", ParamSpec { shape: vec![n, k], sparsity: s }).unwrap();
+    if bias {
+        g.add_param("b", ParamSpec::dense(vec![n])).unwrap();
+    }
+    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![tokens, k]) }, &[]).unwrap();
+    let mut y = g
+        .add(Op::Linear { weight: "w".into(), bias: bias.then(|| "b".into()), act }, &[x])
+        .unwrap();
+    if residual {
+        let r = g.add(Op::Input { name: "r".into(), ty: TensorType::f32(vec![tokens, n]) }, &[]).unwrap();
+        y = g.add(Op::Add, &[y, r]).unwrap();
+    }
+    g.set_outputs(vec![y]).unwrap();
+    g
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn weight_kernels_match(
+        tokens in prop::sample::select(vec![1usize, 3, 16, 17, 50, 64, 129]),
+        k in prop::sample::select(vec![1usize, 3, 17, 50, 64, 100, 783]),
+        n in prop::sample::select(vec![1usize, 3, 9, 33, 50, 96]),
+        kind in 0usize..4,
+        act in 0usize..3,
+        residual: bool,
+        bias: bool,
+        threads in 1usize..3,
+        seed: u64,
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let s = sparsity(kind, n, k, &mut rng);
+        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][act];
+        let g = linear_graph(tokens, k, n, s, act, residual, bias);
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 0);
+        check(&g, &w, &inputs, threads);
+    }
+
+    #[test]
+    fn bert_encoders_match(seq in 1usize..40, heads in 1usize..5, ffn in 1usize..50, kind in 0usize..4, threads in 1usize..3, seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let arch = BertArch {
+            vocab: 40, max_positions: 40, type_vocab: 2, seq, hidden: 12, head_dim: 4, layer_norm_eps: 1e-12,
+            layers: vec![BertLayer { hidden: 12, heads, ffn }, BertLayer { hidden: 10, heads: 2, ffn: 7 }],
+        };
+        let mut g = arch.build().unwrap();
+        let names: Vec<(String, Vec<usize>)> = g.params().iter()
+            .filter(|(n, _)| n.ends_with(".w") && n.starts_with("enc"))
+            .map(|(n, s)| (n.clone(), s.shape.clone())).collect();
+        for (name, shape) in names {
+            let s = sparsity(kind, shape[0], shape[1], &mut rng);
+            g.set_sparsity(&name, s).unwrap();
+        }
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 40);
+        check(&g, &w, &inputs, threads);
+    }
+
+    #[test]
+    fn lenet_and_gcn_match(hw in 12usize..21, batch in 1usize..3, pattern: bool, seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut lenet = LeNetArch { batch, input: [2, hw, hw], conv1: 3, conv2: 5, fc1: 7, fc2: 6, classes: 4 }.build().unwrap();
+        if pattern {
+            // 3x3-style kernel patterns on the 5x5 convolution's [out, in*25] view: 1 x 25 blocks.
+            let pats = vec![BitMask((0..25).map(|i| i % 3 == 0).collect()), BitMask((0..25).map(|i| i % 2 == 0).collect())];
+            let assign = (0..3 * 2).map(|i| (i % 2) as u16).collect();
+            lenet.set_sparsity("conv1.w", Sparsity::Pattern { block: [1, 25], patterns: pats, assign }).unwrap();
+        }
+        let w = random_weights(&lenet, &mut rng);
+        let inputs = random_inputs(&lenet, &mut rng, 0);
+        check(&lenet, &w, &inputs, 1);
+        let gcn = GcnArch { nodes: 23, features: 9, hidden: 5, classes: 3, nnz: 40 }.build().unwrap();
+        let w = random_weights(&gcn, &mut rng);
+        let inputs = random_inputs(&gcn, &mut rng, 0);
+        check(&gcn, &w, &inputs, 1);
+    }
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let g = linear_graph(3, 4, 5, Sparsity::Dense, Activation::Identity, false, false);
+    let w = random_weights(&g, &mut ChaCha8Rng::seed_from_u64(1));
+    let mut exe = CpuRuntime.prepare(&g, &w, &Schedule::default()).unwrap();
+    let err = exe.run(&BTreeMap::new()).unwrap_err().to_string();
+    assert!(err.contains("`x`"), "{err}");
+    let mut inputs = BTreeMap::new();
+    inputs.insert("x".to_string(), Tensor::zeros(vec![4, 3]));
+    assert!(exe.run(&inputs).unwrap_err().to_string().contains("[3, 4]"));
+    inputs.insert("x".to_string(), Tensor::new(vec![3, 4], vec![f32::NAN; 12]).unwrap());
+    assert!(exe.run(&inputs).unwrap_err().to_string().contains("`x`"));
+
+    // A standalone softmax has no CPU kernel: the error names the node.
+    let mut g = Graph::new("sm");
+    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![2, 3]) }, &[]).unwrap();
+    let y = g.add(Op::Softmax, &[x]).unwrap();
+    g.set_outputs(vec![y]).unwrap();
+    let err = CpuRuntime.prepare(&g, &Weights::new(), &Schedule::default()).unwrap_err().to_string();
+    assert!(err.contains("%1 (softmax)"), "{err}");
+}
