@@ -10,7 +10,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn ir(c: &mut Criterion) {
     let arch = BertArch::minilm(128);
-    c.bench_function("build minilm graph", |b| b.iter(|| black_box(&arch).build().unwrap()));
+    c.bench_function("build minilm graph", |b| {
+        b.iter(|| black_box(&arch).build().unwrap())
+    });
     let g = arch.build().unwrap();
     c.bench_function("pass pipeline on minilm", |b| {
         b.iter(|| {
@@ -21,7 +23,9 @@ fn ir(c: &mut Criterion) {
     });
     c.bench_function("cost of minilm graph", |b| b.iter(|| black_box(&g).cost()));
     let text = g.to_string();
-    c.bench_function("parse minilm text form", |b| b.iter(|| parse_graph(black_box(&text)).unwrap()));
+    c.bench_function("parse minilm text form", |b| {
+        b.iter(|| parse_graph(black_box(&text)).unwrap())
+    });
 }
 
 criterion_group!(benches, ir);

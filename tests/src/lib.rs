@@ -21,10 +21,17 @@ struct Mat {
 
 fn load(st: &SafeTensors<'_>, name: &str) -> Mat {
     let t = st.tensor(name).unwrap_or_else(|_| panic!("tensor {name}"));
-    let v: Vec<f64> =
-        t.data().chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect();
+    let v: Vec<f64> = t
+        .data()
+        .chunks_exact(4)
+        .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        .collect();
     let shape = t.shape();
-    let (rows, cols) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
+    let (rows, cols) = if shape.len() == 1 {
+        (1, shape[0])
+    } else {
+        (shape[0], shape[1])
+    };
     Mat { rows, cols, v }
 }
 
@@ -40,7 +47,11 @@ fn dense(x: &Mat, w: &Mat, b: &Mat) -> Mat {
             v[i * w.rows + o] = s;
         }
     }
-    Mat { rows: x.rows, cols: w.rows, v }
+    Mat {
+        rows: x.rows,
+        cols: w.rows,
+        v,
+    }
 }
 
 fn layer_norm(x: &mut Mat, g: &Mat, b: &Mat, eps: f64) {
@@ -69,14 +80,21 @@ fn erf(x: f64) -> f64 {
         // erfc(x) ~ exp(-x^2)/(x sqrt(pi)) * (1 - 1/(2x^2) + 3/(4x^4) - ...)
         let a = x.abs();
         let t = 1.0 / (2.0 * a * a);
-        let tail = (-a * a).exp() / (a * std::f64::consts::PI.sqrt()) * (1.0 - t + 3.0 * t * t - 15.0 * t * t * t);
+        let tail = (-a * a).exp() / (a * std::f64::consts::PI.sqrt())
+            * (1.0 - t + 3.0 * t * t - 15.0 * t * t * t);
         x.signum() * (1.0 - tail)
     }
 }
 
 /// Last hidden state [tokens, hidden] of a Hugging Face BERT checkpoint for one sequence
 /// (token type 0, no padding), entirely in f64.
-pub fn reference_hidden(model_dir: &Path, ids: &[u32], layers: usize, heads: usize, eps: f64) -> Vec<Vec<f64>> {
+pub fn reference_hidden(
+    model_dir: &Path,
+    ids: &[u32],
+    layers: usize,
+    heads: usize,
+    eps: f64,
+) -> Vec<Vec<f64>> {
     let bytes = std::fs::read(model_dir.join("model.safetensors")).expect("weights");
     let st = SafeTensors::deserialize(&bytes).expect("valid safetensors");
     let (word, pos, typ) = (
@@ -86,39 +104,83 @@ pub fn reference_hidden(model_dir: &Path, ids: &[u32], layers: usize, heads: usi
     );
     let d = word.cols;
     let n = ids.len();
-    let mut x = Mat { rows: n, cols: d, v: vec![0.0; n * d] };
+    let mut x = Mat {
+        rows: n,
+        cols: d,
+        v: vec![0.0; n * d],
+    };
     for (t, &id) in ids.iter().enumerate() {
         for j in 0..d {
             x.v[t * d + j] = word.v[id as usize * d + j] + pos.v[t * d + j] + typ.v[j];
         }
     }
-    layer_norm(&mut x, &load(&st, "embeddings.LayerNorm.weight"), &load(&st, "embeddings.LayerNorm.bias"), eps);
+    layer_norm(
+        &mut x,
+        &load(&st, "embeddings.LayerNorm.weight"),
+        &load(&st, "embeddings.LayerNorm.bias"),
+        eps,
+    );
     let dh = d / heads;
     for l in 0..layers {
         let p = |s: &str| load(&st, &format!("encoder.layer.{l}.{s}"));
-        let q = dense(&x, &p("attention.self.query.weight"), &p("attention.self.query.bias"));
-        let k = dense(&x, &p("attention.self.key.weight"), &p("attention.self.key.bias"));
-        let v = dense(&x, &p("attention.self.value.weight"), &p("attention.self.value.bias"));
-        let mut ctx = Mat { rows: n, cols: d, v: vec![0.0; n * d] };
+        let q = dense(
+            &x,
+            &p("attention.self.query.weight"),
+            &p("attention.self.query.bias"),
+        );
+        let k = dense(
+            &x,
+            &p("attention.self.key.weight"),
+            &p("attention.self.key.bias"),
+        );
+        let v = dense(
+            &x,
+            &p("attention.self.value.weight"),
+            &p("attention.self.value.bias"),
+        );
+        let mut ctx = Mat {
+            rows: n,
+            cols: d,
+            v: vec![0.0; n * d],
+        };
         for h in 0..heads {
             for i in 0..n {
                 let scores: Vec<f64> = (0..n)
-                    .map(|j| (0..dh).map(|e| q.v[i * d + h * dh + e] * k.v[j * d + h * dh + e]).sum::<f64>() / (dh as f64).sqrt())
+                    .map(|j| {
+                        (0..dh)
+                            .map(|e| q.v[i * d + h * dh + e] * k.v[j * d + h * dh + e])
+                            .sum::<f64>()
+                            / (dh as f64).sqrt()
+                    })
                     .collect();
                 let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let ex: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
                 let z: f64 = ex.iter().sum();
                 for e in 0..dh {
-                    ctx.v[i * d + h * dh + e] = (0..n).map(|j| ex[j] / z * v.v[j * d + h * dh + e]).sum();
+                    ctx.v[i * d + h * dh + e] =
+                        (0..n).map(|j| ex[j] / z * v.v[j * d + h * dh + e]).sum();
                 }
             }
         }
-        let mut a = dense(&ctx, &p("attention.output.dense.weight"), &p("attention.output.dense.bias"));
+        let mut a = dense(
+            &ctx,
+            &p("attention.output.dense.weight"),
+            &p("attention.output.dense.bias"),
+        );
         for (o, r) in a.v.iter_mut().zip(&x.v) {
             *o += r;
         }
-        layer_norm(&mut a, &p("attention.output.LayerNorm.weight"), &p("attention.output.LayerNorm.bias"), eps);
-        let mut f = dense(&a, &p("intermediate.dense.weight"), &p("intermediate.dense.bias"));
+        layer_norm(
+            &mut a,
+            &p("attention.output.LayerNorm.weight"),
+            &p("attention.output.LayerNorm.bias"),
+            eps,
+        );
+        let mut f = dense(
+            &a,
+            &p("intermediate.dense.weight"),
+            &p("intermediate.dense.bias"),
+        );
         for v in f.v.iter_mut() {
             *v = 0.5 * *v * (1.0 + erf(*v / std::f64::consts::SQRT_2));
         }
@@ -126,7 +188,12 @@ pub fn reference_hidden(model_dir: &Path, ids: &[u32], layers: usize, heads: usi
         for (o, r) in o.v.iter_mut().zip(&a.v) {
             *o += r;
         }
-        layer_norm(&mut o, &p("output.LayerNorm.weight"), &p("output.LayerNorm.bias"), eps);
+        layer_norm(
+            &mut o,
+            &p("output.LayerNorm.weight"),
+            &p("output.LayerNorm.bias"),
+            eps,
+        );
         x = o;
     }
     x.v.chunks(d).map(<[f64]>::to_vec).collect()

@@ -19,11 +19,21 @@ fn missing_and_corrupt_assets_name_the_file_and_the_repair() {
     let home = scratch("home");
     let dir = home.join("digits");
     let err = assets::verify(&home, "digits").unwrap_err().to_string();
-    assert!(err.contains("digits.csv.gz") && err.contains("canao assets fetch digits"), "{err}");
+    assert!(
+        err.contains("digits.csv.gz") && err.contains("canao assets fetch digits"),
+        "{err}"
+    );
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("digits.csv.gz"), b"not the digits").unwrap();
-    let err = assets::ensure(&home, "digits", &mut |_| {}).unwrap_err().to_string();
-    assert!(err.contains("digits.csv.gz") && err.contains("corrupt") && err.contains("canao assets fetch digits"), "{err}");
+    let err = assets::ensure(&home, "digits", &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("digits.csv.gz")
+            && err.contains("corrupt")
+            && err.contains("canao assets fetch digits"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&home);
 }
 
@@ -36,12 +46,18 @@ fn tiny() -> BertArch {
         hidden: 4,
         head_dim: 2,
         layer_norm_eps: 1e-12,
-        layers: vec![BertLayer { hidden: 4, heads: 2, ffn: 3 }],
+        layers: vec![BertLayer {
+            hidden: 4,
+            heads: 2,
+            ffn: 3,
+        }],
     }
 }
 
 /// A checkpoint with Hugging Face names for the tiny graph, after `edit`.
-fn checkpoint(edit: impl FnOnce(&mut BTreeMap<String, Tensor>)) -> Result<canao_ir::Weights, NnError> {
+fn checkpoint(
+    edit: impl FnOnce(&mut BTreeMap<String, Tensor>),
+) -> Result<canao_ir::Weights, NnError> {
     let g = tiny().build().unwrap();
     let mut m: BTreeMap<String, Tensor> = g
         .params()
@@ -60,25 +76,45 @@ fn checkpoint(edit: impl FnOnce(&mut BTreeMap<String, Tensor>)) -> Result<canao_
 
 #[test]
 fn missing_extra_and_misshaped_tensors_are_named() {
-    assert_eq!(checkpoint(|_| {}).unwrap().len(), tiny().build().unwrap().params().len());
+    assert_eq!(
+        checkpoint(|_| {}).unwrap().len(),
+        tiny().build().unwrap().params().len()
+    );
     let err = checkpoint(|m| {
         m.remove("encoder.layer.0.attention.self.key.bias");
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("encoder.layer.0.attention.self.key.bias") && err.contains("@enc.0.attn.k.b"), "{err}");
+    assert!(
+        err.contains("encoder.layer.0.attention.self.key.bias") && err.contains("@enc.0.attn.k.b"),
+        "{err}"
+    );
     let err = checkpoint(|m| {
-        m.insert("encoder.layer.1.output.dense.weight".into(), Tensor::zeros(vec![1]));
+        m.insert(
+            "encoder.layer.1.output.dense.weight".into(),
+            Tensor::zeros(vec![1]),
+        );
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("encoder.layer.1.output.dense.weight") && err.contains("does not use"), "{err}");
+    assert!(
+        err.contains("encoder.layer.1.output.dense.weight") && err.contains("does not use"),
+        "{err}"
+    );
     let err = checkpoint(|m| {
-        m.insert("encoder.layer.0.intermediate.dense.weight".into(), Tensor::zeros(vec![4, 3]));
+        m.insert(
+            "encoder.layer.0.intermediate.dense.weight".into(),
+            Tensor::zeros(vec![4, 3]),
+        );
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("intermediate.dense.weight") && err.contains("[4, 3]") && err.contains("[3, 4]"), "{err}");
+    assert!(
+        err.contains("intermediate.dense.weight")
+            && err.contains("[4, 3]")
+            && err.contains("[3, 4]"),
+        "{err}"
+    );
 }
 
 #[test]

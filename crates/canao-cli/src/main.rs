@@ -5,7 +5,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "canao", version, about = "Compiler-aware neural architecture search and compression")]
+#[command(
+    name = "canao",
+    version,
+    about = "Compiler-aware neural architecture search and compression"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

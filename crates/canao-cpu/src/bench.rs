@@ -17,7 +17,13 @@ use crate::padded;
 /// Tokens per sequence in every case (BERT at sequence 128).
 pub const TOKENS: usize = 128;
 /// (in, out) of the weight matrices: MiniLM's and BERT-base's linear layers.
-pub const SHAPES: [(usize, usize); 5] = [(384, 384), (384, 1536), (1536, 384), (768, 768), (768, 3072)];
+pub const SHAPES: [(usize, usize); 5] = [
+    (384, 384),
+    (384, 1536),
+    (1536, 384),
+    (768, 768),
+    (768, 3072),
+];
 pub const DENSITIES: [f64; 4] = [1.0, 0.5, 0.25, 0.1];
 pub const BLOCKS: [[usize; 2]; 5] = [[1, 1], [4, 4], [8, 8], [16, 16], [32, 32]];
 
@@ -38,7 +44,14 @@ pub struct Case {
 pub fn suite() -> Vec<Case> {
     let mut cases = Vec::new();
     for (k, n) in SHAPES {
-        let case = |kernel, density, block| Case { kernel, m: TOKENS, k, n, density, block };
+        let case = |kernel, density, block| Case {
+            kernel,
+            m: TOKENS,
+            k,
+            n,
+            density,
+            block,
+        };
         cases.push(case("dense", 1.0, [1, 1]));
         for block in BLOCKS {
             for d in DENSITIES {
@@ -68,31 +81,62 @@ pub struct Prepared {
 impl Prepared {
     pub fn new(c: &Case, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let data: Vec<f32> = (0..c.n * c.k).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let data: Vec<f32> = (0..c.n * c.k)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         let w = Tensor::new(vec![c.n, c.k], data).expect("sizes match");
         let sparsity = match c.kernel {
             "block" => {
                 let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
-                Sparsity::Block { block: c.block, mask: BitMask(exact_mask(grid, c.density, &mut rng)) }
+                Sparsity::Block {
+                    block: c.block,
+                    mask: BitMask(exact_mask(grid, c.density, &mut rng)),
+                }
             }
             "pattern" => {
                 let cells = c.block[0] * c.block[1];
-                let patterns: Vec<BitMask> = (0..4).map(|_| BitMask(exact_mask(cells, c.density, &mut rng))).collect();
+                let patterns: Vec<BitMask> = (0..4)
+                    .map(|_| BitMask(exact_mask(cells, c.density, &mut rng)))
+                    .collect();
                 let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
-                Sparsity::Pattern { block: c.block, patterns, assign: (0..grid).map(|_| rng.random_range(0..4)).collect() }
+                Sparsity::Pattern {
+                    block: c.block,
+                    patterns,
+                    assign: (0..grid).map(|_| rng.random_range(0..4)).collect(),
+                }
             }
             "circulant" => Sparsity::Circulant { block: c.block[0] },
             _ => Sparsity::Dense,
         };
         let weight = pack_weight("bench", &w, &sparsity).expect("valid by construction");
-        let xf = Fm { rows: c.k, cols: c.m, ld: padded(c.m) };
-        let x = (0..xf.rows * xf.ld).map(|_| rng.random_range(-1.0..1.0)).collect();
-        Self { weight, sparsity, x, xf, y: vec![0.0; c.n * padded(c.m)] }
+        let xf = Fm {
+            rows: c.k,
+            cols: c.m,
+            ld: padded(c.m),
+        };
+        let x = (0..xf.rows * xf.ld)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        Self {
+            weight,
+            sparsity,
+            x,
+            xf,
+            y: vec![0.0; c.n * padded(c.m)],
+        }
     }
 
     /// One kernel call.
     pub fn run(&mut self, threads: usize) {
-        apply_weight(&self.weight, &self.x, self.xf, &mut self.y, self.xf.ld, &Epilogue::none(), threads);
+        apply_weight(
+            &self.weight,
+            &self.x,
+            self.xf,
+            &mut self.y,
+            self.xf.ld,
+            &Epilogue::none(),
+            threads,
+        );
     }
 
     /// FLOPs the kernel actually performs (non-zeros only; the FFT route for circulant).

@@ -8,7 +8,11 @@ pub enum CpuError {
     #[error("`{name}` is not an input of this graph (inputs: {known})")]
     UnknownInput { name: String, known: String },
     #[error("graph input `{name}` has shape {got:?}, expected {expected:?}")]
-    InputShape { name: String, expected: Vec<usize>, got: Vec<usize> },
+    InputShape {
+        name: String,
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
     #[error("node {node}: {detail}")]
     Run { node: String, detail: String },
     #[error("cannot pack @{param}: {detail}")]

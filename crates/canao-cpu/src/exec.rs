@@ -41,7 +41,10 @@ impl Runtime for CpuRuntime {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
-                    .map_err(|e| CpuError::Threads { threads, detail: e.to_string() })?,
+                    .map_err(|e| CpuError::Threads {
+                        threads,
+                        detail: e.to_string(),
+                    })?,
             )
         } else {
             None
@@ -50,11 +53,23 @@ impl Runtime for CpuRuntime {
             .steps
             .iter()
             .filter_map(|s| match s {
-                Step::Input { name, dtype, shape, out } => Some((name.clone(), *dtype, shape.clone(), *out)),
+                Step::Input {
+                    name,
+                    dtype,
+                    shape,
+                    out,
+                } => Some((name.clone(), *dtype, shape.clone(), *out)),
                 _ => None,
             })
             .collect();
-        Ok(CpuExe { scratch: vec![0.0; plan.scratch], plan, inputs, buffers, threads, pool })
+        Ok(CpuExe {
+            scratch: vec![0.0; plan.scratch],
+            plan,
+            inputs,
+            buffers,
+            threads,
+            pool,
+        })
     }
 }
 
@@ -75,13 +90,27 @@ impl CpuExe {
         4 * (self.buffers.iter().map(Vec::len).sum::<usize>() + self.scratch.len())
     }
 
-    fn load_input(&mut self, name: &str, dtype: DType, shape: &[usize], out: usize, t: &Tensor) -> Result<()> {
+    fn load_input(
+        &mut self,
+        name: &str,
+        dtype: DType,
+        shape: &[usize],
+        out: usize,
+        t: &Tensor,
+    ) -> Result<()> {
         if t.shape() != shape {
-            return Err(CpuError::InputShape { name: name.into(), expected: shape.to_vec(), got: t.shape().to_vec() });
+            return Err(CpuError::InputShape {
+                name: name.into(),
+                expected: shape.to_vec(),
+                got: t.shape().to_vec(),
+            });
         }
         t.check_finite(name)?;
         if dtype == DType::I32 && t.data().iter().any(|v| v.fract() != 0.0) {
-            return Err(CpuError::Run { node: format!("input `{name}`"), detail: "i32 input holds a non-integer value".into() });
+            return Err(CpuError::Run {
+                node: format!("input `{name}`"),
+                detail: "i32 input holds a non-integer value".into(),
+            });
         }
         let buf = &mut self.buffers[self.plan.buffer_of[out]];
         match (self.plan.layouts[out], shape) {
@@ -98,7 +127,8 @@ impl CpuExe {
                 for ni in 0..*n {
                     for ci in 0..*c {
                         let src = &t.data()[(ni * c + ci) * plane..(ni * c + ci + 1) * plane];
-                        buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane].copy_from_slice(src);
+                        buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane]
+                            .copy_from_slice(src);
                     }
                 }
             }
@@ -113,13 +143,17 @@ impl CpuExe {
         let buf = &self.buffers[self.plan.buffer_of[v]];
         let data = match (self.plan.layouts[v], &shape[..]) {
             (Layout::Vec1(n), _) => buf[..n].to_vec(),
-            (Layout::Fm(f), [p, _]) => (0..*p).flat_map(|pi| (0..f.rows).map(move |r| buf[r * f.ld + pi])).collect(),
+            (Layout::Fm(f), [p, _]) => (0..*p)
+                .flat_map(|pi| (0..f.rows).map(move |r| buf[r * f.ld + pi]))
+                .collect(),
             (Layout::Fm(f), [n, c, h, w]) => {
                 let plane = h * w;
                 let mut d = Vec::with_capacity(n * c * plane);
                 for ni in 0..*n {
                     for ci in 0..*c {
-                        d.extend_from_slice(&buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane]);
+                        d.extend_from_slice(
+                            &buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane],
+                        );
                     }
                 }
                 d
@@ -129,15 +163,46 @@ impl CpuExe {
         Ok(Tensor::new(shape, data)?)
     }
 
+    /// Runs once more after `run` and returns each step's label and wall time, in plan order.
+    /// For profiles only: the timing calls themselves add a little to each step.
+    pub fn profile(
+        &mut self,
+        inputs: &BTreeMap<String, Tensor>,
+    ) -> Result<Vec<(String, std::time::Duration)>> {
+        self.run(inputs)?;
+        let mut times = Vec::with_capacity(self.plan.steps.len());
+        let pool = self.pool.take();
+        let r = match &pool {
+            Some(p) => p.install(|| self.run_steps_timed(&mut times)),
+            None => self.run_steps_timed(&mut times),
+        };
+        self.pool = pool;
+        r?;
+        Ok(self.plan.steps.iter().map(Step::label).zip(times).collect())
+    }
+
+    fn run_steps_timed(&mut self, times: &mut Vec<std::time::Duration>) -> Result<()> {
+        for i in 0..self.plan.steps.len() {
+            let start = std::time::Instant::now();
+            self.run_step(i)?;
+            times.push(start.elapsed());
+        }
+        Ok(())
+    }
+
+    fn run_step(&mut self, i: usize) -> Result<()> {
+        let out_buf = self.plan.buffer_of[self.plan.steps[i].writes()];
+        // Move the output buffer out of the arena so inputs can be borrowed beside it; it
+        // never aliases an input (the planner gives a step's output a buffer of its own).
+        let mut out = std::mem::take(&mut self.buffers[out_buf]);
+        let r = self.step(i, &mut out);
+        self.buffers[out_buf] = out;
+        r
+    }
+
     fn run_steps(&mut self) -> Result<()> {
         for i in 0..self.plan.steps.len() {
-            let out_buf = self.plan.buffer_of[self.plan.steps[i].writes()];
-            // Move the output buffer out of the arena so inputs can be borrowed beside it; it
-            // never aliases an input (the planner gives a step's output a buffer of its own).
-            let mut out = std::mem::take(&mut self.buffers[out_buf]);
-            let r = self.step(i, &mut out);
-            self.buffers[out_buf] = out;
-            r?;
+            self.run_step(i)?;
         }
         Ok(())
     }
@@ -150,12 +215,29 @@ impl CpuExe {
         let threads = self.threads;
         match &p.steps[i] {
             Step::Input { .. } => {}
-            Step::Embedding { node, table, dim, ids, out: o } => {
+            Step::Embedding {
+                node,
+                table,
+                dim,
+                ids,
+                out: o,
+            } => {
                 let n = fm(*ids).cols;
-                kernels::embedding(&buf(*ids)[..n], table, *dim, out, fm(*o).ld)
-                    .map_err(|detail| CpuError::Run { node: node.clone(), detail })?;
+                kernels::embedding(&buf(*ids)[..n], table, *dim, out, fm(*o).ld).map_err(
+                    |detail| CpuError::Run {
+                        node: node.clone(),
+                        detail,
+                    },
+                )?;
             }
-            Step::Weight { w, bias, act, residual, x, out: o } => {
+            Step::Weight {
+                w,
+                bias,
+                act,
+                residual,
+                x,
+                out: o,
+            } => {
                 let ep = Epilogue {
                     bias: bias.as_deref(),
                     act: *act,
@@ -164,12 +246,26 @@ impl CpuExe {
                 };
                 kernels::apply_weight(w, buf(*x), fm(*x), out, fm(*o).ld, &ep, threads);
             }
-            Step::Conv { w, bias, window, channels, x, out: o } => {
+            Step::Conv {
+                w,
+                bias,
+                window,
+                channels,
+                x,
+                out: o,
+            } => {
                 let of = fm(*o);
-                let cols = Fm { rows: w.cols(), cols: of.cols, ld: of.ld };
+                let cols = Fm {
+                    rows: w.cols(),
+                    cols: of.cols,
+                    ld: of.ld,
+                };
                 let col = &mut self.scratch[..cols.rows * cols.ld];
                 kernels::im2col(buf(*x), *channels, fm(*x).ld, *window, col, cols.ld);
-                let ep = Epilogue { bias: bias.as_deref(), ..Epilogue::none() };
+                let ep = Epilogue {
+                    bias: bias.as_deref(),
+                    ..Epilogue::none()
+                };
                 kernels::apply_weight(w, col, cols, out, of.ld, &ep, threads);
             }
             Step::Bias { bias, x, out: _ } => {
@@ -192,12 +288,35 @@ impl CpuExe {
                     *o = x + y;
                 }
             }
-            Step::LayerNorm { gamma, beta, eps, x, .. } => {
+            Step::LayerNorm {
+                gamma,
+                beta,
+                eps,
+                x,
+                ..
+            } => {
                 kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, &mut self.scratch);
             }
-            Step::Attention { shape, q, k, v, mask, .. } => {
+            Step::Attention {
+                shape,
+                q,
+                k,
+                v,
+                mask,
+                ..
+            } => {
                 let n = fm(*q).cols;
-                kernels::attention(buf(*q), buf(*k), buf(*v), &buf(*mask)[..n], fm(*q), *shape, out, &mut self.scratch, threads);
+                kernels::attention(
+                    buf(*q),
+                    buf(*k),
+                    buf(*v),
+                    &buf(*mask)[..n],
+                    fm(*q),
+                    *shape,
+                    out,
+                    &mut self.scratch,
+                    threads,
+                );
             }
             Step::MaskedMean { x, mask, .. } => {
                 let f = fm(*x);
@@ -207,11 +326,38 @@ impl CpuExe {
                 let n = p.layouts[*o].len();
                 kernels::l2_normalize(&buf(*x)[..n], &mut out[..n]);
             }
-            Step::Pool { kind, window, channels, x, out: o } => {
-                kernels::pool(buf(*x), *channels, fm(*x).ld, *window, *kind, out, fm(*o).ld);
+            Step::Pool {
+                kind,
+                window,
+                channels,
+                x,
+                out: o,
+            } => {
+                kernels::pool(
+                    buf(*x),
+                    *channels,
+                    fm(*x).ld,
+                    *window,
+                    *kind,
+                    out,
+                    fm(*o).ld,
+                );
             }
-            Step::Flatten { channels, batch, plane, x, out: o } => {
-                kernels::flatten_nchw(buf(*x), *channels, fm(*x).ld, (*batch, *plane), out, fm(*o).ld);
+            Step::Flatten {
+                channels,
+                batch,
+                plane,
+                x,
+                out: o,
+            } => {
+                kernels::flatten_nchw(
+                    buf(*x),
+                    *channels,
+                    fm(*x).ld,
+                    (*batch, *plane),
+                    out,
+                    fm(*o).ld,
+                );
             }
             Step::SpMM { adj, x, .. } => kernels::spmm(adj, buf(*x), fm(*x), out),
         }
@@ -223,13 +369,21 @@ impl Executable for CpuExe {
     type Error = CpuError;
 
     fn run(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<Tensor>> {
-        if let Some(extra) = inputs.keys().find(|k| !self.inputs.iter().any(|d| &d.0 == *k)) {
+        if let Some(extra) = inputs
+            .keys()
+            .find(|k| !self.inputs.iter().any(|d| &d.0 == *k))
+        {
             let known: Vec<&str> = self.inputs.iter().map(|d| d.0.as_str()).collect();
-            return Err(CpuError::UnknownInput { name: extra.clone(), known: known.join(", ") });
+            return Err(CpuError::UnknownInput {
+                name: extra.clone(),
+                known: known.join(", "),
+            });
         }
         for i in 0..self.inputs.len() {
             let (name, dtype, shape, out) = self.inputs[i].clone();
-            let t = inputs.get(&name).ok_or_else(|| CpuError::MissingInput { name: name.clone() })?;
+            let t = inputs
+                .get(&name)
+                .ok_or_else(|| CpuError::MissingInput { name: name.clone() })?;
             self.load_input(&name, dtype, &shape, out, t)?;
         }
         match self.pool.take() {
@@ -240,6 +394,8 @@ impl Executable for CpuExe {
             }
             None => self.run_steps()?,
         }
-        (0..self.plan.outputs.len()).map(|i| self.output(i)).collect()
+        (0..self.plan.outputs.len())
+            .map(|i| self.output(i))
+            .collect()
     }
 }

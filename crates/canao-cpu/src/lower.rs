@@ -25,7 +25,10 @@ struct AttentionMatch {
 }
 
 fn unsupported(g: &Graph, id: NodeId, detail: &str) -> CpuError {
-    CpuError::Unsupported { node: g.label(id), detail: detail.into() }
+    CpuError::Unsupported {
+        node: g.label(id),
+        detail: detail.into(),
+    }
 }
 
 /// The single reader of `id`, unless `id` is also a graph output.
@@ -38,20 +41,40 @@ fn sole_user(g: &Graph, id: NodeId) -> Option<NodeId> {
 
 fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     let ctx = *g.inputs(merge).first()?;
-    let Op::MatMul { transpose_b: false, alpha } = g.node(ctx).op else { return None };
+    let Op::MatMul {
+        transpose_b: false,
+        alpha,
+    } = g.node(ctx).op
+    else {
+        return None;
+    };
     if sole_user(g, ctx)? != merge || alpha != 1.0 {
         return None;
     }
-    let [probs, vh] = g.inputs(ctx)[..] else { return None };
-    let (Op::MaskedSoftmax, Some(true)) = (&g.node(probs).op, sole_user(g, probs).map(|u| u == ctx)) else {
+    let [probs, vh] = g.inputs(ctx)[..] else {
         return None;
     };
-    let [scores, mask] = g.inputs(probs)[..] else { return None };
-    let Op::MatMul { transpose_b: true, alpha } = g.node(scores).op else { return None };
+    let (Op::MaskedSoftmax, Some(true)) =
+        (&g.node(probs).op, sole_user(g, probs).map(|u| u == ctx))
+    else {
+        return None;
+    };
+    let [scores, mask] = g.inputs(probs)[..] else {
+        return None;
+    };
+    let Op::MatMul {
+        transpose_b: true,
+        alpha,
+    } = g.node(scores).op
+    else {
+        return None;
+    };
     if sole_user(g, scores)? != probs {
         return None;
     }
-    let [qh, kh] = g.inputs(scores)[..] else { return None };
+    let [qh, kh] = g.inputs(scores)[..] else {
+        return None;
+    };
     let split = |n: NodeId| match g.node(n).op {
         Op::SplitHeads { heads } => Some((heads, g.inputs(n)[0])),
         _ => None,
@@ -69,7 +92,11 @@ fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
         k,
         v,
         mask,
-        shape: AttentionShape { heads: hq, head_dim, alpha },
+        shape: AttentionShape {
+            heads: hq,
+            head_dim,
+            alpha,
+        },
         interior: vec![qh, kh, vh, scores, probs, ctx],
     })
 }
@@ -80,9 +107,21 @@ fn layout_of(g: &Graph, id: NodeId) -> Result<Layout> {
     let s = &g.node(id).ty.shape;
     match s[..] {
         [n] => Ok(Layout::Vec1(n)),
-        [p, f] => Ok(Layout::Fm(Fm { rows: f, cols: p, ld: padded(p) })),
-        [n, c, h, w] => Ok(Layout::Fm(Fm { rows: c, cols: n * h * w, ld: padded(n * h * w) })),
-        _ => Err(unsupported(g, id, "values of this rank only exist inside fused attention")),
+        [p, f] => Ok(Layout::Fm(Fm {
+            rows: f,
+            cols: p,
+            ld: padded(p),
+        })),
+        [n, c, h, w] => Ok(Layout::Fm(Fm {
+            rows: c,
+            cols: n * h * w,
+            ld: padded(n * h * w),
+        })),
+        _ => Err(unsupported(
+            g,
+            id,
+            "values of this rank only exist inside fused attention",
+        )),
     }
 }
 
@@ -128,11 +167,12 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     let mut steps = Vec::new();
     let mut constants = Vec::new();
     let mut scratch = 0usize;
-    let new_val = |id: NodeId, layouts: &mut Vec<Layout>, vals: &mut BTreeMap<NodeId, Val>| -> Result<Val> {
-        layouts.push(layout_of(&g, id)?);
-        vals.insert(id, layouts.len() - 1);
-        Ok(layouts.len() - 1)
-    };
+    let new_val =
+        |id: NodeId, layouts: &mut Vec<Layout>, vals: &mut BTreeMap<NodeId, Val>| -> Result<Val> {
+            layouts.push(layout_of(&g, id)?);
+            vals.insert(id, layouts.len() - 1);
+            Ok(layouts.len() - 1)
+        };
     for id in g.topo_order() {
         if covered.contains(&id) {
             continue;
@@ -142,18 +182,36 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
         let out = new_val(id, &mut layouts, &mut vals)?;
         let v = |n: &NodeId| vals[n];
         let step = match &node.op {
-            Op::Input { name, ty } => Step::Input { name: name.clone(), dtype: ty.dtype, shape: ty.shape.clone(), out },
+            Op::Input { name, ty } => Step::Input {
+                name: name.clone(),
+                dtype: ty.dtype,
+                shape: ty.shape.clone(),
+                out,
+            },
             Op::Arange { len } => {
                 constants.push((out, (0..*len).map(|i| i as f32).collect()));
                 continue;
             }
             Op::Embedding { table } => {
                 let t = weights.dense(table)?;
-                Step::Embedding { node: g.label(id), table: t.data().to_vec(), dim: t.shape()[1], ids: v(&ins[0]), out }
+                Step::Embedding {
+                    node: g.label(id),
+                    table: t.data().to_vec(),
+                    dim: t.shape()[1],
+                    ids: v(&ins[0]),
+                    out,
+                }
             }
             Op::Linear { weight, bias, act } => Step::Weight {
-                w: pack_weight(weight, weights.dense(weight)?, &g.param(weight).expect("validated").sparsity)?,
-                bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+                w: pack_weight(
+                    weight,
+                    weights.dense(weight)?,
+                    &g.param(weight).expect("validated").sparsity,
+                )?,
+                bias: bias
+                    .as_deref()
+                    .map(|b| dense_param(weights, b))
+                    .transpose()?,
                 act: *act,
                 residual: None,
                 x: v(&ins[0]),
@@ -161,20 +219,41 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
             },
             Op::Add => match residual_of.get(&id) {
                 Some(&(lin, other)) => {
-                    let Op::Linear { weight, bias, act } = &g.node(lin).op else { unreachable!("matched above") };
+                    let Op::Linear { weight, bias, act } = &g.node(lin).op else {
+                        unreachable!("matched above")
+                    };
                     Step::Weight {
-                        w: pack_weight(weight, weights.dense(weight)?, &g.param(weight).expect("validated").sparsity)?,
-                        bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+                        w: pack_weight(
+                            weight,
+                            weights.dense(weight)?,
+                            &g.param(weight).expect("validated").sparsity,
+                        )?,
+                        bias: bias
+                            .as_deref()
+                            .map(|b| dense_param(weights, b))
+                            .transpose()?,
                         act: *act,
                         residual: Some(v(&other)),
                         x: v(&g.inputs(lin)[0]),
                         out,
                     }
                 }
-                None => Step::Add { a: v(&ins[0]), b: v(&ins[1]), out },
+                None => Step::Add {
+                    a: v(&ins[0]),
+                    b: v(&ins[1]),
+                    out,
+                },
             },
-            Op::BiasAdd { bias } => Step::Bias { bias: dense_param(weights, bias)?, x: v(&ins[0]), out },
-            Op::Act(a) => Step::Act { act: *a, x: v(&ins[0]), out },
+            Op::BiasAdd { bias } => Step::Bias {
+                bias: dense_param(weights, bias)?,
+                x: v(&ins[0]),
+                out,
+            },
+            Op::Act(a) => Step::Act {
+                act: *a,
+                x: v(&ins[0]),
+                out,
+            },
             Op::LayerNorm { gamma, beta, eps } => {
                 scratch = scratch.max(2 * layouts[out].fm().ld);
                 Step::LayerNorm {
@@ -186,16 +265,37 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                 }
             }
             Op::MergeHeads => {
-                let m = attention.get(&id).ok_or_else(|| unsupported(&g, id, "merge_heads outside an attention chain"))?;
-                let s = layouts[v(&m.q)].fm().cols;
-                scratch = scratch.max(m.shape.heads * s * s);
-                Step::Attention { shape: m.shape, q: v(&m.q), k: v(&m.k), v: v(&m.v), mask: v(&m.mask), out }
+                let m = attention
+                    .get(&id)
+                    .ok_or_else(|| unsupported(&g, id, "merge_heads outside an attention chain"))?;
+                let f = layouts[v(&m.q)].fm();
+                scratch = scratch.max(
+                    m.shape.heads
+                        * AttentionShape::scratch_per_head(f.cols, f.ld, m.shape.head_dim),
+                );
+                Step::Attention {
+                    shape: m.shape,
+                    q: v(&m.q),
+                    k: v(&m.k),
+                    v: v(&m.v),
+                    mask: v(&m.mask),
+                    out,
+                }
             }
-            Op::MaskedMean => Step::MaskedMean { x: v(&ins[0]), mask: v(&ins[1]), out },
+            Op::MaskedMean => Step::MaskedMean {
+                x: v(&ins[0]),
+                mask: v(&ins[1]),
+                out,
+            },
             Op::L2Normalize if ins.iter().all(|i| g.node(*i).ty.shape.len() == 1) => {
                 Step::L2Normalize { x: v(&ins[0]), out }
             }
-            Op::Conv2d { weight, bias, stride, padding } => {
+            Op::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding,
+            } => {
                 let (xs, ys) = (&g.node(ins[0]).ty.shape, &node.ty.shape);
                 let ws = weights.dense(weight)?.shape().to_vec();
                 let window = Window {
@@ -211,8 +311,15 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                 };
                 scratch = scratch.max(ws[1] * ws[2] * ws[3] * padded(ys[0] * ys[2] * ys[3]));
                 Step::Conv {
-                    w: pack_weight(weight, weights.dense(weight)?, &g.param(weight).expect("validated").sparsity)?,
-                    bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+                    w: pack_weight(
+                        weight,
+                        weights.dense(weight)?,
+                        &g.param(weight).expect("validated").sparsity,
+                    )?,
+                    bias: bias
+                        .as_deref()
+                        .map(|b| dense_param(weights, b))
+                        .transpose()?,
                     window,
                     channels: xs[1],
                     x: v(&ins[0]),
@@ -221,24 +328,65 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
             }
             Op::Pool { kind, size, stride } => {
                 let (xs, ys) = (&g.node(ins[0]).ty.shape, &node.ty.shape);
-                let window =
-                    Window { n: xs[0], h: xs[2], w: xs[3], kh: *size, kw: *size, stride: *stride, pad: 0, ho: ys[2], wo: ys[3] };
-                Step::Pool { kind: *kind, window, channels: xs[1], x: v(&ins[0]), out }
+                let window = Window {
+                    n: xs[0],
+                    h: xs[2],
+                    w: xs[3],
+                    kh: *size,
+                    kw: *size,
+                    stride: *stride,
+                    pad: 0,
+                    ho: ys[2],
+                    wo: ys[3],
+                };
+                Step::Pool {
+                    kind: *kind,
+                    window,
+                    channels: xs[1],
+                    x: v(&ins[0]),
+                    out,
+                }
             }
             Op::Flatten if g.node(ins[0]).ty.shape.len() == 4 => {
                 let xs = &g.node(ins[0]).ty.shape;
-                Step::Flatten { channels: xs[1], batch: xs[0], plane: xs[2] * xs[3], x: v(&ins[0]), out }
+                Step::Flatten {
+                    channels: xs[1],
+                    batch: xs[0],
+                    plane: xs[2] * xs[3],
+                    x: v(&ins[0]),
+                    out,
+                }
             }
             Op::SpMM { adj } => match weights.get(adj) {
-                Some(ParamValue::Csr(a)) => Step::SpMM { adj: a.clone(), x: v(&ins[0]), out },
-                _ => return Err(unsupported(&g, id, "adjacency is not bound to a CSR matrix")),
+                Some(ParamValue::Csr(a)) => Step::SpMM {
+                    adj: a.clone(),
+                    x: v(&ins[0]),
+                    out,
+                },
+                _ => {
+                    return Err(unsupported(
+                        &g,
+                        id,
+                        "adjacency is not bound to a CSR matrix",
+                    ));
+                }
             },
-            _ => return Err(unsupported(&g, id, "no CPU kernel for this op in this position")),
+            _ => {
+                return Err(unsupported(
+                    &g,
+                    id,
+                    "no CPU kernel for this op in this position",
+                ));
+            }
         };
         steps.push(step);
     }
     let outputs: Vec<Val> = g.outputs().iter().map(|o| vals[o]).collect();
-    let output_shapes = g.outputs().iter().map(|o| g.node(*o).ty.shape.clone()).collect();
+    let output_shapes = g
+        .outputs()
+        .iter()
+        .map(|o| g.node(*o).ty.shape.clone())
+        .collect();
     let mut plan = Plan {
         steps,
         layouts,

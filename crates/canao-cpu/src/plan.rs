@@ -28,7 +28,11 @@ impl Layout {
     pub fn fm(&self) -> Fm {
         match self {
             Layout::Fm(f) => *f,
-            Layout::Vec1(n) => Fm { rows: 1, cols: *n, ld: *n },
+            Layout::Vec1(n) => Fm {
+                rows: 1,
+                cols: *n,
+                ld: *n,
+            },
         }
     }
 }
@@ -40,25 +44,118 @@ pub type Val = usize;
 #[derive(Debug)]
 pub enum Step {
     /// Copy graph input `name` (IR shape `shape`) into its layout.
-    Input { name: String, dtype: DType, shape: Vec<usize>, out: Val },
-    Embedding { node: String, table: Vec<f32>, dim: usize, ids: Val, out: Val },
+    Input {
+        name: String,
+        dtype: DType,
+        shape: Vec<usize>,
+        out: Val,
+    },
+    Embedding {
+        node: String,
+        table: Vec<f32>,
+        dim: usize,
+        ids: Val,
+        out: Val,
+    },
     /// out = epilogue(W x), the epilogue being bias, activation, then a residual add.
-    Weight { w: PackedWeight, bias: Option<Vec<f32>>, act: Activation, residual: Option<Val>, x: Val, out: Val },
+    Weight {
+        w: PackedWeight,
+        bias: Option<Vec<f32>>,
+        act: Activation,
+        residual: Option<Val>,
+        x: Val,
+        out: Val,
+    },
     /// im2col into scratch, then a weight step.
-    Conv { w: PackedWeight, bias: Option<Vec<f32>>, window: Window, channels: usize, x: Val, out: Val },
-    Bias { bias: Vec<f32>, x: Val, out: Val },
-    Act { act: Activation, x: Val, out: Val },
-    Add { a: Val, b: Val, out: Val },
-    LayerNorm { gamma: Vec<f32>, beta: Vec<f32>, eps: f32, x: Val, out: Val },
-    Attention { shape: AttentionShape, q: Val, k: Val, v: Val, mask: Val, out: Val },
-    MaskedMean { x: Val, mask: Val, out: Val },
-    L2Normalize { x: Val, out: Val },
-    Pool { kind: PoolKind, window: Window, channels: usize, x: Val, out: Val },
-    Flatten { channels: usize, batch: usize, plane: usize, x: Val, out: Val },
-    SpMM { adj: Csr, x: Val, out: Val },
+    Conv {
+        w: PackedWeight,
+        bias: Option<Vec<f32>>,
+        window: Window,
+        channels: usize,
+        x: Val,
+        out: Val,
+    },
+    Bias {
+        bias: Vec<f32>,
+        x: Val,
+        out: Val,
+    },
+    Act {
+        act: Activation,
+        x: Val,
+        out: Val,
+    },
+    Add {
+        a: Val,
+        b: Val,
+        out: Val,
+    },
+    LayerNorm {
+        gamma: Vec<f32>,
+        beta: Vec<f32>,
+        eps: f32,
+        x: Val,
+        out: Val,
+    },
+    Attention {
+        shape: AttentionShape,
+        q: Val,
+        k: Val,
+        v: Val,
+        mask: Val,
+        out: Val,
+    },
+    MaskedMean {
+        x: Val,
+        mask: Val,
+        out: Val,
+    },
+    L2Normalize {
+        x: Val,
+        out: Val,
+    },
+    Pool {
+        kind: PoolKind,
+        window: Window,
+        channels: usize,
+        x: Val,
+        out: Val,
+    },
+    Flatten {
+        channels: usize,
+        batch: usize,
+        plane: usize,
+        x: Val,
+        out: Val,
+    },
+    SpMM {
+        adj: Csr,
+        x: Val,
+        out: Val,
+    },
 }
 
 impl Step {
+    /// Short name for profiles: the kernel family (and weight format) the step runs.
+    pub fn label(&self) -> String {
+        match self {
+            Step::Input { .. } => "input".into(),
+            Step::Embedding { .. } => "embedding".into(),
+            Step::Weight { w, .. } => format!("linear/{}", w.kind()),
+            Step::Conv { w, .. } => format!("conv/{}", w.kind()),
+            Step::Bias { .. } => "bias".into(),
+            Step::Act { .. } => "activation".into(),
+            Step::Add { .. } => "add".into(),
+            Step::LayerNorm { .. } => "layer_norm".into(),
+            Step::Attention { .. } => "attention".into(),
+            Step::MaskedMean { .. } => "masked_mean".into(),
+            Step::L2Normalize { .. } => "l2_normalize".into(),
+            Step::Pool { .. } => "pool".into(),
+            Step::Flatten { .. } => "flatten".into(),
+            Step::SpMM { .. } => "spmm".into(),
+        }
+    }
+
     /// Values the step reads.
     pub fn reads(&self) -> Vec<Val> {
         match self {
@@ -125,13 +222,18 @@ impl Plan {
                 last_read[r] = Some(i);
             }
         }
-        let pinned: Vec<bool> =
-            (0..n).map(|v| self.outputs.contains(&v) || self.constants.iter().any(|(c, _)| *c == v)).collect();
+        let pinned: Vec<bool> = (0..n)
+            .map(|v| self.outputs.contains(&v) || self.constants.iter().any(|(c, _)| *c == v))
+            .collect();
         self.buffer_of = vec![usize::MAX; n];
         self.buffer_sizes.clear();
         let mut free: Vec<usize> = Vec::new();
         let take = |len: usize, sizes: &mut Vec<usize>, free: &mut Vec<usize>| -> usize {
-            let best = free.iter().enumerate().filter(|(_, b)| sizes[**b] >= len).min_by_key(|(_, b)| sizes[**b]);
+            let best = free
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| sizes[**b] >= len)
+                .min_by_key(|(_, b)| sizes[**b]);
             match best {
                 Some((i, _)) => free.swap_remove(i),
                 None => {
@@ -146,7 +248,12 @@ impl Plan {
             .constants
             .iter()
             .map(|(c, _)| *c)
-            .chain(self.steps.iter().filter(|s| matches!(s, Step::Input { .. })).map(Step::writes))
+            .chain(
+                self.steps
+                    .iter()
+                    .filter(|s| matches!(s, Step::Input { .. }))
+                    .map(Step::writes),
+            )
             .collect();
         for v in early {
             self.buffer_of[v] = take(self.layouts[v].len(), &mut self.buffer_sizes, &mut free);
@@ -154,7 +261,8 @@ impl Plan {
         for i in 0..self.steps.len() {
             let out = self.steps[i].writes();
             if self.buffer_of[out] == usize::MAX {
-                self.buffer_of[out] = take(self.layouts[out].len(), &mut self.buffer_sizes, &mut free);
+                self.buffer_of[out] =
+                    take(self.layouts[out].len(), &mut self.buffer_sizes, &mut free);
             }
             for r in self.steps[i].reads() {
                 if last_read[r] == Some(i) && !pinned[r] && !free.contains(&self.buffer_of[r]) {

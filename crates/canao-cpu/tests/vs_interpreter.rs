@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
-use canao_ir::{Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights};
+use canao_ir::{
+    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity,
+    TensorType, Weights,
+};
 use canao_tensor::{Csr, Tensor, tolerance};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -17,8 +20,13 @@ fn random_weights(g: &Graph, rng: &mut ChaCha8Rng) -> Weights {
     for (name, spec) in g.params() {
         if let Sparsity::Csr { nnz } = spec.sparsity {
             let n = spec.shape[0];
-            let trip: Vec<_> = (0..nnz).map(|i| (i % n, (i / n * 5 + i * 3) % n, rng.random_range(-1.0..1.0))).collect();
-            w.insert(name.clone(), ParamValue::Csr(Csr::from_triplets(n, n, trip).unwrap()));
+            let trip: Vec<_> = (0..nnz)
+                .map(|i| (i % n, (i / n * 5 + i * 3) % n, rng.random_range(-1.0..1.0)))
+                .collect();
+            w.insert(
+                name.clone(),
+                ParamValue::Csr(Csr::from_triplets(n, n, trip).unwrap()),
+            );
             continue;
         }
         let n: usize = spec.shape.iter().product();
@@ -36,7 +44,15 @@ fn random_inputs(g: &Graph, rng: &mut ChaCha8Rng, vocab: usize) -> BTreeMap<Stri
             let data: Vec<f32> = match name.as_str() {
                 "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
                 "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
-                "attention_mask" => (0..n).map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 }).collect(),
+                "attention_mask" => (0..n)
+                    .map(|i| {
+                        if i == 0 || rng.random_bool(0.7) {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
                 _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
             };
             (name, Tensor::new(ty.shape, data).unwrap())
@@ -46,7 +62,11 @@ fn random_inputs(g: &Graph, rng: &mut ChaCha8Rng, vocab: usize) -> BTreeMap<Stri
 
 /// Runs both backends and compares every output within KERNEL_ABS, relative to magnitude.
 fn check(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, threads: usize) {
-    let want = Interpreter.prepare(g, w, &Schedule::default()).unwrap().run(inputs).unwrap();
+    let want = Interpreter
+        .prepare(g, w, &Schedule::default())
+        .unwrap()
+        .run(inputs)
+        .unwrap();
     let mut exe = CpuRuntime.prepare(g, w, &Schedule { threads }).unwrap();
     for _ in 0..2 {
         // Twice: the second run reuses buffers holding the first run's values.
@@ -54,7 +74,11 @@ fn check(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, threads: usi
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {
             assert_eq!(a.shape(), b.shape(), "output {i}");
             for (j, (x, y)) in a.data().iter().zip(b.data()).enumerate() {
-                assert!((x - y).abs() <= tolerance::KERNEL_ABS * (1.0 + y.abs()), "{}: output {i}[{j}]: cpu {x} vs interp {y}", g.name());
+                assert!(
+                    (x - y).abs() <= tolerance::KERNEL_ABS * (1.0 + y.abs()),
+                    "{}: output {i}[{j}]: cpu {x} vs interp {y}",
+                    g.name()
+                );
             }
         }
     }
@@ -69,34 +93,89 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
             let block = [sizes[rng.random_range(0..5)], sizes[rng.random_range(0..5)]];
             let density = rng.random_range(0.05..1.0);
             let grid = n.div_ceil(block[0]) * k.div_ceil(block[1]);
-            Sparsity::Block { block, mask: BitMask((0..grid).map(|_| rng.random_bool(density)).collect()) }
+            Sparsity::Block {
+                block,
+                mask: BitMask((0..grid).map(|_| rng.random_bool(density)).collect()),
+            }
         }
         2 => {
             let block = [rng.random_range(1..9), rng.random_range(1..12)];
             let patterns = (0..rng.random_range(1..5))
-                .map(|_| BitMask((0..block[0] * block[1]).map(|_| rng.random_bool(0.5)).collect()))
+                .map(|_| {
+                    BitMask(
+                        (0..block[0] * block[1])
+                            .map(|_| rng.random_bool(0.5))
+                            .collect(),
+                    )
+                })
                 .collect::<Vec<_>>();
             let grid = n.div_ceil(block[0]) * k.div_ceil(block[1]);
-            let assign = (0..grid).map(|_| rng.random_range(0..patterns.len()) as u16).collect();
-            Sparsity::Pattern { block, patterns, assign }
+            let assign = (0..grid)
+                .map(|_| rng.random_range(0..patterns.len()) as u16)
+                .collect();
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            }
         }
-        _ => Sparsity::Circulant { block: [1usize, 2, 3, 4, 8, 16][rng.random_range(0..6)] },
+        _ => Sparsity::Circulant {
+            block: [1usize, 2, 3, 4, 8, 16][rng.random_range(0..6)],
+        },
     }
 }
 
 /// One linear layer with a random epilogue (bias, activation, residual) on [tokens, k].
-fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
+fn linear_graph(
+    tokens: usize,
+    k: usize,
+    n: usize,
+    s: Sparsity,
+    act: Activation,
+    residual: bool,
+    bias: bool,
+) -> Graph {
     let mut g = Graph::new("linear");
-    g.add_param("w", ParamSpec { shape: vec![n, k], sparsity: s }).unwrap();
+    g.add_param(
+        "w",
+        ParamSpec {
+            shape: vec![n, k],
+            sparsity: s,
+        },
+    )
+    .unwrap();
     if bias {
         g.add_param("b", ParamSpec::dense(vec![n])).unwrap();
     }
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![tokens, k]) }, &[]).unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![tokens, k]),
+            },
+            &[],
+        )
+        .unwrap();
     let mut y = g
-        .add(Op::Linear { weight: "w".into(), bias: bias.then(|| "b".into()), act }, &[x])
+        .add(
+            Op::Linear {
+                weight: "w".into(),
+                bias: bias.then(|| "b".into()),
+                act,
+            },
+            &[x],
+        )
         .unwrap();
     if residual {
-        let r = g.add(Op::Input { name: "r".into(), ty: TensorType::f32(vec![tokens, n]) }, &[]).unwrap();
+        let r = g
+            .add(
+                Op::Input {
+                    name: "r".into(),
+                    ty: TensorType::f32(vec![tokens, n]),
+                },
+                &[],
+            )
+            .unwrap();
         y = g.add(Op::Add, &[y, r]).unwrap();
     }
     g.set_outputs(vec![y]).unwrap();
@@ -177,14 +256,28 @@ fn bad_inputs_are_typed_errors() {
     let mut inputs = BTreeMap::new();
     inputs.insert("x".to_string(), Tensor::zeros(vec![4, 3]));
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("[3, 4]"));
-    inputs.insert("x".to_string(), Tensor::new(vec![3, 4], vec![f32::NAN; 12]).unwrap());
+    inputs.insert(
+        "x".to_string(),
+        Tensor::new(vec![3, 4], vec![f32::NAN; 12]).unwrap(),
+    );
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("`x`"));
 
     // A standalone softmax has no CPU kernel: the error names the node.
     let mut g = Graph::new("sm");
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![2, 3]) }, &[]).unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![2, 3]),
+            },
+            &[],
+        )
+        .unwrap();
     let y = g.add(Op::Softmax, &[x]).unwrap();
     g.set_outputs(vec![y]).unwrap();
-    let err = CpuRuntime.prepare(&g, &Weights::new(), &Schedule::default()).unwrap_err().to_string();
+    let err = CpuRuntime
+        .prepare(&g, &Weights::new(), &Schedule::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("%1 (softmax)"), "{err}");
 }

@@ -22,18 +22,29 @@ impl Runtime for Interpreter {
     type Exe = InterpreterExe;
     type Error = InterpError;
 
-    fn prepare(&self, graph: &Graph, weights: &Weights, _schedule: &Schedule) -> Result<InterpreterExe> {
+    fn prepare(
+        &self,
+        graph: &Graph,
+        weights: &Weights,
+        _schedule: &Schedule,
+    ) -> Result<InterpreterExe> {
         graph.validate()?;
         weights.check_against(graph)?;
         let mut projected = weights.clone();
         for (name, spec) in graph.params() {
-            if let (false, Some(ParamValue::Dense(t))) = (spec.sparsity.is_dense(), weights.get(name)) {
+            if let (false, Some(ParamValue::Dense(t))) =
+                (spec.sparsity.is_dense(), weights.get(name))
+            {
                 let mut t = t.clone();
                 spec.sparsity.project(&spec.matrix_shape(), t.data_mut());
                 projected.insert_dense(name.clone(), t);
             }
         }
-        Ok(InterpreterExe { graph: graph.clone(), weights: projected, order: graph.topo_order() })
+        Ok(InterpreterExe {
+            graph: graph.clone(),
+            weights: projected,
+            order: graph.topo_order(),
+        })
     }
 }
 
@@ -45,7 +56,9 @@ impl InterpreterExe {
     fn check_inputs(&self, inputs: &BTreeMap<String, Tensor>) -> Result<()> {
         let declared = self.graph.inputs_of_graph();
         for (name, _, ty) in &declared {
-            let t = inputs.get(name).ok_or_else(|| InterpError::MissingInput { name: name.clone() })?;
+            let t = inputs
+                .get(name)
+                .ok_or_else(|| InterpError::MissingInput { name: name.clone() })?;
             if t.shape() != ty.shape {
                 return Err(InterpError::InputShape {
                     name: name.clone(),
@@ -61,17 +74,31 @@ impl InterpreterExe {
                 });
             }
         }
-        if let Some(extra) = inputs.keys().find(|k| !declared.iter().any(|(n, _, _)| n == *k)) {
+        if let Some(extra) = inputs
+            .keys()
+            .find(|k| !declared.iter().any(|(n, _, _)| n == *k))
+        {
             let known: Vec<&str> = declared.iter().map(|(n, _, _)| n.as_str()).collect();
-            return Err(InterpError::UnknownInput { name: extra.clone(), known: known.join(", ") });
+            return Err(InterpError::UnknownInput {
+                name: extra.clone(),
+                known: known.join(", "),
+            });
         }
         Ok(())
     }
 
     /// Evaluates one node from its input values.
-    fn eval(&self, id: NodeId, args: &[&Tensor], inputs: &BTreeMap<String, Tensor>) -> Result<Tensor> {
+    fn eval(
+        &self,
+        id: NodeId,
+        args: &[&Tensor],
+        inputs: &BTreeMap<String, Tensor>,
+    ) -> Result<Tensor> {
         let node = self.graph.node(id);
-        let fail = |detail: String| InterpError::Node { node: self.graph.label(id), detail };
+        let fail = |detail: String| InterpError::Node {
+            node: self.graph.label(id),
+            detail,
+        };
         let w = |name: &str| self.weights.dense(name).map_err(InterpError::from);
         let out_shape = node.ty.shape.clone();
         let t = match &node.op {
@@ -83,21 +110,32 @@ impl InterpreterExe {
                 kernels::linear(args[0], w(weight)?, b, *act, out_shape)
             }
             Op::BiasAdd { bias } => kernels::bias_add(args[0], w(bias)?),
-            Op::MatMul { transpose_b, alpha } => kernels::matmul(args[0], args[1], *transpose_b, *alpha, out_shape),
+            Op::MatMul { transpose_b, alpha } => {
+                kernels::matmul(args[0], args[1], *transpose_b, *alpha, out_shape)
+            }
             Op::Add => kernels::add(args[0], args[1]),
             Op::Act(a) => kernels::activate(args[0], *a),
-            Op::LayerNorm { gamma, beta, eps } => kernels::layer_norm(args[0], w(gamma)?, w(beta)?, *eps),
+            Op::LayerNorm { gamma, beta, eps } => {
+                kernels::layer_norm(args[0], w(gamma)?, w(beta)?, *eps)
+            }
             Op::Softmax => kernels::softmax(args[0], None),
             Op::MaskedSoftmax => kernels::softmax(args[0], Some(args[1])),
             Op::SplitHeads { heads } => kernels::split_heads(args[0], *heads, out_shape),
             Op::MergeHeads => kernels::merge_heads(args[0], out_shape),
             Op::MaskedMean => kernels::masked_mean(args[0], args[1], out_shape),
             Op::L2Normalize => kernels::l2_normalize(args[0]),
-            Op::Conv2d { weight, bias, stride, padding } => {
+            Op::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding,
+            } => {
                 let b = bias.as_deref().map(w).transpose()?;
                 kernels::conv2d(args[0], w(weight)?, b, *stride, *padding, out_shape)
             }
-            Op::Pool { kind, size, stride } => kernels::pool(args[0], *kind, *size, *stride, out_shape),
+            Op::Pool { kind, size, stride } => {
+                kernels::pool(args[0], *kind, *size, *stride, out_shape)
+            }
             Op::Flatten => args[0].clone().reshape(out_shape)?,
             Op::SpMM { adj } => match self.weights.get(adj) {
                 Some(ParamValue::Csr(a)) => kernels::spmm(a, args[0], out_shape),
@@ -105,7 +143,11 @@ impl InterpreterExe {
             },
         };
         if t.shape() != node.ty.shape {
-            return Err(fail(format!("produced shape {:?}, expected {}", t.shape(), node.ty)));
+            return Err(fail(format!(
+                "produced shape {:?}, expected {}",
+                t.shape(),
+                node.ty
+            )));
         }
         Ok(t)
     }
@@ -138,6 +180,11 @@ impl Executable for InterpreterExe {
             }
             values.insert(id, t);
         }
-        Ok(self.graph.outputs().iter().map(|o| values[o].clone()).collect())
+        Ok(self
+            .graph
+            .outputs()
+            .iter()
+            .map(|o| values[o].clone())
+            .collect())
     }
 }

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use canao_interp::Interpreter;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::pass::Pipeline;
-use canao_ir::{Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights};
+use canao_ir::{
+    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity,
+    TensorType, Weights,
+};
 use canao_tensor::{Csr, Tensor};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -17,7 +20,10 @@ fn t(shape: &[usize], data: &[f32]) -> Tensor {
 
 fn run(g: &Graph, w: &Weights, inputs: &[(&str, Tensor)]) -> Vec<Tensor> {
     let mut exe = Interpreter.prepare(g, w, &Schedule::default()).unwrap();
-    let inputs: BTreeMap<String, Tensor> = inputs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let inputs: BTreeMap<String, Tensor> = inputs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     exe.run(&inputs).unwrap()
 }
 
@@ -41,8 +47,25 @@ fn linear_bias_gelu_by_hand() {
     let mut g = Graph::new("lin");
     g.add_param("w", ParamSpec::dense(vec![2, 2])).unwrap();
     g.add_param("b", ParamSpec::dense(vec![2])).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![1, 2]) }, &[]).unwrap();
-    let y = g.add(Op::Linear { weight: "w".into(), bias: Some("b".into()), act: Activation::Gelu }, &[x]).unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![1, 2]),
+            },
+            &[],
+        )
+        .unwrap();
+    let y = g
+        .add(
+            Op::Linear {
+                weight: "w".into(),
+                bias: Some("b".into()),
+                act: Activation::Gelu,
+            },
+            &[x],
+        )
+        .unwrap();
     g.set_outputs(vec![y]).unwrap();
     let mut w = Weights::new();
     w.insert_dense("w", t(&[2, 2], &[1.0, 0.0, 0.5, -1.0]));
@@ -58,11 +81,44 @@ fn masked_softmax_layer_norm_and_mean_by_hand() {
     let mut g = Graph::new("norms");
     g.add_param("g", ParamSpec::dense(vec![3])).unwrap();
     g.add_param("b", ParamSpec::dense(vec![3])).unwrap();
-    let s = g.add(Op::Input { name: "s".into(), ty: TensorType::f32(vec![1, 2, 3]) }, &[]).unwrap();
-    let m = g.add(Op::Input { name: "m".into(), ty: TensorType::f32(vec![3]) }, &[]).unwrap();
+    let s = g
+        .add(
+            Op::Input {
+                name: "s".into(),
+                ty: TensorType::f32(vec![1, 2, 3]),
+            },
+            &[],
+        )
+        .unwrap();
+    let m = g
+        .add(
+            Op::Input {
+                name: "m".into(),
+                ty: TensorType::f32(vec![3]),
+            },
+            &[],
+        )
+        .unwrap();
     let p = g.add(Op::MaskedSoftmax, &[s, m]).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![3, 3]) }, &[]).unwrap();
-    let ln = g.add(Op::LayerNorm { gamma: "g".into(), beta: "b".into(), eps: 0.0 }, &[x]).unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![3, 3]),
+            },
+            &[],
+        )
+        .unwrap();
+    let ln = g
+        .add(
+            Op::LayerNorm {
+                gamma: "g".into(),
+                beta: "b".into(),
+                eps: 0.0,
+            },
+            &[x],
+        )
+        .unwrap();
     let mean = g.add(Op::MaskedMean, &[x, m]).unwrap();
     let unit = g.add(Op::L2Normalize, &[mean]).unwrap();
     g.set_outputs(vec![p, ln, unit]).unwrap();
@@ -75,7 +131,10 @@ fn masked_softmax_layer_norm_and_mean_by_hand() {
         &[
             ("s", t(&[1, 2, 3], &[0.0, 100.0, 0.0, 1.0, 2.0, 3.0])),
             ("m", t(&[3], &[1.0, 0.0, 1.0])),
-            ("x", t(&[3, 3], &[1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 3.0, 4.0, 3.0])),
+            (
+                "x",
+                t(&[3, 3], &[1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 3.0, 4.0, 3.0]),
+            ),
         ],
     );
     // Key 1 is masked: row 0 splits evenly between keys 0 and 2; row 1 is softmax([1, 3]).
@@ -100,19 +159,74 @@ fn masked_softmax_layer_norm_and_mean_by_hand() {
 #[test]
 fn conv_pool_and_spmm_by_hand() {
     let mut g = Graph::new("cnn");
-    g.add_param("k", ParamSpec::dense(vec![1, 1, 2, 2])).unwrap();
-    g.add_param("a", ParamSpec { shape: vec![2, 2], sparsity: Sparsity::Csr { nnz: 3 } }).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![1, 1, 3, 3]) }, &[]).unwrap();
-    let c = g.add(Op::Conv2d { weight: "k".into(), bias: None, stride: 1, padding: 0 }, &[x]).unwrap();
-    let p = g.add(Op::Pool { kind: canao_ir::PoolKind::Max, size: 2, stride: 1 }, &[c]).unwrap();
-    let f = g.add(Op::Input { name: "f".into(), ty: TensorType::f32(vec![2, 2]) }, &[]).unwrap();
+    g.add_param("k", ParamSpec::dense(vec![1, 1, 2, 2]))
+        .unwrap();
+    g.add_param(
+        "a",
+        ParamSpec {
+            shape: vec![2, 2],
+            sparsity: Sparsity::Csr { nnz: 3 },
+        },
+    )
+    .unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![1, 1, 3, 3]),
+            },
+            &[],
+        )
+        .unwrap();
+    let c = g
+        .add(
+            Op::Conv2d {
+                weight: "k".into(),
+                bias: None,
+                stride: 1,
+                padding: 0,
+            },
+            &[x],
+        )
+        .unwrap();
+    let p = g
+        .add(
+            Op::Pool {
+                kind: canao_ir::PoolKind::Max,
+                size: 2,
+                stride: 1,
+            },
+            &[c],
+        )
+        .unwrap();
+    let f = g
+        .add(
+            Op::Input {
+                name: "f".into(),
+                ty: TensorType::f32(vec![2, 2]),
+            },
+            &[],
+        )
+        .unwrap();
     let s = g.add(Op::SpMM { adj: "a".into() }, &[f]).unwrap();
     g.set_outputs(vec![c, p, s]).unwrap();
     let mut w = Weights::new();
     w.insert_dense("k", t(&[1, 1, 2, 2], &[1.0, 0.0, 0.0, -1.0]));
-    w.insert("a", ParamValue::Csr(Csr::from_triplets(2, 2, vec![(0, 0, 0.5), (0, 1, 0.5), (1, 1, 1.0)]).unwrap()));
-    let x = t(&[1, 1, 3, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 7.0, 8.0, 9.0]);
-    let out = run(&g, &w, &[("x", x), ("f", t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]))]);
+    w.insert(
+        "a",
+        ParamValue::Csr(
+            Csr::from_triplets(2, 2, vec![(0, 0, 0.5), (0, 1, 0.5), (1, 1, 1.0)]).unwrap(),
+        ),
+    );
+    let x = t(
+        &[1, 1, 3, 3],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 7.0, 8.0, 9.0],
+    );
+    let out = run(
+        &g,
+        &w,
+        &[("x", x), ("f", t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]))],
+    );
     // x[i][j] - x[i+1][j+1]
     assert_eq!(out[0].data(), &[-4.0, -5.0, -4.0, -4.0]);
     assert_eq!(out[1].data(), &[-4.0]);
@@ -129,7 +243,11 @@ fn bad_inputs_are_typed_errors() {
         hidden: 4,
         head_dim: 2,
         layer_norm_eps: 1e-12,
-        layers: vec![BertLayer { hidden: 4, heads: 2, ffn: 3 }],
+        layers: vec![BertLayer {
+            hidden: 4,
+            heads: 2,
+            ffn: 3,
+        }],
     }
     .build()
     .unwrap();
@@ -144,15 +262,29 @@ fn bad_inputs_are_typed_errors() {
     let err = exe.run(&inputs).unwrap_err().to_string();
     assert!(err.contains("embedding") && err.contains("id 12"), "{err}");
     inputs.insert("input_ids".into(), t(&[4], &[1.0; 4]));
-    assert!(exe.run(&inputs).unwrap_err().to_string().contains("input_ids"));
+    assert!(
+        exe.run(&inputs)
+            .unwrap_err()
+            .to_string()
+            .contains("input_ids")
+    );
 
     let mut bad = w.clone();
     bad.insert_dense("enc.0.ffn.in.w", Tensor::zeros(vec![4, 3]));
-    let err = Interpreter.prepare(&g, &bad, &Schedule::default()).unwrap_err().to_string();
-    assert!(err.contains("enc.0.ffn.in.w") && err.contains("[3, 4]"), "{err}");
+    let err = Interpreter
+        .prepare(&g, &bad, &Schedule::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("enc.0.ffn.in.w") && err.contains("[3, 4]"),
+        "{err}"
+    );
     let mut nan = w.clone();
     nan.insert_dense("emb.ln.g", t(&[4], &[1.0, f32::NAN, 1.0, 1.0]));
-    let err = Interpreter.prepare(&g, &nan, &Schedule::default()).unwrap_err().to_string();
+    let err = Interpreter
+        .prepare(&g, &nan, &Schedule::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("emb.ln.g"), "{err}");
 }
 
@@ -162,7 +294,9 @@ fn random_weights(g: &Graph, seed: u64) -> Weights {
     for (name, spec) in g.params() {
         if let Sparsity::Csr { nnz } = spec.sparsity {
             let n = spec.shape[0];
-            let trip: Vec<_> = (0..nnz).map(|i| (i % n, (i * 7 + 3) % n, rng.random_range(-1.0..1.0))).collect();
+            let trip: Vec<_> = (0..nnz)
+                .map(|i| (i % n, (i * 7 + 3) % n, rng.random_range(-1.0..1.0)))
+                .collect();
             let csr = Csr::from_triplets(n, n, trip).unwrap();
             assert_eq!(csr.nnz(), nnz, "test triplets must be distinct");
             w.insert(name.clone(), ParamValue::Csr(csr));
@@ -184,7 +318,15 @@ fn random_inputs(g: &Graph, seed: u64, vocab: usize) -> BTreeMap<String, Tensor>
             let data: Vec<f32> = match name.as_str() {
                 "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
                 "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
-                "attention_mask" => (0..n).map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 }).collect(),
+                "attention_mask" => (0..n)
+                    .map(|i| {
+                        if i == 0 || rng.random_bool(0.7) {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
                 _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
             };
             (name, Tensor::new(ty.shape, data).unwrap())
@@ -199,10 +341,16 @@ fn check_pipeline_preserves(g: Graph, seed: u64, vocab: usize) {
     let mut plain = Interpreter.prepare(&g, &w, &Schedule::default()).unwrap();
     let mut opt_g = g.clone();
     Pipeline::standard().run(&mut opt_g).unwrap();
-    let mut opt = Interpreter.prepare(&opt_g, &w, &Schedule::default()).unwrap();
+    let mut opt = Interpreter
+        .prepare(&opt_g, &w, &Schedule::default())
+        .unwrap();
     let (a, b) = (plain.run(&inputs).unwrap(), opt.run(&inputs).unwrap());
     for (x, y) in a.iter().zip(&b) {
-        assert!(x.max_abs_diff(y).unwrap() < canao_tensor::tolerance::KERNEL_ABS, "{}", g.name());
+        assert!(
+            x.max_abs_diff(y).unwrap() < canao_tensor::tolerance::KERNEL_ABS,
+            "{}",
+            g.name()
+        );
     }
 }
 
@@ -231,9 +379,36 @@ proptest! {
 fn sparse_parameters_run_as_their_projection() {
     let mut g = Graph::new("sp");
     let mask = BitMask(vec![true, false, false, true]);
-    g.add_param("w", ParamSpec { shape: vec![3, 3], sparsity: Sparsity::Block { block: [2, 2], mask } }).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![1, 3]) }, &[]).unwrap();
-    let y = g.add(Op::Linear { weight: "w".into(), bias: None, act: Activation::Identity }, &[x]).unwrap();
+    g.add_param(
+        "w",
+        ParamSpec {
+            shape: vec![3, 3],
+            sparsity: Sparsity::Block {
+                block: [2, 2],
+                mask,
+            },
+        },
+    )
+    .unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![1, 3]),
+            },
+            &[],
+        )
+        .unwrap();
+    let y = g
+        .add(
+            Op::Linear {
+                weight: "w".into(),
+                bias: None,
+                act: Activation::Identity,
+            },
+            &[x],
+        )
+        .unwrap();
     g.set_outputs(vec![y]).unwrap();
     let mut w = Weights::new();
     w.insert_dense("w", t(&[3, 3], &[1.0; 9]));

@@ -36,11 +36,17 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn f32(shape: Vec<usize>) -> Self {
-        Self { dtype: DType::F32, shape }
+        Self {
+            dtype: DType::F32,
+            shape,
+        }
     }
 
     pub fn i32(shape: Vec<usize>) -> Self {
-        Self { dtype: DType::I32, shape }
+        Self {
+            dtype: DType::I32,
+            shape,
+        }
     }
 
     pub fn elements(&self) -> usize {

@@ -37,7 +37,10 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     pub fn dense(shape: Vec<usize>) -> Self {
-        Self { shape, sparsity: Sparsity::Dense }
+        Self {
+            shape,
+            sparsity: Sparsity::Dense,
+        }
     }
 
     /// The 2-D view sparsity applies to: [first dim, product of the rest].
@@ -77,7 +80,12 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), g: StableDiGraph::new(), params: Params::new(), outputs: Vec::new() }
+        Self {
+            name: name.into(),
+            g: StableDiGraph::new(),
+            params: Params::new(),
+            outputs: Vec::new(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -88,7 +96,10 @@ impl Graph {
     pub fn add_param(&mut self, name: impl Into<String>, spec: ParamSpec) -> Result<String> {
         let name = name.into();
         if self.params.contains_key(&name) {
-            return Err(IrError::Param { param: name, detail: "declared twice".into() });
+            return Err(IrError::Param {
+                param: name,
+                detail: "declared twice".into(),
+            });
         }
         spec.sparsity.validate(&name, &spec.matrix_shape())?;
         self.params.insert(name.clone(), spec);
@@ -105,10 +116,10 @@ impl Graph {
 
     /// Replaces a parameter's sparsity (compression results, search candidates).
     pub fn set_sparsity(&mut self, name: &str, sparsity: Sparsity) -> Result<()> {
-        let spec = self
-            .params
-            .get_mut(name)
-            .ok_or_else(|| IrError::Param { param: name.to_string(), detail: "is not declared".into() })?;
+        let spec = self.params.get_mut(name).ok_or_else(|| IrError::Param {
+            param: name.to_string(),
+            detail: "is not declared".into(),
+        })?;
         sparsity.validate(name, &spec.matrix_shape())?;
         spec.sparsity = sparsity;
         Ok(())
@@ -135,18 +146,31 @@ impl Graph {
         }
         let mut tys = Vec::with_capacity(inputs.len());
         for &i in inputs {
-            let n = self.g.node_weight(i.index()).ok_or_else(|| IrError::DanglingInput {
-                node: label.to_string(),
-                missing: i.to_string(),
-            })?;
+            let n = self
+                .g
+                .node_weight(i.index())
+                .ok_or_else(|| IrError::DanglingInput {
+                    node: label.to_string(),
+                    missing: i.to_string(),
+                })?;
             tys.push(&n.ty);
         }
-        op.infer(&tys, &self.params).map_err(|detail| IrError::Shape { node: label.to_string(), detail })
+        op.infer(&tys, &self.params)
+            .map_err(|detail| IrError::Shape {
+                node: label.to_string(),
+                detail,
+            })
     }
 
     pub fn set_outputs(&mut self, outputs: Vec<NodeId>) -> Result<()> {
-        if let Some(o) = outputs.iter().find(|o| self.g.node_weight(o.index()).is_none()) {
-            return Err(IrError::DanglingInput { node: "graph outputs".into(), missing: o.to_string() });
+        if let Some(o) = outputs
+            .iter()
+            .find(|o| self.g.node_weight(o.index()).is_none())
+        {
+            return Err(IrError::DanglingInput {
+                node: "graph outputs".into(),
+                missing: o.to_string(),
+            });
         }
         self.outputs = outputs;
         Ok(())
@@ -186,8 +210,11 @@ impl Graph {
 
     /// Nodes that read this node's value (each once, in id order).
     pub fn users(&self, id: NodeId) -> Vec<NodeId> {
-        let mut u: Vec<NodeId> =
-            self.g.neighbors_directed(id.index(), Direction::Outgoing).map(|n| NodeId(n.index() as u32)).collect();
+        let mut u: Vec<NodeId> = self
+            .g
+            .neighbors_directed(id.index(), Direction::Outgoing)
+            .map(|n| NodeId(n.index() as u32))
+            .collect();
         u.sort();
         u.dedup();
         u
@@ -199,10 +226,16 @@ impl Graph {
         // by id instead so printing and equality do not depend on how a graph was built.
         let mut indeg: BTreeMap<NodeId, usize> = BTreeMap::new();
         for n in self.g.node_indices() {
-            indeg.insert(NodeId(n.index() as u32), self.g.edges_directed(n, Direction::Incoming).count());
+            indeg.insert(
+                NodeId(n.index() as u32),
+                self.g.edges_directed(n, Direction::Incoming).count(),
+            );
         }
-        let mut ready: std::collections::BTreeSet<NodeId> =
-            indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+        let mut ready: std::collections::BTreeSet<NodeId> = indeg
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(n, _)| *n)
+            .collect();
         let mut order = Vec::with_capacity(indeg.len());
         while let Some(n) = ready.pop_first() {
             order.push(n);
@@ -236,8 +269,11 @@ impl Graph {
 
     /// Makes every user of `old` (and the graph outputs) read `new` instead.
     pub fn replace_uses(&mut self, old: NodeId, new: NodeId) {
-        let edges: Vec<(NodeIndex, u32)> =
-            self.g.edges_directed(old.index(), Direction::Outgoing).map(|e| (e.target(), *e.weight())).collect();
+        let edges: Vec<(NodeIndex, u32)> = self
+            .g
+            .edges_directed(old.index(), Direction::Outgoing)
+            .map(|e| (e.target(), *e.weight()))
+            .collect();
         for (target, slot) in edges {
             if let Some(e) = self.g.find_edge(old.index(), target) {
                 self.g.remove_edge(e);
@@ -261,7 +297,11 @@ impl Graph {
                 detail: format!("rewrite changes the type from {} to {ty}", self.node(id).ty),
             });
         }
-        let old: Vec<_> = self.g.edges_directed(id.index(), Direction::Incoming).map(|e| e.id()).collect();
+        let old: Vec<_> = self
+            .g
+            .edges_directed(id.index(), Direction::Incoming)
+            .map(|e| e.id())
+            .collect();
         for e in old {
             self.g.remove_edge(e);
         }
@@ -274,8 +314,11 @@ impl Graph {
 
     /// Removes parameters no node reads.
     pub fn prune_params(&mut self) {
-        let used: std::collections::BTreeSet<String> =
-            self.g.node_weights().flat_map(|n| n.op.params().into_iter().map(str::to_string)).collect();
+        let used: std::collections::BTreeSet<String> = self
+            .g
+            .node_weights()
+            .flat_map(|n| n.op.params().into_iter().map(str::to_string))
+            .collect();
         self.params.retain(|k, _| used.contains(k));
     }
 
@@ -285,7 +328,10 @@ impl Graph {
             spec.sparsity.validate(name, &spec.matrix_shape())?;
         }
         if !self.is_acyclic() {
-            return Err(IrError::Shape { node: "graph".into(), detail: "contains a cycle".into() });
+            return Err(IrError::Shape {
+                node: "graph".into(),
+                detail: "contains a cycle".into(),
+            });
         }
         for id in self.topo_order() {
             let label = self.label(id);
@@ -310,11 +356,17 @@ impl Graph {
 
     /// Cost in total and per op kind.
     pub fn cost(&self) -> GraphCost {
-        let mut gc = GraphCost { nodes: self.node_count(), ..GraphCost::default() };
+        let mut gc = GraphCost {
+            nodes: self.node_count(),
+            ..GraphCost::default()
+        };
         for id in self.topo_order() {
             let c = self.node_cost(id);
             gc.total += c;
-            let k: &mut KindCost = gc.by_kind.entry(self.node(id).op.kind().to_string()).or_default();
+            let k: &mut KindCost = gc
+                .by_kind
+                .entry(self.node(id).op.kind().to_string())
+                .or_default();
             k.count += 1;
             k.cost += c;
         }
@@ -340,10 +392,21 @@ impl PartialEq for Graph {
     fn eq(&self, other: &Self) -> bool {
         fn canonical(g: &Graph) -> (Vec<(Node, Vec<usize>)>, Vec<usize>) {
             let order = g.topo_order();
-            let pos: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-            let nodes = order.iter().map(|&n| (g.node(n).clone(), g.inputs(n).iter().map(|i| pos[i]).collect())).collect();
+            let pos: BTreeMap<NodeId, usize> =
+                order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+            let nodes = order
+                .iter()
+                .map(|&n| {
+                    (
+                        g.node(n).clone(),
+                        g.inputs(n).iter().map(|i| pos[i]).collect(),
+                    )
+                })
+                .collect();
             (nodes, g.outputs.iter().map(|o| pos[o]).collect())
         }
-        self.name == other.name && self.params == other.params && canonical(self) == canonical(other)
+        self.name == other.name
+            && self.params == other.params
+            && canonical(self) == canonical(other)
     }
 }

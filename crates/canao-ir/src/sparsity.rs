@@ -25,7 +25,10 @@ impl BitMask {
         self.0
             .chunks(4)
             .map(|c| {
-                let v = c.iter().enumerate().fold(0u32, |v, (i, &b)| v | (u32::from(b) << (3 - i)));
+                let v = c
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |v, (i, &b)| v | (u32::from(b) << (3 - i)));
                 char::from_digit(v, 16).expect("a nibble is a hex digit")
             })
             .collect()
@@ -34,11 +37,17 @@ impl BitMask {
     /// Parses `len` bits from hex; the padding bits of the last digit must be zero.
     pub fn from_hex(hex: &str, len: usize) -> std::result::Result<Self, String> {
         if hex.len() != len.div_ceil(4) {
-            return Err(format!("mask needs {} hex digits for {len} bits, found {}", len.div_ceil(4), hex.len()));
+            return Err(format!(
+                "mask needs {} hex digits for {len} bits, found {}",
+                len.div_ceil(4),
+                hex.len()
+            ));
         }
         let mut bits = Vec::with_capacity(len);
         for ch in hex.chars() {
-            let v = ch.to_digit(16).ok_or_else(|| format!("`{ch}` is not a hex digit"))?;
+            let v = ch
+                .to_digit(16)
+                .ok_or_else(|| format!("`{ch}` is not a hex digit"))?;
             for i in 0..4 {
                 bits.push(v >> (3 - i) & 1 == 1);
             }
@@ -58,14 +67,25 @@ pub enum Sparsity {
     Dense,
     /// `block = [rows, cols]` tiles over a grid of ceil(out/rows) x ceil(in/cols), row-major;
     /// a cleared bit zeroes the whole tile (edge tiles are clipped to the matrix).
-    Block { block: [usize; 2], mask: BitMask },
+    Block {
+        block: [usize; 2],
+        mask: BitMask,
+    },
     /// Each tile takes one of `patterns` (rows*cols bits each, row-major) by `assign`, one entry
     /// per tile of the grid, row-major (RT3's pattern pruning; ALGORITHMS.md §4).
-    Pattern { block: [usize; 2], patterns: Vec<BitMask>, assign: Vec<u16> },
+    Pattern {
+        block: [usize; 2],
+        patterns: Vec<BitMask>,
+        assign: Vec<u16>,
+    },
     /// b x b circulant tiles, the matrix zero-padded to multiples of b (Ftrans; ALGORITHMS.md §6).
-    Circulant { block: usize },
+    Circulant {
+        block: usize,
+    },
     /// A sparse matrix held in CSR with `nnz` stored entries (graph adjacency for SpMM).
-    Csr { nnz: usize },
+    Csr {
+        nnz: usize,
+    },
 }
 
 fn grid(shape: &[usize], block: [usize; 2]) -> [usize; 2] {
@@ -74,12 +94,19 @@ fn grid(shape: &[usize], block: [usize; 2]) -> [usize; 2] {
 
 /// Rows and columns of tile (gi, gj) that fall inside the matrix.
 fn clipped(shape: &[usize], block: [usize; 2], gi: usize, gj: usize) -> [usize; 2] {
-    [block[0].min(shape[0] - gi * block[0]), block[1].min(shape[1] - gj * block[1])]
+    [
+        block[0].min(shape[0] - gi * block[0]),
+        block[1].min(shape[1] - gj * block[1]),
+    ]
 }
 
 /// FLOPs of a real FFT of length n: the usual 2.5 n log2 n estimate.
 fn rfft_flops(n: usize) -> f64 {
-    if n < 2 { 0.0 } else { 2.5 * n as f64 * (n as f64).log2() }
+    if n < 2 {
+        0.0
+    } else {
+        2.5 * n as f64 * (n as f64).log2()
+    }
 }
 
 impl Sparsity {
@@ -100,9 +127,17 @@ impl Sparsity {
 
     /// Checks the structure fits a parameter of `shape`; errors name the parameter.
     pub fn validate(&self, param: &str, shape: &[usize]) -> Result<()> {
-        let err = |detail: String| Err(IrError::Param { param: param.to_string(), detail });
+        let err = |detail: String| {
+            Err(IrError::Param {
+                param: param.to_string(),
+                detail,
+            })
+        };
         if !self.is_dense() && shape.len() != 2 {
-            return err(format!("{} sparsity needs a 2-D parameter, got shape {shape:?}", self.kind()));
+            return err(format!(
+                "{} sparsity needs a 2-D parameter, got shape {shape:?}",
+                self.kind()
+            ));
         }
         match self {
             Sparsity::Dense => Ok(()),
@@ -124,27 +159,45 @@ impl Sparsity {
                 }
                 Ok(())
             }
-            Sparsity::Pattern { block, patterns, assign } => {
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            } => {
                 if block[0] == 0 || block[1] == 0 {
                     return err("block shape must be positive".into());
                 }
                 if let Some(p) = patterns.iter().position(|p| p.len() != block[0] * block[1]) {
-                    return err(format!("pattern {p} has {} bits, a block has {}", patterns[p].len(), block[0] * block[1]));
+                    return err(format!(
+                        "pattern {p} has {} bits, a block has {}",
+                        patterns[p].len(),
+                        block[0] * block[1]
+                    ));
                 }
                 let g = grid(shape, *block);
                 if assign.len() != g[0] * g[1] {
-                    return err(format!("pattern assignment has {} entries, the grid has {}", assign.len(), g[0] * g[1]));
+                    return err(format!(
+                        "pattern assignment has {} entries, the grid has {}",
+                        assign.len(),
+                        g[0] * g[1]
+                    ));
                 }
                 if let Some(a) = assign.iter().find(|&&a| usize::from(a) >= patterns.len()) {
-                    return err(format!("pattern index {a} but only {} patterns", patterns.len()));
+                    return err(format!(
+                        "pattern index {a} but only {} patterns",
+                        patterns.len()
+                    ));
                 }
                 Ok(())
             }
-            Sparsity::Circulant { block } if *block == 0 => err("circulant block size must be positive".into()),
-            Sparsity::Circulant { .. } => Ok(()),
-            Sparsity::Csr { nnz } if *nnz > shape[0] * shape[1] => {
-                err(format!("{nnz} stored entries exceed the {}x{} matrix", shape[0], shape[1]))
+            Sparsity::Circulant { block } if *block == 0 => {
+                err("circulant block size must be positive".into())
             }
+            Sparsity::Circulant { .. } => Ok(()),
+            Sparsity::Csr { nnz } if *nnz > shape[0] * shape[1] => err(format!(
+                "{nnz} stored entries exceed the {}x{} matrix",
+                shape[0], shape[1]
+            )),
             Sparsity::Csr { .. } => Ok(()),
         }
     }
@@ -165,14 +218,24 @@ impl Sparsity {
                     })
                     .sum()
             }
-            Sparsity::Pattern { block, patterns, assign } => {
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            } => {
                 let g = grid(shape, *block);
                 (0..g[0] * g[1])
                     .map(|t| {
                         let c = clipped(shape, *block, t / g[1], t % g[1]);
                         let p = &patterns[usize::from(assign[t])].0;
-                        (0..c[0]).map(|r| p[r * block[1]..r * block[1] + c[1]].iter().filter(|&&b| b).count()).sum::<usize>()
-                            as u64
+                        (0..c[0])
+                            .map(|r| {
+                                p[r * block[1]..r * block[1] + c[1]]
+                                    .iter()
+                                    .filter(|&&b| b)
+                                    .count()
+                            })
+                            .sum::<usize>() as u64
                     })
                     .sum()
             }
@@ -229,11 +292,16 @@ impl Sparsity {
                     }
                 }
             }
-            Sparsity::Pattern { block, patterns, assign } => {
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            } => {
                 let g = grid(shape, *block);
                 for (r, row) in data.chunks_mut(shape[1]).enumerate() {
                     for (c, v) in row.iter_mut().enumerate() {
-                        let p = &patterns[usize::from(assign[(r / block[0]) * g[1] + c / block[1]])];
+                        let p =
+                            &patterns[usize::from(assign[(r / block[0]) * g[1] + c / block[1]])];
                         if !p.0[(r % block[0]) * block[1] + c % block[1]] {
                             *v = 0.0;
                         }
@@ -274,11 +342,28 @@ impl fmt::Display for Sparsity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Sparsity::Dense => write!(f, "dense"),
-            Sparsity::Block { block, mask } => write!(f, "block({}x{}, mask={})", block[0], block[1], mask.to_hex()),
-            Sparsity::Pattern { block, patterns, assign } => {
+            Sparsity::Block { block, mask } => write!(
+                f,
+                "block({}x{}, mask={})",
+                block[0],
+                block[1],
+                mask.to_hex()
+            ),
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            } => {
                 let ps: Vec<String> = patterns.iter().map(BitMask::to_hex).collect();
                 let a: Vec<String> = assign.iter().map(u16::to_string).collect();
-                write!(f, "pattern({}x{}, patterns=[{}], assign=[{}])", block[0], block[1], ps.join(" "), a.join(" "))
+                write!(
+                    f,
+                    "pattern({}x{}, patterns=[{}], assign=[{}])",
+                    block[0],
+                    block[1],
+                    ps.join(" "),
+                    a.join(" ")
+                )
             }
             Sparsity::Circulant { block } => write!(f, "circulant({block})"),
             Sparsity::Csr { nnz } => write!(f, "csr(nnz={nnz})"),
@@ -294,11 +379,20 @@ impl Sparsity {
             return Ok(Sparsity::Dense);
         }
         let open = text.find('(').ok_or("expected `kind(...)`")?;
-        let body = text[open + 1..].strip_suffix(')').ok_or("missing closing `)`")?;
+        let body = text[open + 1..]
+            .strip_suffix(')')
+            .ok_or("missing closing `)`")?;
         let kind = &text[..open];
         let parse_block = |s: &str| -> std::result::Result<[usize; 2], String> {
-            let (r, c) = s.trim().split_once('x').ok_or_else(|| format!("block shape `{s}` is not RxC"))?;
-            let num = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("`{v}` is not a block size"));
+            let (r, c) = s
+                .trim()
+                .split_once('x')
+                .ok_or_else(|| format!("block shape `{s}` is not RxC"))?;
+            let num = |v: &str| {
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("`{v}` is not a block size"))
+            };
             Ok([num(r)?, num(c)?])
         };
         if shape.len() != 2 {
@@ -306,24 +400,39 @@ impl Sparsity {
         }
         match kind {
             "circulant" => Ok(Sparsity::Circulant {
-                block: body.trim().parse().map_err(|_| format!("`{body}` is not a block size"))?,
+                block: body
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{body}` is not a block size"))?,
             }),
             "csr" => {
-                let n = body.trim().strip_prefix("nnz=").ok_or("expected csr(nnz=N)")?;
-                Ok(Sparsity::Csr { nnz: n.parse().map_err(|_| format!("`{n}` is not a count"))? })
+                let n = body
+                    .trim()
+                    .strip_prefix("nnz=")
+                    .ok_or("expected csr(nnz=N)")?;
+                Ok(Sparsity::Csr {
+                    nnz: n.parse().map_err(|_| format!("`{n}` is not a count"))?,
+                })
             }
             "block" => {
-                let (b, m) = body.split_once(',').ok_or("expected block(RxC, mask=HEX)")?;
+                let (b, m) = body
+                    .split_once(',')
+                    .ok_or("expected block(RxC, mask=HEX)")?;
                 let block = parse_block(b)?;
                 let hex = m.trim().strip_prefix("mask=").ok_or("expected mask=HEX")?;
                 if block[0] == 0 || block[1] == 0 {
                     return Err("block shape must be positive".into());
                 }
                 let g = grid(shape, block);
-                Ok(Sparsity::Block { block, mask: BitMask::from_hex(hex, g[0] * g[1])? })
+                Ok(Sparsity::Block {
+                    block,
+                    mask: BitMask::from_hex(hex, g[0] * g[1])?,
+                })
             }
             "pattern" => {
-                let (b, rest) = body.split_once(',').ok_or("expected pattern(RxC, patterns=[..], assign=[..])")?;
+                let (b, rest) = body
+                    .split_once(',')
+                    .ok_or("expected pattern(RxC, patterns=[..], assign=[..])")?;
                 let block = parse_block(b)?;
                 let list = |s: &str, key: &str| -> std::result::Result<Vec<String>, String> {
                     let inner = s
@@ -334,16 +443,25 @@ impl Sparsity {
                         .ok_or_else(|| format!("expected {key}=[...]"))?;
                     Ok(inner.split_whitespace().map(str::to_string).collect())
                 };
-                let (p, a) = rest.split_once("],").ok_or("expected patterns=[..], assign=[..]")?;
+                let (p, a) = rest
+                    .split_once("],")
+                    .ok_or("expected patterns=[..], assign=[..]")?;
                 let patterns = list(&format!("{p}]"), "patterns")?
                     .iter()
                     .map(|h| BitMask::from_hex(h, block[0] * block[1]))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 let assign = list(a, "assign")?
                     .iter()
-                    .map(|v| v.parse::<u16>().map_err(|_| format!("`{v}` is not a pattern index")))
+                    .map(|v| {
+                        v.parse::<u16>()
+                            .map_err(|_| format!("`{v}` is not a pattern index"))
+                    })
                     .collect::<std::result::Result<Vec<_>, _>>()?;
-                Ok(Sparsity::Pattern { block, patterns, assign })
+                Ok(Sparsity::Pattern {
+                    block,
+                    patterns,
+                    assign,
+                })
             }
             other => Err(format!("unknown sparsity `{other}`")),
         }
@@ -356,7 +474,10 @@ mod tests {
 
     fn block_half() -> Sparsity {
         // 5x6 matrix in 2x4 tiles: grid 3x2; keep tiles 0, 3, 4.
-        Sparsity::Block { block: [2, 4], mask: BitMask(vec![true, false, false, true, true, false]) }
+        Sparsity::Block {
+            block: [2, 4],
+            mask: BitMask(vec![true, false, false, true, true, false]),
+        }
     }
 
     #[test]
@@ -371,9 +492,16 @@ mod tests {
 
     #[test]
     fn validate_names_param_and_counts() {
-        let err = block_half().validate("enc.0.q.w", &[7, 6]).unwrap_err().to_string();
+        let err = block_half()
+            .validate("enc.0.q.w", &[7, 6])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("enc.0.q.w") && err.contains("6 bits"), "{err}");
-        assert!(Sparsity::Circulant { block: 4 }.validate("x", &[8]).is_err());
+        assert!(
+            Sparsity::Circulant { block: 4 }
+                .validate("x", &[8])
+                .is_err()
+        );
     }
 
     #[test]
@@ -381,10 +509,19 @@ mod tests {
         let shape = [5, 6];
         let p = Sparsity::Pattern {
             block: [2, 4],
-            patterns: vec![BitMask(vec![true; 8]), BitMask((0..8).map(|i| i % 3 == 0).collect())],
+            patterns: vec![
+                BitMask(vec![true; 8]),
+                BitMask((0..8).map(|i| i % 3 == 0).collect()),
+            ],
             assign: vec![0, 1, 1, 0, 1, 1],
         };
-        for s in [Sparsity::Dense, block_half(), p, Sparsity::Circulant { block: 3 }, Sparsity::Csr { nnz: 7 }] {
+        for s in [
+            Sparsity::Dense,
+            block_half(),
+            p,
+            Sparsity::Circulant { block: 3 },
+            Sparsity::Csr { nnz: 7 },
+        ] {
             let text = s.to_string();
             assert_eq!(Sparsity::parse(&text, &shape).unwrap(), s, "{text}");
         }

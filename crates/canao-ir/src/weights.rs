@@ -41,7 +41,9 @@ impl Weights {
     pub fn dense(&self, name: &str) -> Result<&Tensor> {
         match self.map.get(name) {
             Some(ParamValue::Dense(t)) => Ok(t),
-            Some(ParamValue::Csr(_)) => Err(IrError::Weights(format!("@{name} is bound to a CSR matrix, expected dense"))),
+            Some(ParamValue::Csr(_)) => Err(IrError::Weights(format!(
+                "@{name} is bound to a CSR matrix, expected dense"
+            ))),
             None => Err(IrError::Weights(format!("@{name} has no value bound"))),
         }
     }
@@ -62,10 +64,12 @@ impl Weights {
     /// shape and kind, nothing extra, no NaN or infinity. Errors name the parameter.
     pub fn check_against(&self, graph: &Graph) -> Result<()> {
         for (name, spec) in graph.params() {
-            let value = self
-                .map
-                .get(name)
-                .ok_or_else(|| IrError::Weights(format!("parameter @{name} {:?} has no value bound", spec.shape)))?;
+            let value = self.map.get(name).ok_or_else(|| {
+                IrError::Weights(format!(
+                    "parameter @{name} {:?} has no value bound",
+                    spec.shape
+                ))
+            })?;
             match (value, &spec.sparsity) {
                 (ParamValue::Csr(m), Sparsity::Csr { nnz }) => {
                     if [m.rows(), m.cols()] != spec.shape[..] || m.nnz() != *nnz {
@@ -97,7 +101,9 @@ impl Weights {
             }
         }
         if let Some(extra) = self.map.keys().find(|k| graph.param(k).is_none()) {
-            return Err(IrError::Weights(format!("@{extra} is bound but the graph declares no such parameter")));
+            return Err(IrError::Weights(format!(
+                "@{extra} is bound but the graph declares no such parameter"
+            )));
         }
         Ok(())
     }

@@ -13,7 +13,18 @@ fn tiny_bert() -> BertArch {
         hidden: 8,
         head_dim: 4,
         layer_norm_eps: 1e-12,
-        layers: vec![BertLayer { hidden: 8, heads: 2, ffn: 12 }, BertLayer { hidden: 12, heads: 3, ffn: 5 }],
+        layers: vec![
+            BertLayer {
+                hidden: 8,
+                heads: 2,
+                ffn: 12,
+            },
+            BertLayer {
+                hidden: 12,
+                heads: 3,
+                ffn: 5,
+            },
+        ],
     }
 }
 
@@ -22,7 +33,15 @@ fn builders() -> Vec<Graph> {
         tiny_bert().build().unwrap(),
         BertArch::minilm(128).build().unwrap(),
         LeNetArch::default().build().unwrap(),
-        GcnArch { nodes: 30, features: 11, hidden: 16, classes: 3, nnz: 90 }.build().unwrap(),
+        GcnArch {
+            nodes: 30,
+            features: 11,
+            hidden: 16,
+            classes: 3,
+            nnz: 90,
+        }
+        .build()
+        .unwrap(),
     ]
 }
 
@@ -42,8 +61,16 @@ fn text_round_trips_after_passes_and_with_sparsity() {
     Pipeline::standard().run(&mut g).unwrap();
     let grid = 12usize.div_ceil(4) * 8usize.div_ceil(4);
     let mask = BitMask((0..grid).map(|i| i % 2 == 0).collect());
-    g.set_sparsity("enc.0.ffn.in.w", Sparsity::Block { block: [4, 4], mask }).unwrap();
-    g.set_sparsity("enc.1.ffn.out.w", Sparsity::Circulant { block: 4 }).unwrap();
+    g.set_sparsity(
+        "enc.0.ffn.in.w",
+        Sparsity::Block {
+            block: [4, 4],
+            mask,
+        },
+    )
+    .unwrap();
+    g.set_sparsity("enc.1.ffn.out.w", Sparsity::Circulant { block: 4 })
+        .unwrap();
     let back = parse_graph(&g.to_string()).unwrap();
     assert_eq!(back, g);
 }
@@ -52,16 +79,41 @@ fn text_round_trips_after_passes_and_with_sparsity() {
 fn shape_errors_name_the_node() {
     let mut g = Graph::new("bad");
     g.add_param("w", ParamSpec::dense(vec![4, 5])).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![2, 3]) }, &[]).unwrap();
-    let err = g.add(Op::Linear { weight: "w".into(), bias: None, act: Activation::Identity }, &[x]).unwrap_err();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![2, 3]),
+            },
+            &[],
+        )
+        .unwrap();
+    let err = g
+        .add(
+            Op::Linear {
+                weight: "w".into(),
+                bias: None,
+                act: Activation::Identity,
+            },
+            &[x],
+        )
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("linear") && msg.contains("%0") && msg.contains("@w"), "{msg}");
+    assert!(
+        msg.contains("linear") && msg.contains("%0") && msg.contains("@w"),
+        "{msg}"
+    );
 
     let text = "graph \"t\" {\n  param @w : f32[4,5]\n  %0 = input() {name=\"x\"} : f32[2,5]\n  %1 = linear(%0, @w) : f32[2,5]\n  output %1\n}\n";
     let msg = parse_graph(text).unwrap_err().to_string();
     assert!(msg.contains("line 4") && msg.contains("f32[2,4]"), "{msg}");
-    let msg = parse_graph("graph \"t\" {\n  %0 = nope() : f32[1]\n}\n").unwrap_err().to_string();
-    assert!(msg.contains("line 2") && msg.contains("unknown op `nope`"), "{msg}");
+    let msg = parse_graph("graph \"t\" {\n  %0 = nope() : f32[1]\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("line 2") && msg.contains("unknown op `nope`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -71,8 +123,25 @@ fn cost_of_known_layers_by_hand() {
     let mut g = Graph::new("ffn");
     g.add_param("w", ParamSpec::dense(vec![1536, 384])).unwrap();
     g.add_param("b", ParamSpec::dense(vec![1536])).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![128, 384]) }, &[]).unwrap();
-    let y = g.add(Op::Linear { weight: "w".into(), bias: Some("b".into()), act: Activation::Gelu }, &[x]).unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![128, 384]),
+            },
+            &[],
+        )
+        .unwrap();
+    let y = g
+        .add(
+            Op::Linear {
+                weight: "w".into(),
+                bias: Some("b".into()),
+                act: Activation::Gelu,
+            },
+            &[x],
+        )
+        .unwrap();
     g.set_outputs(vec![y]).unwrap();
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 + 9 * 128 * 1536);
@@ -82,16 +151,42 @@ fn cost_of_known_layers_by_hand() {
     // The same layer block-sparse at density 1/4 costs a quarter of the product's FLOPs.
     let grid = (1536 / 16) * (384 / 16);
     let mask = BitMask((0..grid).map(|i| i % 4 == 0).collect());
-    g.set_sparsity("w", Sparsity::Block { block: [16, 16], mask }).unwrap();
+    g.set_sparsity(
+        "w",
+        Sparsity::Block {
+            block: [16, 16],
+            mask,
+        },
+    )
+    .unwrap();
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 / 4 + 9 * 128 * 1536);
     assert_eq!(c.params, 1536 * 384 / 4 + 1536);
 
     // A 3x3 conv, 2 -> 4 channels, on 1x2x5x5 without padding: 3x3 output, 2*9*2 MACs each.
     let mut g = Graph::new("conv");
-    g.add_param("k", ParamSpec::dense(vec![4, 2, 3, 3])).unwrap();
-    let x = g.add(Op::Input { name: "x".into(), ty: TensorType::f32(vec![1, 2, 5, 5]) }, &[]).unwrap();
-    let y = g.add(Op::Conv2d { weight: "k".into(), bias: None, stride: 1, padding: 0 }, &[x]).unwrap();
+    g.add_param("k", ParamSpec::dense(vec![4, 2, 3, 3]))
+        .unwrap();
+    let x = g
+        .add(
+            Op::Input {
+                name: "x".into(),
+                ty: TensorType::f32(vec![1, 2, 5, 5]),
+            },
+            &[],
+        )
+        .unwrap();
+    let y = g
+        .add(
+            Op::Conv2d {
+                weight: "k".into(),
+                bias: None,
+                stride: 1,
+                padding: 0,
+            },
+            &[x],
+        )
+        .unwrap();
     assert_eq!(g.node(y).ty.shape, vec![1, 4, 3, 3]);
     assert_eq!(g.node_cost(y).flops, 2 * 9 * (2 * 9 * 4));
 }
@@ -100,9 +195,13 @@ fn cost_of_known_layers_by_hand() {
 fn minilm_encoder_costs_about_2_87_gflop() {
     let g = BertArch::minilm(128).build().unwrap();
     let c = g.cost();
-    let matmul_flops: u64 = ["linear", "matmul"].iter().map(|k| c.by_kind[*k].cost.flops).sum();
+    let matmul_flops: u64 = ["linear", "matmul"]
+        .iter()
+        .map(|k| c.by_kind[*k].cost.flops)
+        .sum();
     // 6 layers x (4 * 384^2 + 2 * 384 * 1536) MACs per token + attention, all times 2.
-    let expected: u64 = 6 * (2 * 128 * (4 * 384 * 384 + 2 * 384 * 1536) + 2 * 2 * 12 * 128 * 128 * 32);
+    let expected: u64 =
+        6 * (2 * 128 * (4 * 384 * 384 + 2 * 384 * 1536) + 2 * 2 * 12 * 128 * 128 * 32);
     assert_eq!(matmul_flops, expected);
     let total = c.total.flops as f64 / 1e9;
     assert!((2.85..2.95).contains(&total), "{total} GFLOP");
@@ -128,7 +227,10 @@ fn fusion_folds_bias_and_gelu_and_dce_removes_dead_nodes() {
     let removed = DeadNodeElimination.run(&mut g).unwrap();
     assert_eq!(removed, 2);
     assert_eq!(g.inputs_of_graph().len(), 3, "graph inputs survive");
-    assert_eq!(Pipeline::standard().to_string(), "fuse-linear-epilogue -> dead-node-elimination");
+    assert_eq!(
+        Pipeline::standard().to_string(),
+        "fuse-linear-epilogue -> dead-node-elimination"
+    );
 }
 
 #[test]
@@ -139,11 +241,24 @@ fn architectures_load_from_ron_and_errors_name_the_position() {
 
     let bad = "Bert((vocab: 50, max_positions: 16, seq: 7, hidden: 8, head_dim: 4,\n layers: [(hidden: 8, heads: 2, ffn: 12, color: 3)]))";
     let msg = from_ron::<Arch>(bad, "arch.ron").unwrap_err().to_string();
-    assert!(msg.contains("arch.ron") && msg.contains("2:") && msg.contains("color"), "{msg}");
+    assert!(
+        msg.contains("arch.ron") && msg.contains("2:") && msg.contains("color"),
+        "{msg}"
+    );
 
-    let zero = BertArch { layers: vec![BertLayer { hidden: 8, heads: 0, ffn: 1 }], ..tiny_bert() };
+    let zero = BertArch {
+        layers: vec![BertLayer {
+            hidden: 8,
+            heads: 0,
+            ffn: 1,
+        }],
+        ..tiny_bert()
+    };
     let msg = zero.build().unwrap_err().to_string();
     assert!(msg.contains("layers[0].heads"), "{msg}");
-    let long = BertArch { seq: 17, ..tiny_bert() };
+    let long = BertArch {
+        seq: 17,
+        ..tiny_bert()
+    };
     assert!(long.build().unwrap_err().to_string().contains("exceed"));
 }

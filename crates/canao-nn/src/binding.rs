@@ -4,7 +4,11 @@ use canao_tensor::SafetensorsFile;
 use crate::error::{NnError, Result};
 
 /// Tensors a Hugging Face BERT checkpoint carries that a sentence encoder does not use.
-const UNUSED: &[&str] = &["embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"];
+const UNUSED: &[&str] = &[
+    "embeddings.position_ids",
+    "pooler.dense.weight",
+    "pooler.dense.bias",
+];
 
 /// The Hugging Face BERT tensor name for a canao BERT parameter name.
 pub fn hf_name(param: &str) -> Option<String> {
@@ -74,8 +78,14 @@ pub fn bind_bert_weights(graph: &Graph, file: &SafetensorsFile) -> Result<Weight
         weights.insert_dense(param.clone(), file.tensor(&tensor)?);
         used.insert(tensor);
     }
-    if let Some(extra) = infos.keys().find(|k| !used.contains(*k) && !UNUSED.contains(&k.as_str())) {
-        return Err(NnError::ExtraTensor { file: path, tensor: extra.clone() });
+    if let Some(extra) = infos
+        .keys()
+        .find(|k| !used.contains(*k) && !UNUSED.contains(&k.as_str()))
+    {
+        return Err(NnError::ExtraTensor {
+            file: path,
+            tensor: extra.clone(),
+        });
     }
     Ok(weights)
 }

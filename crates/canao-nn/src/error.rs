@@ -14,13 +14,26 @@ pub enum NnError {
     #[error(
         "text {index} is {tokens} tokens long but the model has {max} positions; shorten it or pass --truncate"
     )]
-    TooLong { index: usize, tokens: usize, max: usize },
+    TooLong {
+        index: usize,
+        tokens: usize,
+        max: usize,
+    },
     #[error("{file} has no tensor `{tensor}` (needed for parameter @{param})")]
-    MissingTensor { file: PathBuf, tensor: String, param: String },
+    MissingTensor {
+        file: PathBuf,
+        tensor: String,
+        param: String,
+    },
     #[error("{file} has tensor `{tensor}` that the model does not use")]
     ExtraTensor { file: PathBuf, tensor: String },
     #[error("tensor `{tensor}` in {file} has shape {got:?}, the model expects {expected:?}")]
-    MisshapedTensor { file: PathBuf, tensor: String, expected: Vec<usize>, got: Vec<usize> },
+    MisshapedTensor {
+        file: PathBuf,
+        tensor: String,
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
     #[error("backend: {0}")]
     Backend(String),
     #[error(transparent)]

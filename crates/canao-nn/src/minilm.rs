@@ -54,7 +54,13 @@ impl MiniLm {
         let file = SafetensorsFile::open(&dir.join("model.safetensors"))?;
         // Parameters do not depend on the sequence length; bind against a one-token graph.
         let weights = bind_bert_weights(&arch.with_seq(1).build()?, &file)?;
-        Ok(Self { dir: dir.to_path_buf(), arch, tokenizer, weights, sparsity: BTreeMap::new() })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            arch,
+            tokenizer,
+            weights,
+            sparsity: BTreeMap::new(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -103,7 +109,11 @@ impl MiniLm {
     }
 
     pub fn tokenize(&self, texts: &[String], policy: LengthPolicy) -> Result<Vec<Encoded>> {
-        texts.iter().enumerate().map(|(i, t)| self.tokenizer.encode(t, i, self.arch.max_positions, policy)).collect()
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.tokenizer.encode(t, i, self.arch.max_positions, policy))
+            .collect()
     }
 
     /// The graph inputs for one tokenised text.
@@ -111,9 +121,18 @@ impl MiniLm {
         let n = enc.ids.len();
         let as_f32 = |v: &[u32]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let mut m = BTreeMap::new();
-        m.insert("input_ids".to_string(), Tensor::new(vec![n], as_f32(&enc.ids))?);
-        m.insert("token_type_ids".to_string(), Tensor::new(vec![n], as_f32(&enc.type_ids))?);
-        m.insert("attention_mask".to_string(), Tensor::new(vec![n], vec![1.0; n])?);
+        m.insert(
+            "input_ids".to_string(),
+            Tensor::new(vec![n], as_f32(&enc.ids))?,
+        );
+        m.insert(
+            "token_type_ids".to_string(),
+            Tensor::new(vec![n], as_f32(&enc.type_ids))?,
+        );
+        m.insert(
+            "attention_mask".to_string(),
+            Tensor::new(vec![n], vec![1.0; n])?,
+        );
         Ok(m)
     }
 
@@ -142,28 +161,47 @@ impl MiniLm {
             let exe = exes.get_mut(&seq).expect("inserted above");
             let inputs = Self::inputs(enc)?;
             let start = std::time::Instant::now();
-            let mut out = exe.run(&inputs).map_err(|e| NnError::Backend(e.to_string()))?;
+            let mut out = exe
+                .run(&inputs)
+                .map_err(|e| NnError::Backend(e.to_string()))?;
             ms.push(start.elapsed().as_secs_f64() * 1e3);
             let sentence = out.pop().expect("BERT graphs have two outputs");
             vectors.push(sentence.into_data());
             hidden.push(out.pop().expect("BERT graphs have two outputs"));
         }
-        Ok(Embeddings { vectors, hidden, tokens: encoded.iter().map(|e| e.ids.len()).collect(), ms })
+        Ok(Embeddings {
+            vectors,
+            hidden,
+            tokens: encoded.iter().map(|e| e.ids.len()).collect(),
+            ms,
+        })
     }
 }
 
 fn read_arch(path: &Path) -> Result<BertArch> {
-    let err = |detail: String| NnError::Config { file: path.to_path_buf(), detail };
+    let err = |detail: String| NnError::Config {
+        file: path.to_path_buf(),
+        detail,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let c: HfConfig = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
     if c.model_type != "bert" {
-        return Err(err(format!("model_type is `{}`, only `bert` is supported", c.model_type)));
+        return Err(err(format!(
+            "model_type is `{}`, only `bert` is supported",
+            c.model_type
+        )));
     }
     if c.hidden_act != "gelu" {
-        return Err(err(format!("hidden_act is `{}`, only `gelu` is supported", c.hidden_act)));
+        return Err(err(format!(
+            "hidden_act is `{}`, only `gelu` is supported",
+            c.hidden_act
+        )));
     }
     if c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0 {
-        return Err(err(format!("hidden_size {} does not split into {} heads", c.hidden_size, c.num_attention_heads)));
+        return Err(err(format!(
+            "hidden_size {} does not split into {} heads",
+            c.hidden_size, c.num_attention_heads
+        )));
     }
     let arch = BertArch {
         vocab: c.vocab_size,
@@ -174,7 +212,11 @@ fn read_arch(path: &Path) -> Result<BertArch> {
         head_dim: c.hidden_size / c.num_attention_heads,
         layer_norm_eps: c.layer_norm_eps,
         layers: vec![
-            BertLayer { hidden: c.hidden_size, heads: c.num_attention_heads, ffn: c.intermediate_size };
+            BertLayer {
+                hidden: c.hidden_size,
+                heads: c.num_attention_heads,
+                ffn: c.intermediate_size
+            };
             c.num_hidden_layers
         ],
     };

@@ -29,25 +29,48 @@ pub struct TextTokenizer {
 
 impl TextTokenizer {
     pub fn from_file(file: &Path) -> Result<Self> {
-        let err = |detail: String| NnError::Tokenizer { file: file.to_path_buf(), detail };
+        let err = |detail: String| NnError::Tokenizer {
+            file: file.to_path_buf(),
+            detail,
+        };
         let mut inner = Tokenizer::from_file(file).map_err(|e| err(e.to_string()))?;
         inner.with_padding(None);
-        inner.with_truncation(None).map_err(|e| err(e.to_string()))?;
-        Ok(Self { file: file.to_path_buf(), inner })
+        inner
+            .with_truncation(None)
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            file: file.to_path_buf(),
+            inner,
+        })
     }
 
     /// Tokenises with the [CLS] ... [SEP] template; `index` labels a too-long error. With
     /// `Truncate`, the text is cut to `max` tokens keeping the closing [SEP].
-    pub fn encode(&self, text: &str, index: usize, max: usize, policy: LengthPolicy) -> Result<Encoded> {
+    pub fn encode(
+        &self,
+        text: &str,
+        index: usize,
+        max: usize,
+        policy: LengthPolicy,
+    ) -> Result<Encoded> {
         let enc = self
             .inner
             .encode(text, true)
-            .map_err(|e| NnError::Tokenizer { file: self.file.clone(), detail: e.to_string() })?;
+            .map_err(|e| NnError::Tokenizer {
+                file: self.file.clone(),
+                detail: e.to_string(),
+            })?;
         let mut ids = enc.get_ids().to_vec();
         let mut type_ids = enc.get_type_ids().to_vec();
         if ids.len() > max {
             match policy {
-                LengthPolicy::Refuse => return Err(NnError::TooLong { index, tokens: ids.len(), max }),
+                LengthPolicy::Refuse => {
+                    return Err(NnError::TooLong {
+                        index,
+                        tokens: ids.len(),
+                        max,
+                    });
+                }
                 LengthPolicy::Truncate => {
                     let sep = *ids.last().expect("longer than max, so not empty");
                     ids.truncate(max);

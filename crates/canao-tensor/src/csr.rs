@@ -27,7 +27,9 @@ impl Csr {
             )));
         }
         if indptr[0] != 0 || indptr.windows(2).any(|w| w[0] > w[1]) {
-            return Err(TensorError::Csr("indptr must start at 0 and never decrease".into()));
+            return Err(TensorError::Csr(
+                "indptr must start at 0 and never decrease".into(),
+            ));
         }
         let nnz = indptr[rows];
         if indices.len() != nnz || values.len() != nnz {
@@ -38,15 +40,29 @@ impl Csr {
             )));
         }
         if let Some(&c) = indices.iter().find(|&&c| c >= cols) {
-            return Err(TensorError::Csr(format!("column index {c} out of range for {cols} columns")));
+            return Err(TensorError::Csr(format!(
+                "column index {c} out of range for {cols} columns"
+            )));
         }
-        Ok(Self { rows, cols, indptr, indices, values })
+        Ok(Self {
+            rows,
+            cols,
+            indptr,
+            indices,
+            values,
+        })
     }
 
     /// Builds from (row, col, value) triplets; duplicates are summed.
-    pub fn from_triplets(rows: usize, cols: usize, mut triplets: Vec<(usize, usize, f32)>) -> Result<Self> {
+    pub fn from_triplets(
+        rows: usize,
+        cols: usize,
+        mut triplets: Vec<(usize, usize, f32)>,
+    ) -> Result<Self> {
         if let Some(&(r, c, _)) = triplets.iter().find(|&&(r, c, _)| r >= rows || c >= cols) {
-            return Err(TensorError::Csr(format!("entry ({r}, {c}) outside a {rows}x{cols} matrix")));
+            return Err(TensorError::Csr(format!(
+                "entry ({r}, {c}) outside a {rows}x{cols} matrix"
+            )));
         }
         triplets.sort_by_key(|&(r, c, _)| (r, c));
         let mut indptr = vec![0; rows + 1];

@@ -12,14 +12,21 @@ impl Tensor {
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self> {
         let expected = shape.iter().product::<usize>();
         if expected != data.len() {
-            return Err(TensorError::DataLength { shape, expected, got: data.len() });
+            return Err(TensorError::DataLength {
+                shape,
+                expected,
+                got: data.len(),
+            });
         }
         Ok(Self { shape, data })
     }
 
     pub fn zeros(shape: Vec<usize>) -> Self {
         let n = shape.iter().product();
-        Self { shape, data: vec![0.0; n] }
+        Self {
+            shape,
+            data: vec![0.0; n],
+        }
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -55,7 +62,10 @@ impl Tensor {
     /// bad value is reported where it came from rather than as a wrong answer later.
     pub fn check_finite(&self, name: &str) -> Result<()> {
         match self.data.iter().position(|v| !v.is_finite()) {
-            Some(index) => Err(TensorError::NonFinite { name: name.to_string(), index }),
+            Some(index) => Err(TensorError::NonFinite {
+                name: name.to_string(),
+                index,
+            }),
             None => Ok(()),
         }
     }
@@ -65,7 +75,13 @@ impl Tensor {
         if self.shape != other.shape {
             return None;
         }
-        Some(self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max))
+        Some(
+            self.data
+                .iter()
+                .zip(&other.data)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max),
+        )
     }
 }
 

@@ -21,7 +21,10 @@ pub fn run(a: Args) -> Result<()> {
         Action::Fetch { name } => {
             let names: Vec<String> = match name {
                 Some(n) => vec![n],
-                None => assets::catalog().iter().map(|s| s.name.to_string()).collect(),
+                None => assets::catalog()
+                    .iter()
+                    .map(|s| s.name.to_string())
+                    .collect(),
             };
             for n in names {
                 let dir = assets::fetch(&home, &n, &mut |line| eprintln!("{line}"))?;
@@ -39,11 +42,30 @@ pub fn run(a: Args) -> Result<()> {
                         .files
                         .iter()
                         .filter(|(_, s)| !matches!(s, assets::FileState::Ok))
-                        .map(|(f, s)| format!("{f} {}", if matches!(s, assets::FileState::Missing) { "missing" } else { "corrupt" }))
+                        .map(|(f, s)| {
+                            format!(
+                                "{f} {}",
+                                if matches!(s, assets::FileState::Missing) {
+                                    "missing"
+                                } else {
+                                    "corrupt"
+                                }
+                            )
+                        })
                         .collect();
-                    format!("needs `canao assets fetch {}`: {}", spec.name, bad.join(", "))
+                    format!(
+                        "needs `canao assets fetch {}`: {}",
+                        spec.name,
+                        bad.join(", ")
+                    )
                 };
-                println!("{:<16} {:>9.1} MB  {}  [{}]", spec.name, st.bytes as f64 / 1e6, state, spec.description);
+                println!(
+                    "{:<16} {:>9.1} MB  {}  [{}]",
+                    spec.name,
+                    st.bytes as f64 / 1e6,
+                    state,
+                    spec.description
+                );
             }
         }
     }

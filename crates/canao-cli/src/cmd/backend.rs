@@ -39,8 +39,15 @@ pub struct ModelArgs {
 }
 
 pub fn parse_block(s: &str) -> Result<[usize; 2], String> {
-    let (r, c) = s.split_once('x').ok_or_else(|| format!("block `{s}` is not RxC, e.g. 16x16"))?;
-    let num = |v: &str| v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("`{v}` in block `{s}` is not a positive size"));
+    let (r, c) = s
+        .split_once('x')
+        .ok_or_else(|| format!("block `{s}` is not RxC, e.g. 16x16"))?;
+    let num = |v: &str| {
+        v.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("`{v}` in block `{s}` is not a positive size"))
+    };
     Ok([num(r)?, num(c)?])
 }
 
@@ -54,7 +61,8 @@ impl ModelArgs {
         if let Some(s) = self.sparsity {
             for p in model.prunable() {
                 let w = model.weights().dense(&p)?.clone();
-                let sp = canao_compress::block_magnitude(&p, &w, self.block, s).with_context(|| format!("pruning @{p}"))?;
+                let sp = canao_compress::block_magnitude(&p, &w, self.block, s)
+                    .with_context(|| format!("pruning @{p}"))?;
                 model.set_sparsity(&p, sp)?;
             }
         }
@@ -63,11 +71,18 @@ impl ModelArgs {
 
     /// `"RxC"` when pruning is requested.
     pub fn block_label(&self) -> Option<String> {
-        self.sparsity.map(|_| format!("{}x{}", self.block[0], self.block[1]))
+        self.sparsity
+            .map(|_| format!("{}x{}", self.block[0], self.block[1]))
     }
 }
 
-pub fn embed(model: &MiniLm, backend: Backend, threads: usize, texts: &[String], policy: LengthPolicy) -> Result<Embeddings> {
+pub fn embed(
+    model: &MiniLm,
+    backend: Backend,
+    threads: usize,
+    texts: &[String],
+    policy: LengthPolicy,
+) -> Result<Embeddings> {
     let schedule = Schedule { threads };
     Ok(match backend {
         Backend::Cpu => model.embed(&CpuRuntime, &schedule, texts, policy)?,

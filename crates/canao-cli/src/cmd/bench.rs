@@ -41,6 +41,9 @@ enum What {
         /// Timed runs after warm-up (at least 20).
         #[arg(long, default_value_t = 30)]
         runs: usize,
+        /// Also print the time per kernel family (summed over one profiled run).
+        #[arg(long)]
+        profile: bool,
         #[arg(long)]
         json: bool,
     },
@@ -48,16 +51,42 @@ enum What {
 
 pub fn run(a: Args) -> Result<()> {
     match a.what {
-        What::Kernels { threads, quick, json } => kernels(threads, quick, json),
-        What::Model { model, seq, threads, runs, json } => model_latency(&model, seq, threads, runs.max(20), json),
+        What::Kernels {
+            threads,
+            quick,
+            json,
+        } => kernels(threads, quick, json),
+        What::Model {
+            model,
+            seq,
+            threads,
+            runs,
+            profile,
+            json,
+        } => model_latency(&model, seq, threads, runs.max(20), profile, json),
     }
 }
 
 fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
-    let cases: Vec<Case> = suite().into_iter().filter(|c| !quick || (c.k, c.n) == (384, 384)).collect();
+    let cases: Vec<Case> = suite()
+        .into_iter()
+        .filter(|c| !quick || (c.k, c.n) == (384, 384))
+        .collect();
     let mut dense_ms: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     if !json {
-        println!("{:<10} {:>5} {:>5} {:>5} {:>8} {:>6} {:>9} {:>11} {:>11} {:>8}", "kernel", "m", "k", "n", "density", "block", "ms", "GFLOP/s eq", "GFLOP/s act", "speedup");
+        println!(
+            "{:<10} {:>5} {:>5} {:>5} {:>8} {:>6} {:>9} {:>11} {:>11} {:>8}",
+            "kernel",
+            "m",
+            "k",
+            "n",
+            "density",
+            "block",
+            "ms",
+            "GFLOP/s eq",
+            "GFLOP/s act",
+            "speedup"
+        );
     }
     for (i, c) in cases.iter().enumerate() {
         let mut p = Prepared::new(c, i as u64);
@@ -88,7 +117,11 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
                 c.m,
                 c.k,
                 c.n,
-                if c.kernel == "circulant" { c.density } else { density },
+                if c.kernel == "circulant" {
+                    c.density
+                } else {
+                    density
+                },
                 block,
                 t,
                 dense_equiv / t / 1e6,
@@ -100,7 +133,14 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, json: bool) -> Result<()> {
+fn model_latency(
+    args: &ModelArgs,
+    seq: usize,
+    threads: usize,
+    runs: usize,
+    profile: bool,
+    json: bool,
+) -> Result<()> {
     let model = args.load()?;
     let graph = model.graph(seq)?;
     let mut exe = CpuRuntime.prepare(&graph, model.weights(), &Schedule { threads })?;
@@ -108,10 +148,26 @@ fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, json
     for _ in 0..5 {
         exe.run(&inputs)?;
     }
-    let mut ms: Vec<f64> = exe.time(&inputs, runs)?.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    let mut ms: Vec<f64> = exe
+        .time(&inputs, runs)?
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e3)
+        .collect();
     ms.sort_by(f64::total_cmp);
     let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
     let packed: usize = exe.packed_bytes().values().sum();
+    if profile {
+        let mut by_kind: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+        for (label, d) in exe.profile(&inputs)? {
+            let e = by_kind.entry(label).or_default();
+            e.0 += 1;
+            e.1 += d.as_secs_f64() * 1e3;
+        }
+        eprintln!("{:<18} {:>6} {:>10}", "kernel", "steps", "ms");
+        for (k, (n, t)) in &by_kind {
+            eprintln!("{k:<18} {n:>6} {t:>10.3}");
+        }
+    }
     let out = json!({
         "model": args.model, "backend": "cpu", "seq": seq, "threads": threads,
         "sparsity": args.sparsity.unwrap_or(0.0), "block": args.block_label(),
@@ -129,8 +185,19 @@ fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, json
 /// A fixed, valid input of `seq` tokens: [CLS], word-piece ids, [SEP].
 fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, Tensor>> {
     let text = "the quick brown fox jumps over the lazy dog ".repeat(seq);
-    let enc = model.tokenize(&[text], canao_nn::LengthPolicy::Truncate)?.remove(0);
-    let ids: Vec<u32> = enc.ids.iter().take(seq - 1).copied().chain(std::iter::once(102)).collect();
-    let enc = canao_nn::Encoded { type_ids: vec![0; ids.len()], ids };
+    let enc = model
+        .tokenize(&[text], canao_nn::LengthPolicy::Truncate)?
+        .remove(0);
+    let ids: Vec<u32> = enc
+        .ids
+        .iter()
+        .take(seq - 1)
+        .copied()
+        .chain(std::iter::once(102))
+        .collect();
+    let enc = canao_nn::Encoded {
+        type_ids: vec![0; ids.len()],
+        ids,
+    };
     Ok(MiniLm::inputs(&enc)?)
 }

@@ -5,8 +5,11 @@ use serde_json::json;
 use crate::cmd::backend::{self, Backend, ModelArgs};
 
 /// The published quick-start sentences of all-MiniLM-L6-v2, used when no text is given.
-pub const DEFAULT_SENTENCES: [&str; 3] =
-    ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."];
+pub const DEFAULT_SENTENCES: [&str; 3] = [
+    "The weather is lovely today.",
+    "It's so sunny outside!",
+    "He drove to the stadium.",
+];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,11 +32,19 @@ pub struct Args {
 
 impl Args {
     pub fn texts(&self) -> Vec<String> {
-        if self.texts.is_empty() { DEFAULT_SENTENCES.iter().map(|s| s.to_string()).collect() } else { self.texts.clone() }
+        if self.texts.is_empty() {
+            DEFAULT_SENTENCES.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.texts.clone()
+        }
     }
 
     pub fn policy(&self) -> LengthPolicy {
-        if self.truncate { LengthPolicy::Truncate } else { LengthPolicy::Refuse }
+        if self.truncate {
+            LengthPolicy::Truncate
+        } else {
+            LengthPolicy::Refuse
+        }
     }
 }
 

@@ -58,11 +58,19 @@ pub fn run(a: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("graph {} ({} nodes, {} parameters)", g.name(), c.nodes, c.params);
+    println!(
+        "graph {} ({} nodes, {} parameters)",
+        g.name(),
+        c.nodes,
+        c.params
+    );
     if !a.unoptimized {
         println!("passes: {pipeline}");
     }
-    println!("{:<16} {:>6} {:>14} {:>14} {:>12}", "op", "count", "MFLOP", "MB moved", "params");
+    println!(
+        "{:<16} {:>6} {:>14} {:>14} {:>12}",
+        "op", "count", "MFLOP", "MB moved", "params"
+    );
     for (k, v) in &c.by_kind {
         println!(
             "{:<16} {:>6} {:>14.2} {:>14.2} {:>12}",

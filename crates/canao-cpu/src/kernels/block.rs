@@ -13,12 +13,21 @@ use crate::padded;
 
 /// Portable tile: H rows x 16 tokens from `t0`, into `out` (H rows of 16).
 #[inline(always)]
-fn tile16<const H: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+fn tile16<const H: usize>(
+    cols: &[(u32, u32)],
+    vals: &[f32],
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
     let mut acc = [[0.0f32; 16]; H];
     let mut v = 0;
     for &(c0, cw) in cols {
         for kk in c0 as usize..(c0 + cw) as usize {
-            let xr: &[f32; 16] = x[kk * ld + t0..kk * ld + t0 + 16].try_into().expect("16 columns");
+            let xr: &[f32; 16] = x[kk * ld + t0..kk * ld + t0 + 16]
+                .try_into()
+                .expect("16 columns");
             for (i, a) in acc.iter_mut().enumerate() {
                 let w = vals[v + i];
                 for t in 0..16 {
@@ -35,7 +44,14 @@ fn tile16<const H: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usiz
 
 /// H rows x 16V tokens into `out` (H rows of 16V): AVX-512 when present, else 16 at a time.
 #[inline(always)]
-fn tile<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+fn tile<const H: usize, const V: usize>(
+    cols: &[(u32, u32)],
+    vals: &[f32],
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         return simd::block_tile::<H, V>(cols, vals, x, ld, t0, out);
@@ -44,43 +60,96 @@ fn tile<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[
     for v in 0..V {
         tile16::<H>(cols, vals, x, ld, t0 + 16 * v, &mut part);
         for i in 0..H {
-            out[i * 16 * V + 16 * v..i * 16 * V + 16 * (v + 1)].copy_from_slice(&part[i * 16..(i + 1) * 16]);
+            out[i * 16 * V + 16 * v..i * 16 * V + 16 * (v + 1)]
+                .copy_from_slice(&part[i * 16..(i + 1) * 16]);
         }
     }
 }
 
-/// Runs one strip over all token tiles: wide tiles of 16V, then tiles of 16.
+/// The register-tiled product at the heart of every weight format: for H output rows,
+/// sum over kept columns of (H weights, packed per column) x (one run of tokens), over tokens
+/// `0..width` in tiles of 16V (then 16), handing each finished row tile to `store(row, t0, acc)`.
 #[inline(always)]
-fn strip<const H: usize, const V: usize>(p: &BlockPacked, s: &Strip, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>) {
-    let cols = &p.cols[s.blocks.0..s.blocks.1];
-    let vals = &p.vals[s.vals..];
-    let width = padded(xf.cols);
+pub(crate) fn rows_product<const H: usize, const V: usize>(
+    cols: &[(u32, u32)],
+    vals: &[f32],
+    x: &[f32],
+    ld: usize,
+    width: usize,
+    mut store: impl FnMut(usize, usize, &[f32]),
+) {
     let mut buf = [0.0f32; 256];
     let mut t0 = 0;
     while t0 < width {
         let t = if t0 + 16 * V <= width { 16 * V } else { 16 };
         if t == 16 * V {
-            tile::<H, V>(cols, vals, x, xf.ld, t0, &mut buf);
+            tile::<H, V>(cols, vals, x, ld, t0, &mut buf);
         } else {
-            tile::<H, 1>(cols, vals, x, xf.ld, t0, &mut buf);
+            tile::<H, 1>(cols, vals, x, ld, t0, &mut buf);
         }
         for i in 0..H {
-            ep.store(s.row0 + i, t0, &buf[i * t..(i + 1) * t], &mut y[i * ld + t0..i * ld + t0 + t]);
+            store(i, t0, &buf[i * t..(i + 1) * t]);
         }
         t0 += t;
     }
 }
 
-fn run_strip(p: &BlockPacked, s: &Strip, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>) {
-    match s.rows {
-        8 => strip::<8, 2>(p, s, x, xf, y, ld, ep),
-        4 => strip::<4, 4>(p, s, x, xf, y, ld, ep),
-        _ => strip::<1, 8>(p, s, x, xf, y, ld, ep),
+/// [`rows_product`] for a run-time height of 8, 4 or 1 (the strip heights).
+pub(crate) fn rows_product_dyn(
+    h: usize,
+    cols: &[(u32, u32)],
+    vals: &[f32],
+    x: &[f32],
+    ld: usize,
+    width: usize,
+    store: impl FnMut(usize, usize, &[f32]),
+) {
+    match h {
+        8 => rows_product::<8, 2>(cols, vals, x, ld, width, store),
+        4 => rows_product::<4, 4>(cols, vals, x, ld, width, store),
+        1 => rows_product::<1, 8>(cols, vals, x, ld, width, store),
+        _ => unreachable!("strips are 8, 4 or 1 rows high"),
     }
 }
 
+fn run_strip(
+    p: &BlockPacked,
+    s: &Strip,
+    x: &[f32],
+    xf: Fm,
+    y: &mut [f32],
+    ld: usize,
+    ep: &Epilogue<'_>,
+) {
+    let cols = &p.cols[s.blocks.0..s.blocks.1];
+    rows_product_dyn(
+        s.rows,
+        cols,
+        &p.vals[s.vals..],
+        x,
+        xf.ld,
+        padded(xf.cols),
+        |i, t0, acc| {
+            ep.store(
+                s.row0 + i,
+                t0,
+                acc,
+                &mut y[i * ld + t0..i * ld + t0 + acc.len()],
+            );
+        },
+    );
+}
+
 /// Y = W X for block-sparse W; `y` holds rows 0..n with stride `ld`.
-pub fn block_sparse(p: &BlockPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
+pub fn block_sparse(
+    p: &BlockPacked,
+    x: &[f32],
+    xf: Fm,
+    y: &mut [f32],
+    ld: usize,
+    ep: &Epilogue<'_>,
+    threads: usize,
+) {
     // Strips cover rows 0..n in order, so Y splits into one disjoint row range per strip.
     let mut rest = &mut y[..p.n * ld];
     if threads <= 1 {
@@ -97,5 +166,8 @@ pub fn block_sparse(p: &BlockPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize
         slices.push(mine);
         rest = tail;
     }
-    p.strips.par_iter().zip(slices).for_each(|(s, mine)| run_strip(p, s, x, xf, mine, ld, ep));
+    p.strips
+        .par_iter()
+        .zip(slices)
+        .for_each(|(s, mine)| run_strip(p, s, x, xf, mine, ld, ep));
 }

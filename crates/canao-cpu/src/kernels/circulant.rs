@@ -25,7 +25,9 @@ fn tokens(p: &CirculantPacked, x: &[f32], xf: Fm, t0: usize, t1: usize) -> Vec<f
                 let kk = j * b + c;
                 *v = if kk < p.k { x[kk * xf.ld + t] } else { 0.0 };
             }
-            p.forward.process_with_scratch(&mut piece, &mut xs[j * bins..(j + 1) * bins], &mut fs).expect("plan sizes");
+            p.forward
+                .process_with_scratch(&mut piece, &mut xs[j * bins..(j + 1) * bins], &mut fs)
+                .expect("plan sizes");
         }
         for i in 0..rows {
             acc.fill(Complex32::default());
@@ -41,7 +43,9 @@ fn tokens(p: &CirculantPacked, x: &[f32], xf: Fm, t0: usize, t1: usize) -> Vec<f
             if b % 2 == 0 {
                 acc[bins - 1].im = 0.0;
             }
-            p.inverse.process_with_scratch(&mut acc, &mut piece, &mut is).expect("plan sizes");
+            p.inverse
+                .process_with_scratch(&mut acc, &mut piece, &mut is)
+                .expect("plan sizes");
             let scale = 1.0 / b as f32;
             for (r, v) in piece.iter().enumerate().take(b.min(p.n - i * b)) {
                 out[(t - t0) * p.n + i * b + r] = v * scale;
@@ -51,13 +55,27 @@ fn tokens(p: &CirculantPacked, x: &[f32], xf: Fm, t0: usize, t1: usize) -> Vec<f
     out
 }
 
-pub fn circulant(p: &CirculantPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
+pub fn circulant(
+    p: &CirculantPacked,
+    x: &[f32],
+    xf: Fm,
+    y: &mut [f32],
+    ld: usize,
+    ep: &Epilogue<'_>,
+    threads: usize,
+) {
     let chunk = xf.cols.div_ceil(threads.max(1)).max(1);
     let starts: Vec<usize> = (0..xf.cols).step_by(chunk).collect();
     let parts: Vec<(usize, Vec<f32>)> = if threads <= 1 {
-        starts.iter().map(|&t0| (t0, tokens(p, x, xf, t0, (t0 + chunk).min(xf.cols)))).collect()
+        starts
+            .iter()
+            .map(|&t0| (t0, tokens(p, x, xf, t0, (t0 + chunk).min(xf.cols))))
+            .collect()
     } else {
-        starts.par_iter().map(|&t0| (t0, tokens(p, x, xf, t0, (t0 + chunk).min(xf.cols)))).collect()
+        starts
+            .par_iter()
+            .map(|&t0| (t0, tokens(p, x, xf, t0, (t0 + chunk).min(xf.cols))))
+            .collect()
     };
     for (t0, part) in parts {
         for (dt, col) in part.chunks(p.n).enumerate() {

@@ -36,9 +36,16 @@ pub fn gemm_strided(
     let last = |v: View, r: usize, c: usize| (r.max(1) - 1) * v.rs + (c.max(1) - 1) * v.cs;
     assert!(last(dv, m, n) < dst.len(), "gemm dst view out of bounds");
     if k > 0 {
-        assert!(last(lv, m, k) < lhs.len() && last(rv, k, n) < rhs.len(), "gemm operand view out of bounds");
+        assert!(
+            last(lv, m, k) < lhs.len() && last(rv, k, n) < rhs.len(),
+            "gemm operand view out of bounds"
+        );
     }
-    let par = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
+    let par = if threads > 1 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
     // SAFETY: every index the GEMM touches, (i * rs + j * cs) for i < rows and j < cols of each
     // operand, is at most the `last` offset asserted above, so all accesses stay inside the three
     // slices; dst is borrowed mutably and does not alias lhs or rhs.
@@ -69,7 +76,17 @@ pub fn gemm_strided(
 
 /// Y = W X with W row-major [n, k], then the epilogue. An identity-activation epilogue is folded
 /// into the GEMM by preloading Y with bias and residual and accumulating.
-pub fn dense(w: &[f32], n: usize, k: usize, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
+pub fn dense(
+    w: &[f32],
+    n: usize,
+    k: usize,
+    x: &[f32],
+    xf: Fm,
+    y: &mut [f32],
+    ld: usize,
+    ep: &Epilogue<'_>,
+    threads: usize,
+) {
     let cols = xf.cols;
     let wv = View { rs: k, cs: 1 };
     let xv = View { rs: xf.ld, cs: 1 };
@@ -80,7 +97,10 @@ pub fn dense(w: &[f32], n: usize, k: usize, x: &[f32], xf: Fm, y: &mut [f32], ld
             let b = ep.bias.map_or(0.0, |b| b[row]);
             match ep.residual {
                 Some(r) => {
-                    for (o, &r) in out.iter_mut().zip(&r[row * ep.res_ld..row * ep.res_ld + cols]) {
+                    for (o, &r) in out
+                        .iter_mut()
+                        .zip(&r[row * ep.res_ld..row * ep.res_ld + cols])
+                    {
                         *o = r + b;
                     }
                 }

@@ -14,7 +14,12 @@ pub struct Epilogue<'a> {
 
 impl Epilogue<'_> {
     pub fn none() -> Self {
-        Epilogue { bias: None, act: Activation::Identity, residual: None, res_ld: 0 }
+        Epilogue {
+            bias: None,
+            act: Activation::Identity,
+            residual: None,
+            res_ld: 0,
+        }
     }
 
     /// Applies the epilogue to `acc` (output row `row`, columns from `col`) and stores it.

@@ -17,13 +17,22 @@ fn terms(p: &PatternPacked, row: usize) -> impl Iterator<Item = (usize, f32)> + 
         .iter()
         .flat_map(move |&(prog, (a, b))| {
             let offsets = &p.programs[prog][row % r];
-            p.block_cols[a..b].iter().flat_map(move |&c0| offsets.iter().map(move |&o| c0 as usize + usize::from(o)))
+            p.block_cols[a..b]
+                .iter()
+                .flat_map(move |&c0| offsets.iter().map(move |&o| c0 as usize + usize::from(o)))
         })
         .zip(p.vals[p.row_vals[row]..].iter().copied())
 }
 
 /// 16V tokens of one row into `out`: AVX-512 when present, else a portable loop.
-fn row_tile<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+fn row_tile<const V: usize>(
+    p: &PatternPacked,
+    row: usize,
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         return simd::pattern_row_tile::<V>(p, row, x, ld, t0, out);
@@ -53,11 +62,23 @@ fn row(p: &PatternPacked, n: usize, x: &[f32], xf: Fm, y: &mut [f32], ep: &Epilo
     }
 }
 
-pub fn pattern_sparse(p: &PatternPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
+pub fn pattern_sparse(
+    p: &PatternPacked,
+    x: &[f32],
+    xf: Fm,
+    y: &mut [f32],
+    ld: usize,
+    ep: &Epilogue<'_>,
+    threads: usize,
+) {
     let rows = &mut y[..p.n * ld];
     if threads <= 1 {
-        rows.chunks_mut(ld).enumerate().for_each(|(n, yr)| row(p, n, x, xf, yr, ep));
+        rows.chunks_mut(ld)
+            .enumerate()
+            .for_each(|(n, yr)| row(p, n, x, xf, yr, ep));
     } else {
-        rows.par_chunks_mut(ld).enumerate().for_each(|(n, yr)| row(p, n, x, xf, yr, ep));
+        rows.par_chunks_mut(ld)
+            .enumerate()
+            .for_each(|(n, yr)| row(p, n, x, xf, yr, ep));
     }
 }

@@ -6,7 +6,9 @@
 use crate::pack::PatternPacked;
 
 #[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+use std::arch::x86_64::{
+    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+};
 
 /// True when the AVX-512 kernels can run here (checked once by std, then cached).
 pub fn available() -> bool {
@@ -26,14 +28,33 @@ pub fn available() -> bool {
 /// Panics unless every access is in bounds: all columns below `x.len() / ld`, the token tile
 /// inside a row, and `vals` long enough for H weights per kept column.
 #[cfg(target_arch = "x86_64")]
-pub fn block_tile<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+pub fn block_tile<const H: usize, const V: usize>(
+    cols: &[(u32, u32)],
+    vals: &[f32],
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
     let rows = x.len() / ld;
-    let width: usize = cols.iter().map(|&(c0, cw)| {
-        assert!((c0 + cw) as usize <= rows, "block column outside the activation");
-        cw as usize
-    }).sum();
-    assert!(t0 + 16 * V <= ld && vals.len() >= width * H && out.len() >= H * 16 * V, "tile out of bounds");
-    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
+    let width: usize = cols
+        .iter()
+        .map(|&(c0, cw)| {
+            assert!(
+                (c0 + cw) as usize <= rows,
+                "block column outside the activation"
+            );
+            cw as usize
+        })
+        .sum();
+    assert!(
+        t0 + 16 * V <= ld && vals.len() >= width * H && out.len() >= H * 16 * V,
+        "tile out of bounds"
+    );
+    assert!(
+        available(),
+        "AVX-512F kernels called on a CPU without AVX-512F"
+    );
     // SAFETY: the CPU supports AVX-512F (asserted above), and the asserts bound every pointer the
     // kernel forms: rows of x below `rows`, columns t0..t0+16V inside `ld`, H weights per kept
     // column inside `vals`, and H*16V outputs inside `out`.
@@ -42,7 +63,14 @@ pub fn block_tile<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn block_tile_avx512<const H: usize, const V: usize>(cols: &[(u32, u32)], vals: &[f32], x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+unsafe fn block_tile_avx512<const H: usize, const V: usize>(
+    cols: &[(u32, u32)],
+    vals: &[f32],
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
     let mut acc: [[__m512; V]; H] = [[_mm512_setzero_ps(); V]; H];
     let xp = x.as_ptr();
     let mut wp = vals.as_ptr();
@@ -75,19 +103,40 @@ unsafe fn block_tile_avx512<const H: usize, const V: usize>(cols: &[(u32, u32)],
 /// Panics unless the tile lies inside a row and every column the row's patterns reach is inside
 /// `x` (checked once per group of blocks, not per weight).
 #[cfg(target_arch = "x86_64")]
-pub fn pattern_row_tile<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
-    assert!(t0 + 16 * V <= ld && out.len() >= 16 * V, "tile out of bounds");
-    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
+pub fn pattern_row_tile<const V: usize>(
+    p: &PatternPacked,
+    row: usize,
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
+    assert!(
+        t0 + 16 * V <= ld && out.len() >= 16 * V,
+        "tile out of bounds"
+    );
+    assert!(
+        available(),
+        "AVX-512F kernels called on a CPU without AVX-512F"
+    );
     let rows = x.len() / ld;
     let r = p.block[0];
     let mut count = 0;
     for &(prog, (a, b)) in &p.groups[row / r] {
         let offsets = &p.programs[prog][row % r];
         let reach = offsets.last().map_or(0, |&o| usize::from(o) + 1);
-        assert!(p.block_cols[a..b].iter().all(|&c0| c0 as usize + reach <= rows), "pattern column outside the activation");
+        assert!(
+            p.block_cols[a..b]
+                .iter()
+                .all(|&c0| c0 as usize + reach <= rows),
+            "pattern column outside the activation"
+        );
         count += offsets.len() * (b - a);
     }
-    assert!(p.row_vals[row] + count <= p.vals.len(), "pattern weights out of bounds");
+    assert!(
+        p.row_vals[row] + count <= p.vals.len(),
+        "pattern weights out of bounds"
+    );
     // SAFETY: AVX-512F is present; every column read (block start + pattern offset, offsets
     // sorted ascending) is below `rows`, the tile is inside a row, the row's `count` weights are
     // inside `vals`, and `out` holds 16V floats, all asserted above.
@@ -96,7 +145,14 @@ pub fn pattern_row_tile<const V: usize>(p: &PatternPacked, row: usize, x: &[f32]
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn pattern_row_avx512<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
+unsafe fn pattern_row_avx512<const V: usize>(
+    p: &PatternPacked,
+    row: usize,
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    out: &mut [f32],
+) {
     let mut acc: [__m512; V] = [_mm512_setzero_ps(); V];
     let mut wp = unsafe { p.vals.as_ptr().add(p.row_vals[row]) };
     let r = p.block[0];

@@ -30,7 +30,14 @@ impl BlockPacked {
     pub fn new(n: usize, k: usize, block: [usize; 2], mask: &[bool], w: &[f32]) -> Self {
         let [r, c] = block;
         let gc = k.div_ceil(c);
-        let mut p = Self { n, k, block, strips: Vec::new(), cols: Vec::new(), vals: Vec::new() };
+        let mut p = Self {
+            n,
+            k,
+            block,
+            strips: Vec::new(),
+            cols: Vec::new(),
+            vals: Vec::new(),
+        };
         for bi in 0..n.div_ceil(r) {
             let kept: Vec<(u32, u32)> = (0..gc)
                 .filter(|&bj| mask[bi * gc + bj])
@@ -38,9 +45,17 @@ impl BlockPacked {
                 .collect();
             let (mut row, end) = (bi * r, (bi * r + r).min(n));
             while row < end {
-                let h = *STRIP_HEIGHTS.iter().find(|&&h| h <= end - row).expect("height 1 always fits");
+                let h = *STRIP_HEIGHTS
+                    .iter()
+                    .find(|&&h| h <= end - row)
+                    .expect("height 1 always fits");
                 let start = p.cols.len();
-                p.strips.push(Strip { row0: row, rows: h, blocks: (start, start + kept.len()), vals: p.vals.len() });
+                p.strips.push(Strip {
+                    row0: row,
+                    rows: h,
+                    blocks: (start, start + kept.len()),
+                    vals: p.vals.len(),
+                });
                 for &(c0, cw) in &kept {
                     p.cols.push((c0, cw));
                     for kk in c0..c0 + cw {

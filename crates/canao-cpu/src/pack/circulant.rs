@@ -19,7 +19,11 @@ pub struct CirculantPacked {
 
 impl std::fmt::Debug for CirculantPacked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CirculantPacked {{ n: {}, k: {}, b: {} }}", self.n, self.k, self.b)
+        write!(
+            f,
+            "CirculantPacked {{ n: {}, k: {}, b: {} }}",
+            self.n, self.k, self.b
+        )
     }
 }
 
@@ -46,14 +50,26 @@ impl CirculantPacked {
                         count[d] += 1;
                     }
                 }
-                let mut vec: Vec<f32> =
-                    sum.iter().zip(&count).map(|(s, &n)| if n == 0 { 0.0 } else { (s / n as f64) as f32 }).collect();
+                let mut vec: Vec<f32> = sum
+                    .iter()
+                    .zip(&count)
+                    .map(|(s, &n)| if n == 0 { 0.0 } else { (s / n as f64) as f32 })
+                    .collect();
                 let mut spec = forward.make_output_vec();
-                forward.process_with_scratch(&mut vec, &mut spec, &mut scratch).expect("buffer sizes come from the plan");
+                forward
+                    .process_with_scratch(&mut vec, &mut spec, &mut scratch)
+                    .expect("buffer sizes come from the plan");
                 spectra.extend(spec);
             }
         }
-        Self { n, k, b, spectra, forward, inverse }
+        Self {
+            n,
+            k,
+            b,
+            spectra,
+            forward,
+            inverse,
+        }
     }
 
     pub fn bins(&self) -> usize {

@@ -2,7 +2,7 @@
 //! Packing reads the stored dense weight and keeps exactly what the sparsity's projection keeps,
 //! so a packed weight computes what the reference interpreter computes.
 
-mod block;
+pub(crate) mod block;
 mod circulant;
 mod pattern;
 
@@ -19,7 +19,11 @@ pub use pattern::PatternPacked;
 #[derive(Debug, Clone)]
 pub enum PackedWeight {
     /// Row-major [n, k], multiplied by a GEMM.
-    Dense { n: usize, k: usize, w: Vec<f32> },
+    Dense {
+        n: usize,
+        k: usize,
+        w: Vec<f32>,
+    },
     Block(BlockPacked),
     Pattern(PatternPacked),
     Circulant(CirculantPacked),
@@ -68,20 +72,36 @@ impl PackedWeight {
 pub fn pack_weight(param: &str, w: &Tensor, sparsity: &Sparsity) -> Result<PackedWeight> {
     let shape = w.shape();
     if shape.len() < 2 {
-        return Err(CpuError::Pack { param: param.into(), detail: format!("needs a matrix, got shape {shape:?}") });
+        return Err(CpuError::Pack {
+            param: param.into(),
+            detail: format!("needs a matrix, got shape {shape:?}"),
+        });
     }
     let (n, k) = (shape[0], shape[1..].iter().product::<usize>());
     sparsity.validate(param, &[n, k])?;
     let data = w.data();
     Ok(match sparsity {
-        Sparsity::Dense => PackedWeight::Dense { n, k, w: data.to_vec() },
-        Sparsity::Block { block, mask } => PackedWeight::Block(BlockPacked::new(n, k, *block, &mask.0, data)),
-        Sparsity::Pattern { block, patterns, assign } => {
-            PackedWeight::Pattern(PatternPacked::new(n, k, *block, patterns, assign, data))
+        Sparsity::Dense => PackedWeight::Dense {
+            n,
+            k,
+            w: data.to_vec(),
+        },
+        Sparsity::Block { block, mask } => {
+            PackedWeight::Block(BlockPacked::new(n, k, *block, &mask.0, data))
         }
-        Sparsity::Circulant { block } => PackedWeight::Circulant(CirculantPacked::new(n, k, *block, data)),
+        Sparsity::Pattern {
+            block,
+            patterns,
+            assign,
+        } => PackedWeight::Pattern(PatternPacked::new(n, k, *block, patterns, assign, data)),
+        Sparsity::Circulant { block } => {
+            PackedWeight::Circulant(CirculantPacked::new(n, k, *block, data))
+        }
         Sparsity::Csr { .. } => {
-            return Err(CpuError::Pack { param: param.into(), detail: "csr parameters are graph adjacency, not weights".into() });
+            return Err(CpuError::Pack {
+                param: param.into(),
+                detail: "csr parameters are graph adjacency, not weights".into(),
+            });
         }
     })
 }

@@ -21,7 +21,14 @@ pub struct PatternPacked {
 }
 
 impl PatternPacked {
-    pub fn new(n: usize, k: usize, block: [usize; 2], patterns: &[BitMask], assign: &[u16], w: &[f32]) -> Self {
+    pub fn new(
+        n: usize,
+        k: usize,
+        block: [usize; 2],
+        patterns: &[BitMask],
+        assign: &[u16],
+        w: &[f32],
+    ) -> Self {
         let [r, c] = block;
         let gc = k.div_ceil(c);
         let mut programs: Vec<Vec<Vec<u16>>> = Vec::new();
@@ -29,7 +36,16 @@ impl PatternPacked {
         let mut program_of = |p: u16, width: usize| -> usize {
             *index.entry((p, width)).or_insert_with(|| {
                 let bits = &patterns[usize::from(p)].0;
-                programs.push((0..r).map(|i| (0..width).filter(|&j| bits[i * c + j]).map(|j| j as u16).collect()).collect());
+                programs.push(
+                    (0..r)
+                        .map(|i| {
+                            (0..width)
+                                .filter(|&j| bits[i * c + j])
+                                .map(|j| j as u16)
+                                .collect()
+                        })
+                        .collect(),
+                );
                 programs.len() - 1
             })
         };
@@ -61,7 +77,16 @@ impl PatternPacked {
                 }
             }
         }
-        Self { n, k, block, programs, groups, block_cols, row_vals, vals }
+        Self {
+            n,
+            k,
+            block,
+            programs,
+            groups,
+            block_cols,
+            row_vals,
+            vals,
+        }
     }
 
     pub fn packed_bytes(&self) -> usize {

@@ -2,7 +2,14 @@ use canao_ir::PoolKind;
 use canao_tensor::{Csr, Tensor};
 
 /// Direct convolution, NCHW, zero padding.
-pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding: usize, out_shape: Vec<usize>) -> Tensor {
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    stride: usize,
+    padding: usize,
+    out_shape: Vec<usize>,
+) -> Tensor {
     let (n, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (o, kh, kw) = (w.shape()[0], w.shape()[2], w.shape()[3]);
     let (ho, wo) = (out_shape[2], out_shape[3]);
@@ -16,7 +23,10 @@ pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding
                     for ci in 0..c {
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let (iy, ix) = ((y * stride + ky) as isize - padding as isize, (xo * stride + kx) as isize - padding as isize);
+                                let (iy, ix) = (
+                                    (y * stride + ky) as isize - padding as isize,
+                                    (xo * stride + kx) as isize - padding as isize,
+                                );
                                 if iy < 0 || ix < 0 || iy as usize >= h || ix as usize >= wd {
                                     continue;
                                 }
@@ -34,7 +44,13 @@ pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, stride: usize, padding
     out
 }
 
-pub fn pool(x: &Tensor, kind: PoolKind, size: usize, stride: usize, out_shape: Vec<usize>) -> Tensor {
+pub fn pool(
+    x: &Tensor,
+    kind: PoolKind,
+    size: usize,
+    stride: usize,
+    out_shape: Vec<usize>,
+) -> Tensor {
     let (h, w) = (x.shape()[2], x.shape()[3]);
     let (ho, wo) = (out_shape[2], out_shape[3]);
     let planes = out_shape[0] * out_shape[1];
@@ -43,10 +59,15 @@ pub fn pool(x: &Tensor, kind: PoolKind, size: usize, stride: usize, out_shape: V
         let plane = &x.data()[p * h * w..(p + 1) * h * w];
         for y in 0..ho {
             for xo in 0..wo {
-                let vals = (0..size).flat_map(|dy| (0..size).map(move |dx| (y * stride + dy) * w + xo * stride + dx));
+                let vals = (0..size).flat_map(|dy| {
+                    (0..size).map(move |dx| (y * stride + dy) * w + xo * stride + dx)
+                });
                 let v = match kind {
                     PoolKind::Max => vals.map(|i| plane[i]).fold(f32::NEG_INFINITY, f32::max),
-                    PoolKind::Avg => (vals.map(|i| f64::from(plane[i])).sum::<f64>() / (size * size) as f64) as f32,
+                    PoolKind::Avg => {
+                        (vals.map(|i| f64::from(plane[i])).sum::<f64>() / (size * size) as f64)
+                            as f32
+                    }
                 };
                 out.data_mut()[(p * ho + y) * wo + xo] = v;
             }

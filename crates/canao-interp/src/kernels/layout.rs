@@ -6,7 +6,9 @@ pub fn embedding(ids: &Tensor, table: &Tensor) -> Result<Tensor, String> {
     let mut out = Vec::with_capacity(ids.len() * d);
     for (pos, &id) in ids.data().iter().enumerate() {
         if id < 0.0 || id as usize >= vocab {
-            return Err(format!("id {id} at position {pos} is outside the table of {vocab} rows"));
+            return Err(format!(
+                "id {id} at position {pos} is outside the table of {vocab} rows"
+            ));
         }
         let r = id as usize;
         out.extend_from_slice(&table.data()[r * d..(r + 1) * d]);

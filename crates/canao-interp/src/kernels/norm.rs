@@ -7,7 +7,11 @@ pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Tensor
     let mut out = x.clone();
     for row in out.data_mut().chunks_mut(d) {
         let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-        let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / d as f64;
+        let var = row
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / d as f64;
         let inv = 1.0 / (var + f64::from(eps)).sqrt();
         for ((v, g), b) in row.iter_mut().zip(gamma.data()).zip(beta.data()) {
             *v = ((f64::from(*v) - mean) * inv * f64::from(*g) + f64::from(*b)) as f32;
@@ -23,8 +27,19 @@ pub fn softmax(x: &Tensor, mask: Option<&Tensor>) -> Tensor {
     let keep = |j: usize| mask.is_none_or(|m| m.data()[j] != 0.0);
     let mut out = x.clone();
     for row in out.data_mut().chunks_mut(d) {
-        let max = (0..d).filter(|&j| keep(j)).map(|j| f64::from(row[j])).fold(f64::NEG_INFINITY, f64::max);
-        let exps: Vec<f64> = (0..d).map(|j| if keep(j) { (f64::from(row[j]) - max).exp() } else { 0.0 }).collect();
+        let max = (0..d)
+            .filter(|&j| keep(j))
+            .map(|j| f64::from(row[j]))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let exps: Vec<f64> = (0..d)
+            .map(|j| {
+                if keep(j) {
+                    (f64::from(row[j]) - max).exp()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let sum: f64 = exps.iter().sum();
         for (v, e) in row.iter_mut().zip(&exps) {
             *v = if sum > 0.0 { (e / sum) as f32 } else { 0.0 };
@@ -38,7 +53,12 @@ pub fn l2_normalize(x: &Tensor) -> Tensor {
     let d = *x.shape().last().expect("rank >= 1");
     let mut out = x.clone();
     for row in out.data_mut().chunks_mut(d) {
-        let norm = row.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt().max(1e-12);
+        let norm = row
+            .iter()
+            .map(|&v| f64::from(v).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            .max(1e-12);
         for v in row.iter_mut() {
             *v = (f64::from(*v) / norm) as f32;
         }

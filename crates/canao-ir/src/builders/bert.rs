@@ -53,24 +53,44 @@ impl BertArch {
             hidden: 384,
             head_dim: 32,
             layer_norm_eps: 1e-12,
-            layers: vec![BertLayer { hidden: 384, heads: 12, ffn: 1536 }; 6],
+            layers: vec![
+                BertLayer {
+                    hidden: 384,
+                    heads: 12,
+                    ffn: 1536
+                };
+                6
+            ],
         }
     }
 
     /// The same architecture at another sequence length.
     pub fn with_seq(&self, seq: usize) -> Self {
-        Self { seq, ..self.clone() }
+        Self {
+            seq,
+            ..self.clone()
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [("vocab", self.vocab), ("hidden", self.hidden), ("head_dim", self.head_dim), ("seq", self.seq)]
-        {
+        for (field, v) in [
+            ("vocab", self.vocab),
+            ("hidden", self.hidden),
+            ("head_dim", self.head_dim),
+            ("seq", self.seq),
+        ] {
             if v == 0 {
                 return arch_err(field, "must be positive");
             }
         }
         if self.seq > self.max_positions {
-            return arch_err("seq", format!("{} tokens exceed the {} positions the model has", self.seq, self.max_positions));
+            return arch_err(
+                "seq",
+                format!(
+                    "{} tokens exceed the {} positions the model has",
+                    self.seq, self.max_positions
+                ),
+            );
         }
         if self.layers.is_empty() {
             return arch_err("layers", "needs at least one layer");
@@ -92,10 +112,30 @@ impl BertArch {
         self.validate()?;
         let mut g = Graph::new("bert");
         let s = self.seq;
-        let dense = |g: &mut Graph, name: String, shape: Vec<usize>| g.add_param(name, ParamSpec::dense(shape));
-        let ids = g.add(Op::Input { name: "input_ids".into(), ty: TensorType::i32(vec![s]) }, &[])?;
-        let types = g.add(Op::Input { name: "token_type_ids".into(), ty: TensorType::i32(vec![s]) }, &[])?;
-        let mask = g.add(Op::Input { name: "attention_mask".into(), ty: TensorType::f32(vec![s]) }, &[])?;
+        let dense = |g: &mut Graph, name: String, shape: Vec<usize>| {
+            g.add_param(name, ParamSpec::dense(shape))
+        };
+        let ids = g.add(
+            Op::Input {
+                name: "input_ids".into(),
+                ty: TensorType::i32(vec![s]),
+            },
+            &[],
+        )?;
+        let types = g.add(
+            Op::Input {
+                name: "token_type_ids".into(),
+                ty: TensorType::i32(vec![s]),
+            },
+            &[],
+        )?;
+        let mask = g.add(
+            Op::Input {
+                name: "attention_mask".into(),
+                ty: TensorType::f32(vec![s]),
+            },
+            &[],
+        )?;
         let pos = g.add(Op::Arange { len: s }, &[])?;
         let embed = |g: &mut Graph, name: &str, rows: usize, from: NodeId| -> Result<NodeId> {
             let table = dense(g, format!("emb.{name}"), vec![rows, self.hidden])?;
@@ -124,10 +164,24 @@ impl BertArch {
     fn layer_norm(&self, g: &mut Graph, prefix: &str, width: usize, x: NodeId) -> Result<NodeId> {
         let gamma = g.add_param(format!("{prefix}.g"), ParamSpec::dense(vec![width]))?;
         let beta = g.add_param(format!("{prefix}.b"), ParamSpec::dense(vec![width]))?;
-        g.add(Op::LayerNorm { gamma, beta, eps: self.layer_norm_eps }, &[x])
+        g.add(
+            Op::LayerNorm {
+                gamma,
+                beta,
+                eps: self.layer_norm_eps,
+            },
+            &[x],
+        )
     }
 
-    fn layer(&self, g: &mut Graph, i: usize, l: &BertLayer, x: NodeId, mask: NodeId) -> Result<NodeId> {
+    fn layer(
+        &self,
+        g: &mut Graph,
+        i: usize,
+        l: &BertLayer,
+        x: NodeId,
+        mask: NodeId,
+    ) -> Result<NodeId> {
         let att = l.heads * self.head_dim;
         let p = format!("enc.{i}");
         let q = linear(g, &format!("{p}.attn.q"), l.hidden, att, x)?;
@@ -135,9 +189,21 @@ impl BertArch {
         let v = linear(g, &format!("{p}.attn.v"), l.hidden, att, x)?;
         let [qh, kh, vh] = [q, k, v].map(|n| g.add(Op::SplitHeads { heads: l.heads }, &[n]));
         let alpha = 1.0 / (self.head_dim as f32).sqrt();
-        let scores = g.add(Op::MatMul { transpose_b: true, alpha }, &[qh?, kh?])?;
+        let scores = g.add(
+            Op::MatMul {
+                transpose_b: true,
+                alpha,
+            },
+            &[qh?, kh?],
+        )?;
         let probs = g.add(Op::MaskedSoftmax, &[scores, mask])?;
-        let ctx = g.add(Op::MatMul { transpose_b: false, alpha: 1.0 }, &[probs, vh?])?;
+        let ctx = g.add(
+            Op::MatMul {
+                transpose_b: false,
+                alpha: 1.0,
+            },
+            &[probs, vh?],
+        )?;
         let merged = g.add(Op::MergeHeads, &[ctx])?;
         let o = linear(g, &format!("{p}.attn.o"), att, l.hidden, merged)?;
         let r1 = g.add(Op::Add, &[o, x])?;
@@ -152,9 +218,22 @@ impl BertArch {
 
 /// `linear` then `bias_add`, unfused, with parameters `{prefix}.w` [out, in] and `{prefix}.b`;
 /// the fusion pass folds them.
-pub(crate) fn linear(g: &mut Graph, prefix: &str, input: usize, output: usize, x: NodeId) -> Result<NodeId> {
+pub(crate) fn linear(
+    g: &mut Graph,
+    prefix: &str,
+    input: usize,
+    output: usize,
+    x: NodeId,
+) -> Result<NodeId> {
     let weight = g.add_param(format!("{prefix}.w"), ParamSpec::dense(vec![output, input]))?;
     let bias = g.add_param(format!("{prefix}.b"), ParamSpec::dense(vec![output]))?;
-    let y = g.add(Op::Linear { weight, bias: None, act: Activation::Identity }, &[x])?;
+    let y = g.add(
+        Op::Linear {
+            weight,
+            bias: None,
+            act: Activation::Identity,
+        },
+        &[x],
+    )?;
     g.add(Op::BiasAdd { bias }, &[y])
 }

@@ -24,15 +24,36 @@ pub struct GcnArch {
 impl GcnArch {
     /// Input `features` f32[nodes, features]; output logits [nodes, classes].
     pub fn build(&self) -> Result<Graph> {
-        for (f, v) in [("nodes", self.nodes), ("features", self.features), ("hidden", self.hidden), ("classes", self.classes)] {
+        for (f, v) in [
+            ("nodes", self.nodes),
+            ("features", self.features),
+            ("hidden", self.hidden),
+            ("classes", self.classes),
+        ] {
             if v == 0 {
                 return arch_err(f, "must be positive");
             }
         }
         let mut g = Graph::new("gcn2");
-        let adj = g.add_param("adj", ParamSpec { shape: vec![self.nodes, self.nodes], sparsity: Sparsity::Csr { nnz: self.nnz } })
-            .map_err(|e| crate::error::IrError::Arch { field: "nnz".into(), detail: e.to_string() })?;
-        let x = g.add(Op::Input { name: "features".into(), ty: TensorType::f32(vec![self.nodes, self.features]) }, &[])?;
+        let adj = g
+            .add_param(
+                "adj",
+                ParamSpec {
+                    shape: vec![self.nodes, self.nodes],
+                    sparsity: Sparsity::Csr { nnz: self.nnz },
+                },
+            )
+            .map_err(|e| crate::error::IrError::Arch {
+                field: "nnz".into(),
+                detail: e.to_string(),
+            })?;
+        let x = g.add(
+            Op::Input {
+                name: "features".into(),
+                ty: TensorType::f32(vec![self.nodes, self.features]),
+            },
+            &[],
+        )?;
         let h = graph_conv(&mut g, "gc1", &adj, self.features, self.hidden, x)?;
         let h = g.add(Op::Act(Activation::Relu), &[h])?;
         let out = graph_conv(&mut g, "gc2", &adj, self.hidden, self.classes, h)?;
@@ -41,10 +62,29 @@ impl GcnArch {
     }
 }
 
-fn graph_conv(g: &mut Graph, name: &str, adj: &str, input: usize, output: usize, x: NodeId) -> Result<NodeId> {
+fn graph_conv(
+    g: &mut Graph,
+    name: &str,
+    adj: &str,
+    input: usize,
+    output: usize,
+    x: NodeId,
+) -> Result<NodeId> {
     let weight = g.add_param(format!("{name}.w"), ParamSpec::dense(vec![output, input]))?;
     let bias = g.add_param(format!("{name}.b"), ParamSpec::dense(vec![output]))?;
-    let xw = g.add(Op::Linear { weight, bias: None, act: Activation::Identity }, &[x])?;
-    let ax = g.add(Op::SpMM { adj: adj.to_string() }, &[xw])?;
+    let xw = g.add(
+        Op::Linear {
+            weight,
+            bias: None,
+            act: Activation::Identity,
+        },
+        &[x],
+    )?;
+    let ax = g.add(
+        Op::SpMM {
+            adj: adj.to_string(),
+        },
+        &[xw],
+    )?;
     g.add(Op::BiasAdd { bias }, &[ax])
 }

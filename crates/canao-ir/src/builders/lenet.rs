@@ -30,7 +30,15 @@ fn one() -> usize {
 
 impl Default for LeNetArch {
     fn default() -> Self {
-        Self { batch: 1, input: [1, 28, 28], conv1: 6, conv2: 16, fc1: 120, fc2: 84, classes: 10 }
+        Self {
+            batch: 1,
+            input: [1, 28, 28],
+            conv1: 6,
+            conv2: 16,
+            fc1: 120,
+            fc2: 84,
+            classes: 10,
+        }
     }
 }
 
@@ -51,7 +59,13 @@ impl LeNetArch {
         }
         let mut g = Graph::new("lenet5");
         let [c, h, w] = self.input;
-        let x = g.add(Op::Input { name: "image".into(), ty: TensorType::f32(vec![self.batch, c, h, w]) }, &[])?;
+        let x = g.add(
+            Op::Input {
+                name: "image".into(),
+                ty: TensorType::f32(vec![self.batch, c, h, w]),
+            },
+            &[],
+        )?;
         let x = conv_block(&mut g, "conv1", c, self.conv1, 2, x)?;
         let x = conv_block(&mut g, "conv2", self.conv1, self.conv2, 0, x)?;
         let x = g.add(Op::Flatten, &[x])?;
@@ -67,10 +81,32 @@ impl LeNetArch {
 }
 
 /// 5x5 convolution with bias, ReLU, 2x2 max pooling.
-fn conv_block(g: &mut Graph, name: &str, cin: usize, cout: usize, padding: usize, x: NodeId) -> Result<NodeId> {
+fn conv_block(
+    g: &mut Graph,
+    name: &str,
+    cin: usize,
+    cout: usize,
+    padding: usize,
+    x: NodeId,
+) -> Result<NodeId> {
     let weight = g.add_param(format!("{name}.w"), ParamSpec::dense(vec![cout, cin, 5, 5]))?;
     let bias = g.add_param(format!("{name}.b"), ParamSpec::dense(vec![cout]))?;
-    let y = g.add(Op::Conv2d { weight, bias: Some(bias), stride: 1, padding }, &[x])?;
+    let y = g.add(
+        Op::Conv2d {
+            weight,
+            bias: Some(bias),
+            stride: 1,
+            padding,
+        },
+        &[x],
+    )?;
     let y = g.add(Op::Act(Activation::Relu), &[y])?;
-    g.add(Op::Pool { kind: PoolKind::Max, size: 2, stride: 2 }, &[y])
+    g.add(
+        Op::Pool {
+            kind: PoolKind::Max,
+            size: 2,
+            stride: 2,
+        },
+        &[y],
+    )
 }

@@ -35,10 +35,16 @@ impl Arch {
 
 /// Reads a RON description; `origin` (a file name) labels errors, which carry line and column.
 pub fn from_ron<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
-    ron::from_str(text).map_err(|e| IrError::Ron { origin: origin.to_string(), detail: e.to_string() })
+    ron::from_str(text).map_err(|e| IrError::Ron {
+        origin: origin.to_string(),
+        detail: e.to_string(),
+    })
 }
 
 /// Error for an architecture field that is out of range.
 pub(crate) fn arch_err<T>(field: impl Into<String>, detail: impl Into<String>) -> Result<T> {
-    Err(IrError::Arch { field: field.into(), detail: detail.into() })
+    Err(IrError::Arch {
+        field: field.into(),
+        detail: detail.into(),
+    })
 }

@@ -21,19 +21,32 @@ pub fn infer_conv(
     }
     let w = param(params, weight)?;
     let [o, c, kh, kw] = w.shape[..] else {
-        return Err(format!("conv weight @{weight} must be [out, in, kh, kw], got {:?}", w.shape));
+        return Err(format!(
+            "conv weight @{weight} must be [out, in, kh, kw], got {:?}",
+            w.shape
+        ));
     };
     if c != x.shape[1] {
-        return Err(format!("conv weight @{weight} expects {c} input channels, input {x} has {}", x.shape[1]));
+        return Err(format!(
+            "conv weight @{weight} expects {c} input channels, input {x} has {}",
+            x.shape[1]
+        ));
     }
     let (h, wd) = (x.shape[2] + 2 * padding, x.shape[3] + 2 * padding);
     if h < kh || wd < kw {
-        return Err(format!("a {kh}x{kw} kernel does not fit input {x} with padding {padding}"));
+        return Err(format!(
+            "a {kh}x{kw} kernel does not fit input {x} with padding {padding}"
+        ));
     }
     if let Some(b) = bias {
         param_with_shape(params, b, &[o])?;
     }
-    Ok(TensorType::f32(vec![x.shape[0], o, (h - kh) / stride + 1, (wd - kw) / stride + 1]))
+    Ok(TensorType::f32(vec![
+        x.shape[0],
+        o,
+        (h - kh) / stride + 1,
+        (wd - kw) / stride + 1,
+    ]))
 }
 
 pub fn cost_conv(io: u64, out: &TensorType, weight: &str, has_bias: bool, params: &Params) -> Cost {
@@ -43,7 +56,11 @@ pub fn cost_conv(io: u64, out: &TensorType, weight: &str, has_bias: bool, params
     let stored = w.stored() + if has_bias { o } else { 0 };
     let flops = w.sparsity.matmul_flops(positions, &w.matrix_shape())
         + if has_bias { out.elements() as u64 } else { 0 };
-    Cost { flops, bytes: io + 4 * stored, params: stored }
+    Cost {
+        flops,
+        bytes: io + 4 * stored,
+        params: stored,
+    }
 }
 
 pub fn infer_flatten(x: &TensorType) -> InferResult {
@@ -51,5 +68,8 @@ pub fn infer_flatten(x: &TensorType) -> InferResult {
     if x.shape.len() < 2 {
         return Err(format!("flatten needs rank >= 2, got {x}"));
     }
-    Ok(TensorType::f32(vec![x.shape[0], x.shape[1..].iter().product()]))
+    Ok(TensorType::f32(vec![
+        x.shape[0],
+        x.shape[1..].iter().product(),
+    ]))
 }

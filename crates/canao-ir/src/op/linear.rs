@@ -6,12 +6,20 @@ use crate::dtype::TensorType;
 use crate::op::util::{expect_f32, param, param_with_shape};
 use crate::op::{Activation, InferResult, Params};
 
-pub fn infer_linear(x: &TensorType, weight: &str, bias: Option<&str>, params: &Params) -> InferResult {
+pub fn infer_linear(
+    x: &TensorType,
+    weight: &str,
+    bias: Option<&str>,
+    params: &Params,
+) -> InferResult {
     expect_f32(x, "linear input")?;
     let k = *x.shape.last().ok_or("linear input must have rank >= 1")?;
     let w = param(params, weight)?;
     if w.shape.len() != 2 || w.shape[1] != k {
-        return Err(format!("weight @{weight} has shape {:?}, expected [out, {k}] for input {x}", w.shape));
+        return Err(format!(
+            "weight @{weight} has shape {:?}, expected [out, {k}] for input {x}",
+            w.shape
+        ));
     }
     let n = w.shape[0];
     if let Some(b) = bias {
@@ -36,7 +44,11 @@ pub fn cost_linear(
     let n = w.shape[0] as u64;
     let epilogue = (u64::from(has_bias) + act.flops_per_element()) * out.elements() as u64;
     let stored = w.stored() + if has_bias { n } else { 0 };
-    Cost { flops: w.sparsity.matmul_flops(tokens, &w.shape) + epilogue, bytes: io + 4 * stored, params: stored }
+    Cost {
+        flops: w.sparsity.matmul_flops(tokens, &w.shape) + epilogue,
+        bytes: io + 4 * stored,
+        params: stored,
+    }
 }
 
 pub fn infer_bias_add(x: &TensorType, bias: &str, params: &Params) -> InferResult {
@@ -65,7 +77,10 @@ pub fn infer_matmul(a: &TensorType, b: &TensorType, transpose_b: bool) -> InferR
     let (bb, r, c) = batched(b, "matmul rhs")?;
     let (kb, n) = if transpose_b { (c, r) } else { (r, c) };
     if ba != bb || k != kb {
-        return Err(format!("matmul operands do not fit: {a} x {b}{}", if transpose_b { "^T" } else { "" }));
+        return Err(format!(
+            "matmul operands do not fit: {a} x {b}{}",
+            if transpose_b { "^T" } else { "" }
+        ));
     }
     let mut shape = a.shape.clone();
     *shape.last_mut().expect("rank >= 2") = n;
@@ -74,5 +89,9 @@ pub fn infer_matmul(a: &TensorType, b: &TensorType, transpose_b: bool) -> InferR
 
 pub fn cost_matmul(io: u64, a: &TensorType, out: &TensorType) -> Cost {
     let k = *a.shape.last().expect("rank checked") as u64;
-    Cost { flops: 2 * k * out.elements() as u64, bytes: io, params: 0 }
+    Cost {
+        flops: 2 * k * out.elements() as u64,
+        bytes: io,
+        params: 0,
+    }
 }

@@ -40,7 +40,11 @@ pub enum Op {
     /// Rows of `table` [vocab, dim] picked by an id vector [n].
     Embedding { table: String },
     /// x [..., in] times `weight` [out, in] transposed, plus optional bias [out], then `act`.
-    Linear { weight: String, bias: Option<String>, act: Activation },
+    Linear {
+        weight: String,
+        bias: Option<String>,
+        act: Activation,
+    },
     /// x [..., n] + bias [n].
     BiasAdd { bias: String },
     /// Batched product of two activations, [B, M, K] x [B, K, N] (or [B, N, K] when
@@ -51,7 +55,11 @@ pub enum Op {
     /// An element-wise activation.
     Act(Activation),
     /// Normalise the last axis, then scale by `gamma` and shift by `beta`.
-    LayerNorm { gamma: String, beta: String, eps: f32 },
+    LayerNorm {
+        gamma: String,
+        beta: String,
+        eps: f32,
+    },
     /// Softmax over the last axis.
     Softmax,
     /// Softmax of attention scores [heads, q, k] over keys, with keys whose mask [k] is 0 dropped.
@@ -65,9 +73,18 @@ pub enum Op {
     /// Scale the last axis to unit L2 norm.
     L2Normalize,
     /// 2-D convolution of x [N, C, H, W] with `weight` [O, C, kh, kw], optional bias [O].
-    Conv2d { weight: String, bias: Option<String>, stride: usize, padding: usize },
+    Conv2d {
+        weight: String,
+        bias: Option<String>,
+        stride: usize,
+        padding: usize,
+    },
     /// Max or average pooling over size x size windows, no padding.
-    Pool { kind: PoolKind, size: usize, stride: usize },
+    Pool {
+        kind: PoolKind,
+        size: usize,
+        stride: usize,
+    },
     /// [N, ...] -> [N, product of the rest].
     Flatten,
     /// Sparse `adj` [n, n] (CSR) times dense x [n, f] (graph convolution propagation).
@@ -114,7 +131,9 @@ impl Op {
         match self {
             Op::Embedding { table } => vec![table],
             Op::Linear { weight, bias, .. } | Op::Conv2d { weight, bias, .. } => {
-                std::iter::once(weight.as_str()).chain(bias.as_deref()).collect()
+                std::iter::once(weight.as_str())
+                    .chain(bias.as_deref())
+                    .collect()
             }
             Op::BiasAdd { bias } => vec![bias],
             Op::LayerNorm { gamma, beta, .. } => vec![gamma, beta],
@@ -129,19 +148,26 @@ impl Op {
             Op::Input { ty, .. } => source::infer_input(ty),
             Op::Arange { len } => source::infer_arange(*len),
             Op::Embedding { table } => embedding::infer(ins[0], table, params),
-            Op::Linear { weight, bias, .. } => linear::infer_linear(ins[0], weight, bias.as_deref(), params),
+            Op::Linear { weight, bias, .. } => {
+                linear::infer_linear(ins[0], weight, bias.as_deref(), params)
+            }
             Op::BiasAdd { bias } => linear::infer_bias_add(ins[0], bias, params),
             Op::MatMul { transpose_b, .. } => linear::infer_matmul(ins[0], ins[1], *transpose_b),
             Op::Add => elementwise::infer_add(ins[0], ins[1]),
             Op::Act(_) | Op::Softmax | Op::L2Normalize => elementwise::infer_unary(ins[0]),
-            Op::LayerNorm { gamma, beta, .. } => norm::infer_layer_norm(ins[0], gamma, beta, params),
+            Op::LayerNorm { gamma, beta, .. } => {
+                norm::infer_layer_norm(ins[0], gamma, beta, params)
+            }
             Op::MaskedSoftmax => norm::infer_masked_softmax(ins[0], ins[1]),
             Op::SplitHeads { heads } => attention::infer_split(ins[0], *heads),
             Op::MergeHeads => attention::infer_merge(ins[0]),
             Op::MaskedMean => pool::infer_masked_mean(ins[0], ins[1]),
-            Op::Conv2d { weight, bias, stride, padding } => {
-                conv::infer_conv(ins[0], weight, bias.as_deref(), *stride, *padding, params)
-            }
+            Op::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding,
+            } => conv::infer_conv(ins[0], weight, bias.as_deref(), *stride, *padding, params),
             Op::Pool { size, stride, .. } => pool::infer_pool(ins[0], *size, *stride),
             Op::Flatten => conv::infer_flatten(ins[0]),
             Op::SpMM { adj } => sparse::infer_spmm(ins[0], adj, params),
@@ -154,21 +180,53 @@ impl Op {
         match self {
             Op::Input { .. } | Op::Arange { .. } => Cost::default(),
             Op::Embedding { table } => embedding::cost(io, table, params),
-            Op::SplitHeads { .. } | Op::MergeHeads | Op::Flatten => Cost { flops: 0, bytes: io, params: 0 },
-            Op::Linear { weight, bias, act } => linear::cost_linear(io, ins[0], out, weight, bias.is_some(), *act, params),
+            Op::SplitHeads { .. } | Op::MergeHeads | Op::Flatten => Cost {
+                flops: 0,
+                bytes: io,
+                params: 0,
+            },
+            Op::Linear { weight, bias, act } => {
+                linear::cost_linear(io, ins[0], out, weight, bias.is_some(), *act, params)
+            }
             Op::BiasAdd { bias } => {
                 let n = params[bias].stored();
-                Cost { flops: out.elements() as u64, bytes: io + 4 * n, params: n }
+                Cost {
+                    flops: out.elements() as u64,
+                    bytes: io + 4 * n,
+                    params: n,
+                }
             }
-            Op::Add => Cost { flops: out.elements() as u64, bytes: io, params: 0 },
+            Op::Add => Cost {
+                flops: out.elements() as u64,
+                bytes: io,
+                params: 0,
+            },
             Op::MatMul { .. } => linear::cost_matmul(io, ins[0], out),
-            Op::Act(a) => Cost { flops: a.flops_per_element() * out.elements() as u64, bytes: io, params: 0 },
+            Op::Act(a) => Cost {
+                flops: a.flops_per_element() * out.elements() as u64,
+                bytes: io,
+                params: 0,
+            },
             Op::LayerNorm { .. } => norm::cost_layer_norm(io, out),
             Op::Softmax | Op::MaskedSoftmax => norm::cost_softmax(io, out),
-            Op::MaskedMean => Cost { flops: 2 * ins[0].elements() as u64, bytes: io, params: 0 },
-            Op::L2Normalize => Cost { flops: 3 * out.elements() as u64, bytes: io, params: 0 },
-            Op::Conv2d { weight, bias, .. } => conv::cost_conv(io, out, weight, bias.is_some(), params),
-            Op::Pool { size, .. } => Cost { flops: (size * size * out.elements()) as u64, bytes: io, params: 0 },
+            Op::MaskedMean => Cost {
+                flops: 2 * ins[0].elements() as u64,
+                bytes: io,
+                params: 0,
+            },
+            Op::L2Normalize => Cost {
+                flops: 3 * out.elements() as u64,
+                bytes: io,
+                params: 0,
+            },
+            Op::Conv2d { weight, bias, .. } => {
+                conv::cost_conv(io, out, weight, bias.is_some(), params)
+            }
+            Op::Pool { size, .. } => Cost {
+                flops: (size * size * out.elements()) as u64,
+                bytes: io,
+                params: 0,
+            },
             Op::SpMM { adj } => sparse::cost_spmm(ins[0], out, adj, params),
         }
     }
@@ -178,41 +236,73 @@ impl Op {
         match self {
             Op::Input { name, .. } => vec![("name", format!("{name:?}"))],
             Op::Arange { len } => vec![("len", len.to_string())],
-            Op::Linear { act, .. } if *act != Activation::Identity => vec![("act", act.name().to_string())],
+            Op::Linear { act, .. } if *act != Activation::Identity => {
+                vec![("act", act.name().to_string())]
+            }
             Op::MatMul { transpose_b, alpha } => {
-                vec![("transpose_b", transpose_b.to_string()), ("alpha", format!("{alpha:?}"))]
+                vec![
+                    ("transpose_b", transpose_b.to_string()),
+                    ("alpha", format!("{alpha:?}")),
+                ]
             }
             Op::LayerNorm { eps, .. } => vec![("eps", format!("{eps:?}"))],
             Op::SplitHeads { heads } => vec![("heads", heads.to_string())],
-            Op::Conv2d { stride, padding, .. } => vec![("stride", stride.to_string()), ("padding", padding.to_string())],
-            Op::Pool { size, stride, .. } => vec![("size", size.to_string()), ("stride", stride.to_string())],
+            Op::Conv2d {
+                stride, padding, ..
+            } => vec![
+                ("stride", stride.to_string()),
+                ("padding", padding.to_string()),
+            ],
+            Op::Pool { size, stride, .. } => {
+                vec![("size", size.to_string()), ("stride", stride.to_string())]
+            }
             _ => vec![],
         }
     }
 
     /// Rebuilds an op from its text form: kind, parameter names in order, attributes, and the
     /// annotated output type (which only `input` takes as its own).
-    pub fn from_text(kind: &str, params: Vec<String>, attrs: &Attrs, ty: &TensorType) -> std::result::Result<Op, String> {
+    pub fn from_text(
+        kind: &str,
+        params: Vec<String>,
+        attrs: &Attrs,
+        ty: &TensorType,
+    ) -> std::result::Result<Op, String> {
         let mut ps = util::ParamList::new(kind, params);
         let op = match kind {
-            "input" => Op::Input { name: util::attr_string(attrs, "name")?, ty: ty.clone() },
-            "arange" => Op::Arange { len: util::attr(attrs, "len")? },
+            "input" => Op::Input {
+                name: util::attr_string(attrs, "name")?,
+                ty: ty.clone(),
+            },
+            "arange" => Op::Arange {
+                len: util::attr(attrs, "len")?,
+            },
             "embedding" => Op::Embedding { table: ps.take()? },
             "linear" => Op::Linear {
                 weight: ps.take()?,
                 bias: ps.take_optional(),
                 act: match attrs.get("act") {
-                    Some(a) => Activation::from_name(a).ok_or_else(|| format!("unknown activation `{a}`"))?,
+                    Some(a) => Activation::from_name(a)
+                        .ok_or_else(|| format!("unknown activation `{a}`"))?,
                     None => Activation::Identity,
                 },
             },
             "bias_add" => Op::BiasAdd { bias: ps.take()? },
-            "matmul" => Op::MatMul { transpose_b: util::attr(attrs, "transpose_b")?, alpha: util::attr(attrs, "alpha")? },
+            "matmul" => Op::MatMul {
+                transpose_b: util::attr(attrs, "transpose_b")?,
+                alpha: util::attr(attrs, "alpha")?,
+            },
             "add" => Op::Add,
-            "layer_norm" => Op::LayerNorm { gamma: ps.take()?, beta: ps.take()?, eps: util::attr(attrs, "eps")? },
+            "layer_norm" => Op::LayerNorm {
+                gamma: ps.take()?,
+                beta: ps.take()?,
+                eps: util::attr(attrs, "eps")?,
+            },
             "softmax" => Op::Softmax,
             "masked_softmax" => Op::MaskedSoftmax,
-            "split_heads" => Op::SplitHeads { heads: util::attr(attrs, "heads")? },
+            "split_heads" => Op::SplitHeads {
+                heads: util::attr(attrs, "heads")?,
+            },
             "merge_heads" => Op::MergeHeads,
             "masked_mean" => Op::MaskedMean,
             "l2_normalize" => Op::L2Normalize,
@@ -228,7 +318,11 @@ impl Op {
                 if let Some(a) = Activation::from_name(other) {
                     Op::Act(a)
                 } else if let Some(kind) = PoolKind::from_name(other) {
-                    Op::Pool { kind, size: util::attr(attrs, "size")?, stride: util::attr(attrs, "stride")? }
+                    Op::Pool {
+                        kind,
+                        size: util::attr(attrs, "size")?,
+                        stride: util::attr(attrs, "stride")?,
+                    }
                 } else {
                     return Err(format!("unknown op `{other}`"));
                 }

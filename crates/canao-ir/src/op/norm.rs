@@ -7,7 +7,10 @@ use crate::op::{InferResult, Params};
 
 pub fn infer_layer_norm(x: &TensorType, gamma: &str, beta: &str, params: &Params) -> InferResult {
     expect_f32(x, "layer_norm input")?;
-    let d = *x.shape.last().ok_or("layer_norm input must have rank >= 1")?;
+    let d = *x
+        .shape
+        .last()
+        .ok_or("layer_norm input must have rank >= 1")?;
     param_with_shape(params, gamma, &[d])?;
     param_with_shape(params, beta, &[d])?;
     Ok(x.clone())
@@ -16,7 +19,11 @@ pub fn infer_layer_norm(x: &TensorType, gamma: &str, beta: &str, params: &Params
 /// Mean, variance, normalise, scale and shift: about 8 FLOPs an element; reads gamma and beta.
 pub fn cost_layer_norm(io: u64, out: &TensorType) -> Cost {
     let d = *out.shape.last().expect("rank checked") as u64;
-    Cost { flops: 8 * out.elements() as u64, bytes: io + 8 * d, params: 2 * d }
+    Cost {
+        flops: 8 * out.elements() as u64,
+        bytes: io + 8 * d,
+        params: 2 * d,
+    }
 }
 
 pub fn infer_masked_softmax(scores: &TensorType, mask: &TensorType) -> InferResult {
@@ -25,12 +32,18 @@ pub fn infer_masked_softmax(scores: &TensorType, mask: &TensorType) -> InferResu
     expect_rank(scores, 3, "masked_softmax scores")?;
     expect_rank(mask, 1, "masked_softmax mask")?;
     if mask.shape[0] != scores.shape[2] {
-        return Err(format!("mask {mask} does not match the key axis of scores {scores}"));
+        return Err(format!(
+            "mask {mask} does not match the key axis of scores {scores}"
+        ));
     }
     Ok(scores.clone())
 }
 
 /// Max, subtract, exponentiate, sum, divide: about 5 FLOPs an element.
 pub fn cost_softmax(io: u64, out: &TensorType) -> Cost {
-    Cost { flops: 5 * out.elements() as u64, bytes: io, params: 0 }
+    Cost {
+        flops: 5 * out.elements() as u64,
+        bytes: io,
+        params: 0,
+    }
 }

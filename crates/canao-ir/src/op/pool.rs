@@ -40,7 +40,12 @@ pub fn infer_pool(x: &TensorType, size: usize, stride: usize) -> InferResult {
     if h < size || w < size {
         return Err(format!("a {size}x{size} window does not fit input {x}"));
     }
-    Ok(TensorType::f32(vec![x.shape[0], x.shape[1], (h - size) / stride + 1, (w - size) / stride + 1]))
+    Ok(TensorType::f32(vec![
+        x.shape[0],
+        x.shape[1],
+        (h - size) / stride + 1,
+        (w - size) / stride + 1,
+    ]))
 }
 
 pub fn infer_masked_mean(x: &TensorType, mask: &TensorType) -> InferResult {

@@ -11,10 +11,16 @@ pub fn infer_spmm(x: &TensorType, adj: &str, params: &Params) -> InferResult {
     expect_rank(x, 2, "spmm input")?;
     let a = param(params, adj)?;
     if !matches!(a.sparsity, Sparsity::Csr { .. }) {
-        return Err(format!("spmm adjacency @{adj} must be declared csr(nnz=N), not {}", a.sparsity.kind()));
+        return Err(format!(
+            "spmm adjacency @{adj} must be declared csr(nnz=N), not {}",
+            a.sparsity.kind()
+        ));
     }
     if a.shape.len() != 2 || a.shape[1] != x.shape[0] {
-        return Err(format!("adjacency @{adj} of shape {:?} does not fit input {x}", a.shape));
+        return Err(format!(
+            "adjacency @{adj} of shape {:?} does not fit input {x}",
+            a.shape
+        ));
     }
     Ok(TensorType::f32(vec![a.shape[0], x.shape[1]]))
 }
@@ -24,5 +30,9 @@ pub fn cost_spmm(x: &TensorType, out: &TensorType, adj: &str, params: &Params) -
     let nnz = params[adj].stored();
     let f = x.shape[1] as u64;
     let bytes = 4 * (nnz * f + out.elements() as u64) + 8 * nnz;
-    Cost { flops: 2 * nnz * f, bytes, params: nnz }
+    Cost {
+        flops: 2 * nnz * f,
+        bytes,
+        params: nnz,
+    }
 }

@@ -19,29 +19,49 @@ pub fn expect_f32(t: &TensorType, what: &str) -> Result<(), String> {
 }
 
 pub fn expect_rank(t: &TensorType, rank: usize, what: &str) -> Result<(), String> {
-    if t.shape.len() == rank { Ok(()) } else { Err(format!("{what} must have rank {rank}, got {t}")) }
+    if t.shape.len() == rank {
+        Ok(())
+    } else {
+        Err(format!("{what} must have rank {rank}, got {t}"))
+    }
 }
 
 /// Looks a parameter up and checks its shape.
-pub fn param_with_shape<'a>(params: &'a Params, name: &str, shape: &[usize]) -> Result<&'a ParamSpec, String> {
-    let p = params.get(name).ok_or_else(|| format!("parameter @{name} is not declared"))?;
+pub fn param_with_shape<'a>(
+    params: &'a Params,
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a ParamSpec, String> {
+    let p = params
+        .get(name)
+        .ok_or_else(|| format!("parameter @{name} is not declared"))?;
     if p.shape != shape {
-        return Err(format!("parameter @{name} has shape {:?}, expected {:?}", p.shape, shape));
+        return Err(format!(
+            "parameter @{name} has shape {:?}, expected {:?}",
+            p.shape, shape
+        ));
     }
     Ok(p)
 }
 
 pub fn param<'a>(params: &'a Params, name: &str) -> Result<&'a ParamSpec, String> {
-    params.get(name).ok_or_else(|| format!("parameter @{name} is not declared"))
+    params
+        .get(name)
+        .ok_or_else(|| format!("parameter @{name} is not declared"))
 }
 
 pub fn attr<T: FromStr>(attrs: &Attrs, key: &str) -> Result<T, String> {
-    let raw = attrs.get(key).ok_or_else(|| format!("missing attribute `{key}`"))?;
-    raw.parse().map_err(|_| format!("attribute `{key}`: `{raw}` is not valid"))
+    let raw = attrs
+        .get(key)
+        .ok_or_else(|| format!("missing attribute `{key}`"))?;
+    raw.parse()
+        .map_err(|_| format!("attribute `{key}`: `{raw}` is not valid"))
 }
 
 pub fn attr_string(attrs: &Attrs, key: &str) -> Result<String, String> {
-    let raw = attrs.get(key).ok_or_else(|| format!("missing attribute `{key}`"))?;
+    let raw = attrs
+        .get(key)
+        .ok_or_else(|| format!("missing attribute `{key}`"))?;
     raw.strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .map(str::to_string)
@@ -56,10 +76,15 @@ pub struct ParamList<'k> {
 
 impl<'k> ParamList<'k> {
     pub fn new(kind: &'k str, params: Vec<String>) -> Self {
-        Self { kind, rest: params.into_iter() }
+        Self {
+            kind,
+            rest: params.into_iter(),
+        }
     }
     pub fn take(&mut self) -> Result<String, String> {
-        self.rest.next().ok_or_else(|| format!("`{}` is missing a parameter argument", self.kind))
+        self.rest
+            .next()
+            .ok_or_else(|| format!("`{}` is missing a parameter argument", self.kind))
     }
     pub fn take_optional(&mut self) -> Option<String> {
         self.rest.next()

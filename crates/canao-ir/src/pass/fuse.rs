@@ -21,13 +21,23 @@ fn sole_user(graph: &Graph, id: NodeId) -> Option<NodeId> {
 impl FuseLinearEpilogue {
     /// Tries one fusion at linear node `id`; true if it changed the graph.
     fn fuse_at(graph: &mut Graph, id: NodeId) -> Result<bool> {
-        let Op::Linear { weight, bias, act } = graph.node(id).op.clone() else { return Ok(false) };
-        let Some(user) = sole_user(graph, id) else { return Ok(false) };
+        let Op::Linear { weight, bias, act } = graph.node(id).op.clone() else {
+            return Ok(false);
+        };
+        let Some(user) = sole_user(graph, id) else {
+            return Ok(false);
+        };
         let fused = match (&graph.node(user).op, &bias, act) {
-            (Op::BiasAdd { bias: b }, None, Activation::Identity) => {
-                Op::Linear { weight, bias: Some(b.clone()), act }
-            }
-            (Op::Act(a), _, Activation::Identity) => Op::Linear { weight, bias, act: *a },
+            (Op::BiasAdd { bias: b }, None, Activation::Identity) => Op::Linear {
+                weight,
+                bias: Some(b.clone()),
+                act,
+            },
+            (Op::Act(a), _, Activation::Identity) => Op::Linear {
+                weight,
+                bias,
+                act: *a,
+            },
             _ => return Ok(false),
         };
         let inputs = graph.inputs(id);

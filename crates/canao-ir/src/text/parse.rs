@@ -15,7 +15,11 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn err<T>(&self, detail: impl Into<String>) -> Result<T> {
-        Err(IrError::Parse { line: self.line, column: self.pos + 1, detail: detail.into() })
+        Err(IrError::Parse {
+            line: self.line,
+            column: self.pos + 1,
+            detail: detail.into(),
+        })
     }
 
     fn rest(&self) -> &'a str {
@@ -38,7 +42,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn expect(&mut self, token: &str) -> Result<()> {
-        if self.eat(token) { Ok(()) } else { self.err(format!("expected `{token}`")) }
+        if self.eat(token) {
+            Ok(())
+        } else {
+            self.err(format!("expected `{token}`"))
+        }
     }
 
     /// Characters allowed in names, numbers and attribute values.
@@ -46,7 +54,9 @@ impl<'a> Cursor<'a> {
         self.skip_ws();
         let r = self.rest();
         let n = r
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+')))
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'))
+            })
             .unwrap_or(r.len());
         if n == 0 {
             return self.err("expected a name or number");
@@ -87,7 +97,8 @@ impl<'a> Cursor<'a> {
     fn node_ref(&mut self) -> Result<u32> {
         self.expect("%")?;
         let w = self.word()?;
-        w.parse().or_else(|_| self.err(format!("`%{w}` is not a node reference")))
+        w.parse()
+            .or_else(|_| self.err(format!("`%{w}` is not a node reference")))
     }
 
     fn ty(&mut self) -> Result<TensorType> {
@@ -101,7 +112,10 @@ impl<'a> Cursor<'a> {
         if !self.eat("]") {
             loop {
                 let w = self.word()?;
-                shape.push(w.parse().or_else(|_| self.err(format!("`{w}` is not a dimension")))?);
+                shape.push(
+                    w.parse()
+                        .or_else(|_| self.err(format!("`{w}` is not a dimension")))?,
+                );
                 if self.eat("]") {
                     break;
                 }
@@ -113,7 +127,11 @@ impl<'a> Cursor<'a> {
 
     fn done(&mut self) -> Result<()> {
         self.skip_ws();
-        if self.rest().is_empty() { Ok(()) } else { self.err(format!("unexpected `{}`", self.rest())) }
+        if self.rest().is_empty() {
+            Ok(())
+        } else {
+            self.err(format!("unexpected `{}`", self.rest()))
+        }
     }
 }
 
@@ -128,7 +146,11 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
     let mut last_line = 0;
     for (i, raw) in text.lines().enumerate() {
         last_line = i + 1;
-        let mut c = Cursor { line: i + 1, text: raw, pos: 0 };
+        let mut c = Cursor {
+            line: i + 1,
+            text: raw,
+            pos: 0,
+        };
         c.skip_ws();
         if c.rest().is_empty() || c.rest().starts_with('#') {
             continue;
@@ -162,16 +184,30 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
             let sparsity = if c.rest().is_empty() {
                 Sparsity::Dense
             } else {
-                let s = Sparsity::parse(c.rest(), &ParamSpec::dense(ty.shape.clone()).matrix_shape());
+                let s =
+                    Sparsity::parse(c.rest(), &ParamSpec::dense(ty.shape.clone()).matrix_shape());
                 s.or_else(|d| Cursor { pos: col, ..c }.err(d))?
             };
-            g.add_param(name, ParamSpec { shape: ty.shape, sparsity })
-                .map_err(|e| IrError::Parse { line: i + 1, column: 1, detail: e.to_string() })?;
+            g.add_param(
+                name,
+                ParamSpec {
+                    shape: ty.shape,
+                    sparsity,
+                },
+            )
+            .map_err(|e| IrError::Parse {
+                line: i + 1,
+                column: 1,
+                detail: e.to_string(),
+            })?;
         } else if c.eat("output") {
             let mut outs = Vec::new();
             loop {
                 let n = c.node_ref()?;
-                outs.push(*ids.get(&n).map_or_else(|| c.err(format!("output %{n} is not defined")), Ok)?);
+                outs.push(
+                    *ids.get(&n)
+                        .map_or_else(|| c.err(format!("output %{n} is not defined")), Ok)?,
+                );
                 if !c.eat(",") {
                     break;
                 }
@@ -193,7 +229,10 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
                         params.push(c.word()?.to_string());
                     } else {
                         let n = c.node_ref()?;
-                        inputs.push(*ids.get(&n).map_or_else(|| c.err(format!("%{n} is used before it is defined")), Ok)?);
+                        inputs.push(*ids.get(&n).map_or_else(
+                            || c.err(format!("%{n} is used before it is defined")),
+                            Ok,
+                        )?);
                     }
                     if c.eat(")") {
                         break;
@@ -207,7 +246,11 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
                     let key = c.word()?.to_string();
                     c.expect("=")?;
                     c.skip_ws();
-                    let value = if c.rest().starts_with('"') { format!("{:?}", c.quoted()?) } else { c.word()?.to_string() };
+                    let value = if c.rest().starts_with('"') {
+                        format!("{:?}", c.quoted()?)
+                    } else {
+                        c.word()?.to_string()
+                    };
                     attrs.insert(key, value);
                     if c.eat("}") {
                         break;
@@ -219,15 +262,30 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
             let ty = c.ty()?;
             c.done()?;
             let op = Op::from_text(&kind, params, &attrs, &ty).or_else(|d| c.err(d))?;
-            let id = g.add(op, &inputs).map_err(|e| IrError::Parse { line: i + 1, column: 1, detail: e.to_string() })?;
+            let id = g.add(op, &inputs).map_err(|e| IrError::Parse {
+                line: i + 1,
+                column: 1,
+                detail: e.to_string(),
+            })?;
             if g.node(id).ty != ty {
-                return c.err(format!("%{num} is annotated {ty} but its type is {}", g.node(id).ty));
+                return c.err(format!(
+                    "%{num} is annotated {ty} but its type is {}",
+                    g.node(id).ty
+                ));
             }
             ids.insert(num, id);
         }
     }
-    let err = |detail: &str| Err(IrError::Parse { line: last_line, column: 1, detail: detail.into() });
-    let Some(mut g) = graph else { return err("no `graph` header") };
+    let err = |detail: &str| {
+        Err(IrError::Parse {
+            line: last_line,
+            column: 1,
+            detail: detail.into(),
+        })
+    };
+    let Some(mut g) = graph else {
+        return err("no `graph` header");
+    };
     if !closed {
         return err("missing closing `}`");
     }
