@@ -10,9 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn ir(c: &mut Criterion) {
     let arch = BertArch::minilm(128);
-    c.bench_function("build minilm graph", |b| {
-        b.iter(|| black_box(&arch).build().unwrap())
-    });
+    c.bench_function("build minilm graph", |b| b.iter(|| black_box(&arch).build().unwrap()));
     let g = arch.build().unwrap();
     c.bench_function("pass pipeline on minilm", |b| {
         b.iter(|| {

@@ -10,11 +10,7 @@ fn kernels(c: &mut Criterion) {
     for (k, n) in canao_cpu::bench::SHAPES {
         let mut group = c.benchmark_group(format!("weight {k}x{n} m128"));
         group.throughput(Throughput::Elements((2 * 128 * k * n) as u64));
-        for (i, case) in cases
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| (c.k, c.n) == (k, n))
-        {
+        for (i, case) in cases.iter().enumerate().filter(|(_, c)| (c.k, c.n) == (k, n)) {
             let mut p = Prepared::new(case, i as u64);
             let id = format!(
                 "{} {}x{} d{:.2}",

@@ -80,21 +80,14 @@ fn erf(x: f64) -> f64 {
         // erfc(x) ~ exp(-x^2)/(x sqrt(pi)) * (1 - 1/(2x^2) + 3/(4x^4) - ...)
         let a = x.abs();
         let t = 1.0 / (2.0 * a * a);
-        let tail = (-a * a).exp() / (a * std::f64::consts::PI.sqrt())
-            * (1.0 - t + 3.0 * t * t - 15.0 * t * t * t);
+        let tail = (-a * a).exp() / (a * std::f64::consts::PI.sqrt()) * (1.0 - t + 3.0 * t * t - 15.0 * t * t * t);
         x.signum() * (1.0 - tail)
     }
 }
 
 /// Last hidden state [tokens, hidden] of a Hugging Face BERT checkpoint for one sequence
 /// (token type 0, no padding), entirely in f64.
-pub fn reference_hidden(
-    model_dir: &Path,
-    ids: &[u32],
-    layers: usize,
-    heads: usize,
-    eps: f64,
-) -> Vec<Vec<f64>> {
+pub fn reference_hidden(model_dir: &Path, ids: &[u32], layers: usize, heads: usize, eps: f64) -> Vec<Vec<f64>> {
     let bytes = std::fs::read(model_dir.join("model.safetensors")).expect("weights");
     let st = SafeTensors::deserialize(&bytes).expect("valid safetensors");
     let (word, pos, typ) = (
@@ -123,21 +116,9 @@ pub fn reference_hidden(
     let dh = d / heads;
     for l in 0..layers {
         let p = |s: &str| load(&st, &format!("encoder.layer.{l}.{s}"));
-        let q = dense(
-            &x,
-            &p("attention.self.query.weight"),
-            &p("attention.self.query.bias"),
-        );
-        let k = dense(
-            &x,
-            &p("attention.self.key.weight"),
-            &p("attention.self.key.bias"),
-        );
-        let v = dense(
-            &x,
-            &p("attention.self.value.weight"),
-            &p("attention.self.value.bias"),
-        );
+        let q = dense(&x, &p("attention.self.query.weight"), &p("attention.self.query.bias"));
+        let k = dense(&x, &p("attention.self.key.weight"), &p("attention.self.key.bias"));
+        let v = dense(&x, &p("attention.self.value.weight"), &p("attention.self.value.bias"));
         let mut ctx = Mat {
             rows: n,
             cols: d,
@@ -157,8 +138,7 @@ pub fn reference_hidden(
                 let ex: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
                 let z: f64 = ex.iter().sum();
                 for e in 0..dh {
-                    ctx.v[i * d + h * dh + e] =
-                        (0..n).map(|j| ex[j] / z * v.v[j * d + h * dh + e]).sum();
+                    ctx.v[i * d + h * dh + e] = (0..n).map(|j| ex[j] / z * v.v[j * d + h * dh + e]).sum();
                 }
             }
         }
@@ -176,11 +156,7 @@ pub fn reference_hidden(
             &p("attention.output.LayerNorm.bias"),
             eps,
         );
-        let mut f = dense(
-            &a,
-            &p("intermediate.dense.weight"),
-            &p("intermediate.dense.bias"),
-        );
+        let mut f = dense(&a, &p("intermediate.dense.weight"), &p("intermediate.dense.bias"));
         for v in f.v.iter_mut() {
             *v = 0.5 * *v * (1.0 + erf(*v / std::f64::consts::SQRT_2));
         }
@@ -188,12 +164,7 @@ pub fn reference_hidden(
         for (o, r) in o.v.iter_mut().zip(&a.v) {
             *o += r;
         }
-        layer_norm(
-            &mut o,
-            &p("output.LayerNorm.weight"),
-            &p("output.LayerNorm.bias"),
-            eps,
-        );
+        layer_norm(&mut o, &p("output.LayerNorm.weight"), &p("output.LayerNorm.bias"), eps);
         x = o;
     }
     x.v.chunks(d).map(<[f64]>::to_vec).collect()

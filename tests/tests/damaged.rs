@@ -25,13 +25,9 @@ fn missing_and_corrupt_assets_name_the_file_and_the_repair() {
     );
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("digits.csv.gz"), b"not the digits").unwrap();
-    let err = assets::ensure(&home, "digits", &mut |_| {})
-        .unwrap_err()
-        .to_string();
+    let err = assets::ensure(&home, "digits", &mut |_| {}).unwrap_err().to_string();
     assert!(
-        err.contains("digits.csv.gz")
-            && err.contains("corrupt")
-            && err.contains("canao assets fetch digits"),
+        err.contains("digits.csv.gz") && err.contains("corrupt") && err.contains("canao assets fetch digits"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&home);
@@ -55,9 +51,7 @@ fn tiny() -> BertArch {
 }
 
 /// A checkpoint with Hugging Face names for the tiny graph, after `edit`.
-fn checkpoint(
-    edit: impl FnOnce(&mut BTreeMap<String, Tensor>),
-) -> Result<canao_ir::Weights, NnError> {
+fn checkpoint(edit: impl FnOnce(&mut BTreeMap<String, Tensor>)) -> Result<canao_ir::Weights, NnError> {
     let g = tiny().build().unwrap();
     let mut m: BTreeMap<String, Tensor> = g
         .params()
@@ -90,10 +84,7 @@ fn missing_extra_and_misshaped_tensors_are_named() {
         "{err}"
     );
     let err = checkpoint(|m| {
-        m.insert(
-            "encoder.layer.1.output.dense.weight".into(),
-            Tensor::zeros(vec![1]),
-        );
+        m.insert("encoder.layer.1.output.dense.weight".into(), Tensor::zeros(vec![1]));
     })
     .unwrap_err()
     .to_string();
@@ -110,9 +101,7 @@ fn missing_extra_and_misshaped_tensors_are_named() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("intermediate.dense.weight")
-            && err.contains("[4, 3]")
-            && err.contains("[3, 4]"),
+        err.contains("intermediate.dense.weight") && err.contains("[4, 3]") && err.contains("[3, 4]"),
         "{err}"
     );
 }

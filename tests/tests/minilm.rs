@@ -13,18 +13,9 @@ fn hidden_states_match_an_independent_f64_forward_pass() {
     let model = MiniLm::load(&dir).unwrap();
     let texts = vec!["canao compiles pruned transformers into fast kernels.".to_string()];
     let emb = model
-        .embed(
-            &Interpreter,
-            &Schedule::default(),
-            &texts,
-            LengthPolicy::Refuse,
-        )
+        .embed(&Interpreter, &Schedule::default(), &texts, LengthPolicy::Refuse)
         .unwrap();
-    let ids = model
-        .tokenize(&texts, LengthPolicy::Refuse)
-        .unwrap()
-        .remove(0)
-        .ids;
+    let ids = model.tokenize(&texts, LengthPolicy::Refuse).unwrap().remove(0).ids;
     assert_eq!(ids.first(), Some(&101), "[CLS] first");
     assert_eq!(ids.last(), Some(&102), "[SEP] last");
     let want = reference_hidden(&dir, &ids, 6, 12, 1e-12);
@@ -37,10 +28,7 @@ fn hidden_states_match_an_independent_f64_forward_pass() {
         }
     }
     eprintln!("max abs difference to the f64 reference: {worst:e}");
-    assert!(
-        worst < f64::from(tolerance::ORACLE_ABS),
-        "max abs difference {worst}"
-    );
+    assert!(worst < f64::from(tolerance::ORACLE_ABS), "max abs difference {worst}");
 }
 
 #[test]
@@ -55,12 +43,7 @@ fn quick_start_sentences_give_the_published_cosines() {
     .map(|s| s.to_string())
     .collect();
     let sim = model
-        .embed(
-            &Interpreter,
-            &Schedule::default(),
-            &texts,
-            LengthPolicy::Refuse,
-        )
+        .embed(&Interpreter, &Schedule::default(), &texts, LengthPolicy::Refuse)
         .unwrap()
         .similarity();
     for (i, j, published) in [(0, 1, 0.666), (0, 2, 0.105), (1, 2, 0.141)] {
@@ -76,18 +59,12 @@ fn quick_start_sentences_give_the_published_cosines() {
 fn long_inputs_are_refused_or_truncated_on_request() {
     let model = MiniLm::load(&minilm_dir()).unwrap();
     let long = vec!["word ".repeat(600)];
-    let err = model
-        .tokenize(&long, LengthPolicy::Refuse)
-        .unwrap_err()
-        .to_string();
+    let err = model.tokenize(&long, LengthPolicy::Refuse).unwrap_err().to_string();
     assert!(
         err.contains("602 tokens") && err.contains("512 positions") && err.contains("--truncate"),
         "{err}"
     );
-    let enc = model
-        .tokenize(&long, LengthPolicy::Truncate)
-        .unwrap()
-        .remove(0);
+    let enc = model.tokenize(&long, LengthPolicy::Truncate).unwrap().remove(0);
     assert_eq!(enc.ids.len(), 512);
     assert_eq!(enc.ids.last(), Some(&102), "[SEP] kept");
     // The tokenizer file's own truncation to 128 is off.
@@ -102,40 +79,20 @@ fn long_inputs_are_refused_or_truncated_on_request() {
 fn cpu_backend_matches_the_interpreter_dense_and_sparse() {
     use canao_cpu::CpuRuntime;
     let mut model = MiniLm::load(&minilm_dir()).unwrap();
-    let texts: Vec<String> = [
-        "The weather is lovely today.",
-        "canao turns block sparsity into speed.",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let texts: Vec<String> = ["The weather is lovely today.", "canao turns block sparsity into speed."]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let check = |model: &MiniLm, threads: usize| {
         let want = model
-            .embed(
-                &Interpreter,
-                &Schedule::default(),
-                &texts,
-                LengthPolicy::Refuse,
-            )
+            .embed(&Interpreter, &Schedule::default(), &texts, LengthPolicy::Refuse)
             .unwrap();
         let got = model
-            .embed(
-                &CpuRuntime,
-                &Schedule { threads },
-                &texts,
-                LengthPolicy::Refuse,
-            )
+            .embed(&CpuRuntime, &Schedule { threads }, &texts, LengthPolicy::Refuse)
             .unwrap();
         for (a, b) in got.vectors.iter().zip(&want.vectors) {
-            let worst = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max);
-            assert!(
-                worst < tolerance::KERNEL_ABS,
-                "embedding differs by {worst}"
-            );
+            let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(worst < tolerance::KERNEL_ABS, "embedding differs by {worst}");
         }
         for (a, b) in got.hidden.iter().zip(&want.hidden) {
             assert!(a.max_abs_diff(b).unwrap() < tolerance::MODEL_ABS);
@@ -145,10 +102,7 @@ fn cpu_backend_matches_the_interpreter_dense_and_sparse() {
     for p in model.prunable() {
         let w = model.weights().dense(&p).unwrap().clone();
         model
-            .set_sparsity(
-                &p,
-                canao_compress::block_magnitude(&p, &w, [16, 16], 0.8).unwrap(),
-            )
+            .set_sparsity(&p, canao_compress::block_magnitude(&p, &w, [16, 16], 0.8).unwrap())
             .unwrap();
     }
     check(&model, 2);

@@ -36,10 +36,7 @@ fn inspect_text_is_the_parsable_ir() {
     assert!(o.status.success(), "{}", stderr(&o));
     let g = canao_ir::parse_graph(&stdout(&o)).unwrap();
     assert_eq!(g.name(), "lenet5");
-    assert!(
-        stdout(&o)
-            .contains("conv2d(%0, @conv1.w, @conv1.b) {stride=1, padding=2} : f32[1,6,28,28]")
-    );
+    assert!(stdout(&o).contains("conv2d(%0, @conv1.w, @conv1.b) {stride=1, padding=2} : f32[1,6,28,28]"));
 }
 
 #[test]
@@ -49,10 +46,7 @@ fn malformed_architecture_names_file_and_position() {
     let o = canao(&["inspect", "--arch", path.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(
-        err.contains(path.to_str().unwrap()) && err.contains("2:"),
-        "{err}"
-    );
+    assert!(err.contains(path.to_str().unwrap()) && err.contains("2:"), "{err}");
     let _ = std::fs::remove_file(&path);
 }
 
@@ -65,11 +59,7 @@ fn embed_json_gives_embeddings_and_published_similarity() {
     assert_eq!(emb.len(), 3);
     assert_eq!(emb[0].as_array().unwrap().len(), 384);
     let s = |i: usize, j: usize| v["similarity"][i][j].as_f64().unwrap();
-    assert!(
-        (s(0, 1) - 0.666).abs() < 0.005
-            && (s(0, 2) - 0.105).abs() < 0.005
-            && (s(1, 2) - 0.141).abs() < 0.005
-    );
+    assert!((s(0, 1) - 0.666).abs() < 0.005 && (s(0, 2) - 0.105).abs() < 0.005 && (s(1, 2) - 0.141).abs() < 0.005);
 }
 
 #[test]
@@ -78,10 +68,7 @@ fn too_long_text_is_refused_with_the_way_out() {
     let o = canao(&["embed", &long]);
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(
-        err.contains("512 positions") && err.contains("--truncate"),
-        "{err}"
-    );
+    assert!(err.contains("512 positions") && err.contains("--truncate"), "{err}");
 }
 
 #[test]
@@ -97,14 +84,7 @@ fn unknown_asset_lists_the_known_ones() {
 
 #[test]
 fn run_prints_json_and_matches_the_interpreter() {
-    let cpu = canao(&[
-        "run",
-        "--model",
-        "minilm",
-        "--threads",
-        "2",
-        "It's so sunny outside!",
-    ]);
+    let cpu = canao(&["run", "--model", "minilm", "--threads", "2", "It's so sunny outside!"]);
     assert!(cpu.status.success(), "{}", stderr(&cpu));
     let interp = canao(&["run", "--backend", "interp", "It's so sunny outside!"]);
     let (a, b): (serde_json::Value, serde_json::Value) = (
@@ -124,14 +104,7 @@ fn run_prints_json_and_matches_the_interpreter() {
         .fold(0.0, f64::max);
     assert!(worst < 1e-4, "{worst}");
 
-    let sparse = canao(&[
-        "run",
-        "--sparsity",
-        "0.8",
-        "--block",
-        "16x16",
-        "It's so sunny outside!",
-    ]);
+    let sparse = canao(&["run", "--sparsity", "0.8", "--block", "16x16", "It's so sunny outside!"]);
     let s: serde_json::Value = serde_json::from_str(&stdout(&sparse)).unwrap();
     assert_eq!(
         (s["sparsity"].as_f64(), s["block"].as_str()),
@@ -145,10 +118,7 @@ fn run_prints_json_and_matches_the_interpreter() {
 fn bench_reports_every_field_the_issue_names() {
     let o = canao(&["bench", "kernels", "--quick", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let rows: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for kernel in ["dense", "block", "pattern", "circulant"] {
         assert!(rows.iter().any(|r| r["kernel"] == kernel), "{kernel}");
     }

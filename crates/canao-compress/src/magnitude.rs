@@ -15,12 +15,7 @@ pub enum CompressError {
 /// round((1 - sparsity) * tiles) tiles of largest L2 norm (at least one), ties broken by
 /// position so the result is deterministic. No training: this is the baseline structure that
 /// lets speed be measured before the compression methods' trained masks exist.
-pub fn block_magnitude(
-    name: &str,
-    w: &Tensor,
-    block: [usize; 2],
-    sparsity: f64,
-) -> Result<Sparsity, CompressError> {
+pub fn block_magnitude(name: &str, w: &Tensor, block: [usize; 2], sparsity: f64) -> Result<Sparsity, CompressError> {
     if !(0.0..1.0).contains(&sparsity) {
         return Err(CompressError::Sparsity(sparsity));
     }
@@ -60,9 +55,7 @@ mod tests {
     #[test]
     fn keeps_the_largest_blocks() {
         // 4x4 in 2x2 tiles with norms growing tile by tile: keep the top half, tiles 2 and 3.
-        let data: Vec<f32> = (0..16)
-            .map(|i| ((i / 8) * 2 + (i % 4) / 2) as f32)
-            .collect();
+        let data: Vec<f32> = (0..16).map(|i| ((i / 8) * 2 + (i % 4) / 2) as f32).collect();
         let w = Tensor::new(vec![4, 4], data).unwrap();
         let s = block_magnitude("w", &w, [2, 2], 0.5).unwrap();
         assert_eq!(

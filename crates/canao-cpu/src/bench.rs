@@ -17,13 +17,7 @@ use crate::padded;
 /// Tokens per sequence in every case (BERT at sequence 128).
 pub const TOKENS: usize = 128;
 /// (in, out) of the weight matrices: MiniLM's and BERT-base's linear layers.
-pub const SHAPES: [(usize, usize); 5] = [
-    (384, 384),
-    (384, 1536),
-    (1536, 384),
-    (768, 768),
-    (768, 3072),
-];
+pub const SHAPES: [(usize, usize); 5] = [(384, 384), (384, 1536), (1536, 384), (768, 768), (768, 3072)];
 pub const DENSITIES: [f64; 4] = [1.0, 0.5, 0.25, 0.1];
 pub const BLOCKS: [[usize; 2]; 5] = [[1, 1], [4, 4], [8, 8], [16, 16], [32, 32]];
 
@@ -81,9 +75,7 @@ pub struct Prepared {
 impl Prepared {
     pub fn new(c: &Case, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let data: Vec<f32> = (0..c.n * c.k)
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect();
+        let data: Vec<f32> = (0..c.n * c.k).map(|_| rng.random_range(-1.0..1.0)).collect();
         let w = Tensor::new(vec![c.n, c.k], data).expect("sizes match");
         let sparsity = match c.kernel {
             "block" => {
@@ -114,9 +106,7 @@ impl Prepared {
             cols: c.m,
             ld: padded(c.m),
         };
-        let x = (0..xf.rows * xf.ld)
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect();
+        let x = (0..xf.rows * xf.ld).map(|_| rng.random_range(-1.0..1.0)).collect();
         Self {
             weight,
             sparsity,

@@ -90,14 +90,7 @@ impl CpuExe {
         4 * (self.buffers.iter().map(Vec::len).sum::<usize>() + self.scratch.len())
     }
 
-    fn load_input(
-        &mut self,
-        name: &str,
-        dtype: DType,
-        shape: &[usize],
-        out: usize,
-        t: &Tensor,
-    ) -> Result<()> {
+    fn load_input(&mut self, name: &str, dtype: DType, shape: &[usize], out: usize, t: &Tensor) -> Result<()> {
         if t.shape() != shape {
             return Err(CpuError::InputShape {
                 name: name.into(),
@@ -127,8 +120,7 @@ impl CpuExe {
                 for ni in 0..*n {
                     for ci in 0..*c {
                         let src = &t.data()[(ni * c + ci) * plane..(ni * c + ci + 1) * plane];
-                        buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane]
-                            .copy_from_slice(src);
+                        buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane].copy_from_slice(src);
                     }
                 }
             }
@@ -151,9 +143,7 @@ impl CpuExe {
                 let mut d = Vec::with_capacity(n * c * plane);
                 for ni in 0..*n {
                     for ci in 0..*c {
-                        d.extend_from_slice(
-                            &buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane],
-                        );
+                        d.extend_from_slice(&buf[ci * f.ld + ni * plane..ci * f.ld + (ni + 1) * plane]);
                     }
                 }
                 d
@@ -165,10 +155,7 @@ impl CpuExe {
 
     /// Runs once more after `run` and returns each step's label and wall time, in plan order.
     /// For profiles only: the timing calls themselves add a little to each step.
-    pub fn profile(
-        &mut self,
-        inputs: &BTreeMap<String, Tensor>,
-    ) -> Result<Vec<(String, std::time::Duration)>> {
+    pub fn profile(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<(String, std::time::Duration)>> {
         self.run(inputs)?;
         let mut times = Vec::with_capacity(self.plan.steps.len());
         let pool = self.pool.take();
@@ -223,12 +210,10 @@ impl CpuExe {
                 out: o,
             } => {
                 let n = fm(*ids).cols;
-                kernels::embedding(&buf(*ids)[..n], table, *dim, out, fm(*o).ld).map_err(
-                    |detail| CpuError::Run {
-                        node: node.clone(),
-                        detail,
-                    },
-                )?;
+                kernels::embedding(&buf(*ids)[..n], table, *dim, out, fm(*o).ld).map_err(|detail| CpuError::Run {
+                    node: node.clone(),
+                    detail,
+                })?;
             }
             Step::Weight {
                 w,
@@ -289,21 +274,12 @@ impl CpuExe {
                 }
             }
             Step::LayerNorm {
-                gamma,
-                beta,
-                eps,
-                x,
-                ..
+                gamma, beta, eps, x, ..
             } => {
                 kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, &mut self.scratch);
             }
             Step::Attention {
-                shape,
-                q,
-                k,
-                v,
-                mask,
-                ..
+                shape, q, k, v, mask, ..
             } => {
                 let n = fm(*q).cols;
                 kernels::attention(
@@ -333,15 +309,7 @@ impl CpuExe {
                 x,
                 out: o,
             } => {
-                kernels::pool(
-                    buf(*x),
-                    *channels,
-                    fm(*x).ld,
-                    *window,
-                    *kind,
-                    out,
-                    fm(*o).ld,
-                );
+                kernels::pool(buf(*x), *channels, fm(*x).ld, *window, *kind, out, fm(*o).ld);
             }
             Step::Flatten {
                 channels,
@@ -350,14 +318,7 @@ impl CpuExe {
                 x,
                 out: o,
             } => {
-                kernels::flatten_nchw(
-                    buf(*x),
-                    *channels,
-                    fm(*x).ld,
-                    (*batch, *plane),
-                    out,
-                    fm(*o).ld,
-                );
+                kernels::flatten_nchw(buf(*x), *channels, fm(*x).ld, (*batch, *plane), out, fm(*o).ld);
             }
             Step::SpMM { adj, x, .. } => kernels::spmm(adj, buf(*x), fm(*x), out),
         }
@@ -369,10 +330,7 @@ impl Executable for CpuExe {
     type Error = CpuError;
 
     fn run(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<Tensor>> {
-        if let Some(extra) = inputs
-            .keys()
-            .find(|k| !self.inputs.iter().any(|d| &d.0 == *k))
-        {
+        if let Some(extra) = inputs.keys().find(|k| !self.inputs.iter().any(|d| &d.0 == *k)) {
             let known: Vec<&str> = self.inputs.iter().map(|d| d.0.as_str()).collect();
             return Err(CpuError::UnknownInput {
                 name: extra.clone(),
@@ -394,8 +352,6 @@ impl Executable for CpuExe {
             }
             None => self.run_steps()?,
         }
-        (0..self.plan.outputs.len())
-            .map(|i| self.output(i))
-            .collect()
+        (0..self.plan.outputs.len()).map(|i| self.output(i)).collect()
     }
 }

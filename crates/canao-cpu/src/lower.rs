@@ -54,9 +54,7 @@ fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     let [probs, vh] = g.inputs(ctx)[..] else {
         return None;
     };
-    let (Op::MaskedSoftmax, Some(true)) =
-        (&g.node(probs).op, sole_user(g, probs).map(|u| u == ctx))
-    else {
+    let (Op::MaskedSoftmax, Some(true)) = (&g.node(probs).op, sole_user(g, probs).map(|u| u == ctx)) else {
         return None;
     };
     let [scores, mask] = g.inputs(probs)[..] else {
@@ -167,12 +165,11 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     let mut steps = Vec::new();
     let mut constants = Vec::new();
     let mut scratch = 0usize;
-    let new_val =
-        |id: NodeId, layouts: &mut Vec<Layout>, vals: &mut BTreeMap<NodeId, Val>| -> Result<Val> {
-            layouts.push(layout_of(&g, id)?);
-            vals.insert(id, layouts.len() - 1);
-            Ok(layouts.len() - 1)
-        };
+    let new_val = |id: NodeId, layouts: &mut Vec<Layout>, vals: &mut BTreeMap<NodeId, Val>| -> Result<Val> {
+        layouts.push(layout_of(&g, id)?);
+        vals.insert(id, layouts.len() - 1);
+        Ok(layouts.len() - 1)
+    };
     for id in g.topo_order() {
         if covered.contains(&id) {
             continue;
@@ -208,10 +205,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     weights.dense(weight)?,
                     &g.param(weight).expect("validated").sparsity,
                 )?,
-                bias: bias
-                    .as_deref()
-                    .map(|b| dense_param(weights, b))
-                    .transpose()?,
+                bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
                 act: *act,
                 residual: None,
                 x: v(&ins[0]),
@@ -228,10 +222,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                             weights.dense(weight)?,
                             &g.param(weight).expect("validated").sparsity,
                         )?,
-                        bias: bias
-                            .as_deref()
-                            .map(|b| dense_param(weights, b))
-                            .transpose()?,
+                        bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
                         act: *act,
                         residual: Some(v(&other)),
                         x: v(&g.inputs(lin)[0]),
@@ -269,10 +260,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     .get(&id)
                     .ok_or_else(|| unsupported(&g, id, "merge_heads outside an attention chain"))?;
                 let f = layouts[v(&m.q)].fm();
-                scratch = scratch.max(
-                    m.shape.heads
-                        * AttentionShape::scratch_per_head(f.cols, f.ld, m.shape.head_dim),
-                );
+                scratch = scratch.max(m.shape.heads * AttentionShape::scratch_per_head(f.cols, f.ld, m.shape.head_dim));
                 Step::Attention {
                     shape: m.shape,
                     q: v(&m.q),
@@ -316,10 +304,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                         weights.dense(weight)?,
                         &g.param(weight).expect("validated").sparsity,
                     )?,
-                    bias: bias
-                        .as_deref()
-                        .map(|b| dense_param(weights, b))
-                        .transpose()?,
+                    bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
                     window,
                     channels: xs[1],
                     x: v(&ins[0]),
@@ -364,29 +349,17 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     out,
                 },
                 _ => {
-                    return Err(unsupported(
-                        &g,
-                        id,
-                        "adjacency is not bound to a CSR matrix",
-                    ));
+                    return Err(unsupported(&g, id, "adjacency is not bound to a CSR matrix"));
                 }
             },
             _ => {
-                return Err(unsupported(
-                    &g,
-                    id,
-                    "no CPU kernel for this op in this position",
-                ));
+                return Err(unsupported(&g, id, "no CPU kernel for this op in this position"));
             }
         };
         steps.push(step);
     }
     let outputs: Vec<Val> = g.outputs().iter().map(|o| vals[o]).collect();
-    let output_shapes = g
-        .outputs()
-        .iter()
-        .map(|o| g.node(*o).ty.shape.clone())
-        .collect();
+    let output_shapes = g.outputs().iter().map(|o| g.node(*o).ty.shape.clone()).collect();
     let mut plan = Plan {
         steps,
         layouts,

@@ -261,8 +261,7 @@ impl Plan {
         for i in 0..self.steps.len() {
             let out = self.steps[i].writes();
             if self.buffer_of[out] == usize::MAX {
-                self.buffer_of[out] =
-                    take(self.layouts[out].len(), &mut self.buffer_sizes, &mut free);
+                self.buffer_of[out] = take(self.layouts[out].len(), &mut self.buffer_sizes, &mut free);
             }
             for r in self.steps[i].reads() {
                 if last_read[r] == Some(i) && !pinned[r] && !free.contains(&self.buffer_of[r]) {

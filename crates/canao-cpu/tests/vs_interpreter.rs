@@ -7,8 +7,7 @@ use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::{
-    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity,
-    TensorType, Weights,
+    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights,
 };
 use canao_tensor::{Csr, Tensor, tolerance};
 use proptest::prelude::*;
@@ -23,10 +22,7 @@ fn random_weights(g: &Graph, rng: &mut ChaCha8Rng) -> Weights {
             let trip: Vec<_> = (0..nnz)
                 .map(|i| (i % n, (i / n * 5 + i * 3) % n, rng.random_range(-1.0..1.0)))
                 .collect();
-            w.insert(
-                name.clone(),
-                ParamValue::Csr(Csr::from_triplets(n, n, trip).unwrap()),
-            );
+            w.insert(name.clone(), ParamValue::Csr(Csr::from_triplets(n, n, trip).unwrap()));
             continue;
         }
         let n: usize = spec.shape.iter().product();
@@ -45,13 +41,7 @@ fn random_inputs(g: &Graph, rng: &mut ChaCha8Rng, vocab: usize) -> BTreeMap<Stri
                 "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
                 "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
                 "attention_mask" => (0..n)
-                    .map(|i| {
-                        if i == 0 || rng.random_bool(0.7) {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    })
+                    .map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 })
                     .collect(),
                 _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
             };
@@ -101,18 +91,10 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
         2 => {
             let block = [rng.random_range(1..9), rng.random_range(1..12)];
             let patterns = (0..rng.random_range(1..5))
-                .map(|_| {
-                    BitMask(
-                        (0..block[0] * block[1])
-                            .map(|_| rng.random_bool(0.5))
-                            .collect(),
-                    )
-                })
+                .map(|_| BitMask((0..block[0] * block[1]).map(|_| rng.random_bool(0.5)).collect()))
                 .collect::<Vec<_>>();
             let grid = n.div_ceil(block[0]) * k.div_ceil(block[1]);
-            let assign = (0..grid)
-                .map(|_| rng.random_range(0..patterns.len()) as u16)
-                .collect();
+            let assign = (0..grid).map(|_| rng.random_range(0..patterns.len()) as u16).collect();
             Sparsity::Pattern {
                 block,
                 patterns,
@@ -126,15 +108,7 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
 }
 
 /// One linear layer with a random epilogue (bias, activation, residual) on [tokens, k].
-fn linear_graph(
-    tokens: usize,
-    k: usize,
-    n: usize,
-    s: Sparsity,
-    act: Activation,
-    residual: bool,
-    bias: bool,
-) -> Graph {
+fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
     let mut g = Graph::new("linear");
     g.add_param(
         "w",
@@ -256,10 +230,7 @@ fn bad_inputs_are_typed_errors() {
     let mut inputs = BTreeMap::new();
     inputs.insert("x".to_string(), Tensor::zeros(vec![4, 3]));
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("[3, 4]"));
-    inputs.insert(
-        "x".to_string(),
-        Tensor::new(vec![3, 4], vec![f32::NAN; 12]).unwrap(),
-    );
+    inputs.insert("x".to_string(), Tensor::new(vec![3, 4], vec![f32::NAN; 12]).unwrap());
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("`x`"));
 
     // A standalone softmax has no CPU kernel: the error names the node.

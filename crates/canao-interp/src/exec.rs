@@ -22,19 +22,12 @@ impl Runtime for Interpreter {
     type Exe = InterpreterExe;
     type Error = InterpError;
 
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        _schedule: &Schedule,
-    ) -> Result<InterpreterExe> {
+    fn prepare(&self, graph: &Graph, weights: &Weights, _schedule: &Schedule) -> Result<InterpreterExe> {
         graph.validate()?;
         weights.check_against(graph)?;
         let mut projected = weights.clone();
         for (name, spec) in graph.params() {
-            if let (false, Some(ParamValue::Dense(t))) =
-                (spec.sparsity.is_dense(), weights.get(name))
-            {
+            if let (false, Some(ParamValue::Dense(t))) = (spec.sparsity.is_dense(), weights.get(name)) {
                 let mut t = t.clone();
                 spec.sparsity.project(&spec.matrix_shape(), t.data_mut());
                 projected.insert_dense(name.clone(), t);
@@ -74,10 +67,7 @@ impl InterpreterExe {
                 });
             }
         }
-        if let Some(extra) = inputs
-            .keys()
-            .find(|k| !declared.iter().any(|(n, _, _)| n == *k))
-        {
+        if let Some(extra) = inputs.keys().find(|k| !declared.iter().any(|(n, _, _)| n == *k)) {
             let known: Vec<&str> = declared.iter().map(|(n, _, _)| n.as_str()).collect();
             return Err(InterpError::UnknownInput {
                 name: extra.clone(),
@@ -88,12 +78,7 @@ impl InterpreterExe {
     }
 
     /// Evaluates one node from its input values.
-    fn eval(
-        &self,
-        id: NodeId,
-        args: &[&Tensor],
-        inputs: &BTreeMap<String, Tensor>,
-    ) -> Result<Tensor> {
+    fn eval(&self, id: NodeId, args: &[&Tensor], inputs: &BTreeMap<String, Tensor>) -> Result<Tensor> {
         let node = self.graph.node(id);
         let fail = |detail: String| InterpError::Node {
             node: self.graph.label(id),
@@ -110,14 +95,10 @@ impl InterpreterExe {
                 kernels::linear(args[0], w(weight)?, b, *act, out_shape)
             }
             Op::BiasAdd { bias } => kernels::bias_add(args[0], w(bias)?),
-            Op::MatMul { transpose_b, alpha } => {
-                kernels::matmul(args[0], args[1], *transpose_b, *alpha, out_shape)
-            }
+            Op::MatMul { transpose_b, alpha } => kernels::matmul(args[0], args[1], *transpose_b, *alpha, out_shape),
             Op::Add => kernels::add(args[0], args[1]),
             Op::Act(a) => kernels::activate(args[0], *a),
-            Op::LayerNorm { gamma, beta, eps } => {
-                kernels::layer_norm(args[0], w(gamma)?, w(beta)?, *eps)
-            }
+            Op::LayerNorm { gamma, beta, eps } => kernels::layer_norm(args[0], w(gamma)?, w(beta)?, *eps),
             Op::Softmax => kernels::softmax(args[0], None),
             Op::MaskedSoftmax => kernels::softmax(args[0], Some(args[1])),
             Op::SplitHeads { heads } => kernels::split_heads(args[0], *heads, out_shape),
@@ -133,9 +114,7 @@ impl InterpreterExe {
                 let b = bias.as_deref().map(w).transpose()?;
                 kernels::conv2d(args[0], w(weight)?, b, *stride, *padding, out_shape)
             }
-            Op::Pool { kind, size, stride } => {
-                kernels::pool(args[0], *kind, *size, *stride, out_shape)
-            }
+            Op::Pool { kind, size, stride } => kernels::pool(args[0], *kind, *size, *stride, out_shape),
             Op::Flatten => args[0].clone().reshape(out_shape)?,
             Op::SpMM { adj } => match self.weights.get(adj) {
                 Some(ParamValue::Csr(a)) => kernels::spmm(a, args[0], out_shape),
@@ -143,11 +122,7 @@ impl InterpreterExe {
             },
         };
         if t.shape() != node.ty.shape {
-            return Err(fail(format!(
-                "produced shape {:?}, expected {}",
-                t.shape(),
-                node.ty
-            )));
+            return Err(fail(format!("produced shape {:?}, expected {}", t.shape(), node.ty)));
         }
         Ok(t)
     }
@@ -180,11 +155,6 @@ impl Executable for InterpreterExe {
             }
             values.insert(id, t);
         }
-        Ok(self
-            .graph
-            .outputs()
-            .iter()
-            .map(|o| values[o].clone())
-            .collect())
+        Ok(self.graph.outputs().iter().map(|o| values[o].clone()).collect())
     }
 }

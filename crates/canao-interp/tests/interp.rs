@@ -6,8 +6,7 @@ use canao_interp::Interpreter;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::pass::Pipeline;
 use canao_ir::{
-    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity,
-    TensorType, Weights,
+    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights,
 };
 use canao_tensor::{Csr, Tensor};
 use proptest::prelude::*;
@@ -20,10 +19,7 @@ fn t(shape: &[usize], data: &[f32]) -> Tensor {
 
 fn run(g: &Graph, w: &Weights, inputs: &[(&str, Tensor)]) -> Vec<Tensor> {
     let mut exe = Interpreter.prepare(g, w, &Schedule::default()).unwrap();
-    let inputs: BTreeMap<String, Tensor> = inputs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
+    let inputs: BTreeMap<String, Tensor> = inputs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     exe.run(&inputs).unwrap()
 }
 
@@ -131,10 +127,7 @@ fn masked_softmax_layer_norm_and_mean_by_hand() {
         &[
             ("s", t(&[1, 2, 3], &[0.0, 100.0, 0.0, 1.0, 2.0, 3.0])),
             ("m", t(&[3], &[1.0, 0.0, 1.0])),
-            (
-                "x",
-                t(&[3, 3], &[1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 3.0, 4.0, 3.0]),
-            ),
+            ("x", t(&[3, 3], &[1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 3.0, 4.0, 3.0])),
         ],
     );
     // Key 1 is masked: row 0 splits evenly between keys 0 and 2; row 1 is softmax([1, 3]).
@@ -159,8 +152,7 @@ fn masked_softmax_layer_norm_and_mean_by_hand() {
 #[test]
 fn conv_pool_and_spmm_by_hand() {
     let mut g = Graph::new("cnn");
-    g.add_param("k", ParamSpec::dense(vec![1, 1, 2, 2]))
-        .unwrap();
+    g.add_param("k", ParamSpec::dense(vec![1, 1, 2, 2])).unwrap();
     g.add_param(
         "a",
         ParamSpec {
@@ -214,19 +206,10 @@ fn conv_pool_and_spmm_by_hand() {
     w.insert_dense("k", t(&[1, 1, 2, 2], &[1.0, 0.0, 0.0, -1.0]));
     w.insert(
         "a",
-        ParamValue::Csr(
-            Csr::from_triplets(2, 2, vec![(0, 0, 0.5), (0, 1, 0.5), (1, 1, 1.0)]).unwrap(),
-        ),
+        ParamValue::Csr(Csr::from_triplets(2, 2, vec![(0, 0, 0.5), (0, 1, 0.5), (1, 1, 1.0)]).unwrap()),
     );
-    let x = t(
-        &[1, 1, 3, 3],
-        &[1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 7.0, 8.0, 9.0],
-    );
-    let out = run(
-        &g,
-        &w,
-        &[("x", x), ("f", t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]))],
-    );
+    let x = t(&[1, 1, 3, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 7.0, 8.0, 9.0]);
+    let out = run(&g, &w, &[("x", x), ("f", t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]))]);
     // x[i][j] - x[i+1][j+1]
     assert_eq!(out[0].data(), &[-4.0, -5.0, -4.0, -4.0]);
     assert_eq!(out[1].data(), &[-4.0]);
@@ -262,12 +245,7 @@ fn bad_inputs_are_typed_errors() {
     let err = exe.run(&inputs).unwrap_err().to_string();
     assert!(err.contains("embedding") && err.contains("id 12"), "{err}");
     inputs.insert("input_ids".into(), t(&[4], &[1.0; 4]));
-    assert!(
-        exe.run(&inputs)
-            .unwrap_err()
-            .to_string()
-            .contains("input_ids")
-    );
+    assert!(exe.run(&inputs).unwrap_err().to_string().contains("input_ids"));
 
     let mut bad = w.clone();
     bad.insert_dense("enc.0.ffn.in.w", Tensor::zeros(vec![4, 3]));
@@ -275,10 +253,7 @@ fn bad_inputs_are_typed_errors() {
         .prepare(&g, &bad, &Schedule::default())
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("enc.0.ffn.in.w") && err.contains("[3, 4]"),
-        "{err}"
-    );
+    assert!(err.contains("enc.0.ffn.in.w") && err.contains("[3, 4]"), "{err}");
     let mut nan = w.clone();
     nan.insert_dense("emb.ln.g", t(&[4], &[1.0, f32::NAN, 1.0, 1.0]));
     let err = Interpreter
@@ -319,13 +294,7 @@ fn random_inputs(g: &Graph, seed: u64, vocab: usize) -> BTreeMap<String, Tensor>
                 "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
                 "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
                 "attention_mask" => (0..n)
-                    .map(|i| {
-                        if i == 0 || rng.random_bool(0.7) {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    })
+                    .map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 })
                     .collect(),
                 _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
             };
@@ -341,9 +310,7 @@ fn check_pipeline_preserves(g: Graph, seed: u64, vocab: usize) {
     let mut plain = Interpreter.prepare(&g, &w, &Schedule::default()).unwrap();
     let mut opt_g = g.clone();
     Pipeline::standard().run(&mut opt_g).unwrap();
-    let mut opt = Interpreter
-        .prepare(&opt_g, &w, &Schedule::default())
-        .unwrap();
+    let mut opt = Interpreter.prepare(&opt_g, &w, &Schedule::default()).unwrap();
     let (a, b) = (plain.run(&inputs).unwrap(), opt.run(&inputs).unwrap());
     for (x, y) in a.iter().zip(&b) {
         assert!(
@@ -383,10 +350,7 @@ fn sparse_parameters_run_as_their_projection() {
         "w",
         ParamSpec {
             shape: vec![3, 3],
-            sparsity: Sparsity::Block {
-                block: [2, 2],
-                mask,
-            },
+            sparsity: Sparsity::Block { block: [2, 2], mask },
         },
     )
     .unwrap();

@@ -8,11 +8,7 @@ pub enum IrError {
     #[error("parameter @{param}: {detail}")]
     Param { param: String, detail: String },
     #[error("line {line}, column {column}: {detail}")]
-    Parse {
-        line: usize,
-        column: usize,
-        detail: String,
-    },
+    Parse { line: usize, column: usize, detail: String },
     #[error("architecture field `{field}`: {detail}")]
     Arch { field: String, detail: String },
     #[error("{origin}: {detail}")]

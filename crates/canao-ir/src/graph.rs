@@ -146,27 +146,20 @@ impl Graph {
         }
         let mut tys = Vec::with_capacity(inputs.len());
         for &i in inputs {
-            let n = self
-                .g
-                .node_weight(i.index())
-                .ok_or_else(|| IrError::DanglingInput {
-                    node: label.to_string(),
-                    missing: i.to_string(),
-                })?;
+            let n = self.g.node_weight(i.index()).ok_or_else(|| IrError::DanglingInput {
+                node: label.to_string(),
+                missing: i.to_string(),
+            })?;
             tys.push(&n.ty);
         }
-        op.infer(&tys, &self.params)
-            .map_err(|detail| IrError::Shape {
-                node: label.to_string(),
-                detail,
-            })
+        op.infer(&tys, &self.params).map_err(|detail| IrError::Shape {
+            node: label.to_string(),
+            detail,
+        })
     }
 
     pub fn set_outputs(&mut self, outputs: Vec<NodeId>) -> Result<()> {
-        if let Some(o) = outputs
-            .iter()
-            .find(|o| self.g.node_weight(o.index()).is_none())
-        {
+        if let Some(o) = outputs.iter().find(|o| self.g.node_weight(o.index()).is_none()) {
             return Err(IrError::DanglingInput {
                 node: "graph outputs".into(),
                 missing: o.to_string(),
@@ -231,11 +224,8 @@ impl Graph {
                 self.g.edges_directed(n, Direction::Incoming).count(),
             );
         }
-        let mut ready: std::collections::BTreeSet<NodeId> = indeg
-            .iter()
-            .filter(|(_, d)| **d == 0)
-            .map(|(n, _)| *n)
-            .collect();
+        let mut ready: std::collections::BTreeSet<NodeId> =
+            indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
         let mut order = Vec::with_capacity(indeg.len());
         while let Some(n) = ready.pop_first() {
             order.push(n);
@@ -363,10 +353,7 @@ impl Graph {
         for id in self.topo_order() {
             let c = self.node_cost(id);
             gc.total += c;
-            let k: &mut KindCost = gc
-                .by_kind
-                .entry(self.node(id).op.kind().to_string())
-                .or_default();
+            let k: &mut KindCost = gc.by_kind.entry(self.node(id).op.kind().to_string()).or_default();
             k.count += 1;
             k.cost += c;
         }
@@ -392,21 +379,13 @@ impl PartialEq for Graph {
     fn eq(&self, other: &Self) -> bool {
         fn canonical(g: &Graph) -> (Vec<(Node, Vec<usize>)>, Vec<usize>) {
             let order = g.topo_order();
-            let pos: BTreeMap<NodeId, usize> =
-                order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+            let pos: BTreeMap<NodeId, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
             let nodes = order
                 .iter()
-                .map(|&n| {
-                    (
-                        g.node(n).clone(),
-                        g.inputs(n).iter().map(|i| pos[i]).collect(),
-                    )
-                })
+                .map(|&n| (g.node(n).clone(), g.inputs(n).iter().map(|i| pos[i]).collect()))
                 .collect();
             (nodes, g.outputs.iter().map(|o| pos[o]).collect())
         }
-        self.name == other.name
-            && self.params == other.params
-            && canonical(self) == canonical(other)
+        self.name == other.name && self.params == other.params && canonical(self) == canonical(other)
     }
 }

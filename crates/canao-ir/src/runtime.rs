@@ -24,12 +24,7 @@ pub trait Runtime {
     type Exe: Executable;
     type Error: std::error::Error + Send + Sync + 'static;
 
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        schedule: &Schedule,
-    ) -> Result<Self::Exe, Self::Error>;
+    fn prepare(&self, graph: &Graph, weights: &Weights, schedule: &Schedule) -> Result<Self::Exe, Self::Error>;
 }
 
 /// A prepared graph. Inputs are bound by the graph's input names; outputs come in the graph's
@@ -40,11 +35,7 @@ pub trait Executable {
     fn run(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<Tensor>, Self::Error>;
 
     /// Wall time of `reps` runs, one entry each (callers warm up and take the median).
-    fn time(
-        &mut self,
-        inputs: &BTreeMap<String, Tensor>,
-        reps: usize,
-    ) -> Result<Vec<Duration>, Self::Error> {
+    fn time(&mut self, inputs: &BTreeMap<String, Tensor>, reps: usize) -> Result<Vec<Duration>, Self::Error> {
         (0..reps)
             .map(|_| {
                 let t = Instant::now();

@@ -45,9 +45,7 @@ impl BitMask {
         }
         let mut bits = Vec::with_capacity(len);
         for ch in hex.chars() {
-            let v = ch
-                .to_digit(16)
-                .ok_or_else(|| format!("`{ch}` is not a hex digit"))?;
+            let v = ch.to_digit(16).ok_or_else(|| format!("`{ch}` is not a hex digit"))?;
             for i in 0..4 {
                 bits.push(v >> (3 - i) & 1 == 1);
             }
@@ -102,11 +100,7 @@ fn clipped(shape: &[usize], block: [usize; 2], gi: usize, gj: usize) -> [usize; 
 
 /// FLOPs of a real FFT of length n: the usual 2.5 n log2 n estimate.
 fn rfft_flops(n: usize) -> f64 {
-    if n < 2 {
-        0.0
-    } else {
-        2.5 * n as f64 * (n as f64).log2()
-    }
+    if n < 2 { 0.0 } else { 2.5 * n as f64 * (n as f64).log2() }
 }
 
 impl Sparsity {
@@ -183,16 +177,11 @@ impl Sparsity {
                     ));
                 }
                 if let Some(a) = assign.iter().find(|&&a| usize::from(a) >= patterns.len()) {
-                    return err(format!(
-                        "pattern index {a} but only {} patterns",
-                        patterns.len()
-                    ));
+                    return err(format!("pattern index {a} but only {} patterns", patterns.len()));
                 }
                 Ok(())
             }
-            Sparsity::Circulant { block } if *block == 0 => {
-                err("circulant block size must be positive".into())
-            }
+            Sparsity::Circulant { block } if *block == 0 => err("circulant block size must be positive".into()),
             Sparsity::Circulant { .. } => Ok(()),
             Sparsity::Csr { nnz } if *nnz > shape[0] * shape[1] => err(format!(
                 "{nnz} stored entries exceed the {}x{} matrix",
@@ -229,12 +218,7 @@ impl Sparsity {
                         let c = clipped(shape, *block, t / g[1], t % g[1]);
                         let p = &patterns[usize::from(assign[t])].0;
                         (0..c[0])
-                            .map(|r| {
-                                p[r * block[1]..r * block[1] + c[1]]
-                                    .iter()
-                                    .filter(|&&b| b)
-                                    .count()
-                            })
+                            .map(|r| p[r * block[1]..r * block[1] + c[1]].iter().filter(|&&b| b).count())
                             .sum::<usize>() as u64
                     })
                     .sum()
@@ -300,8 +284,7 @@ impl Sparsity {
                 let g = grid(shape, *block);
                 for (r, row) in data.chunks_mut(shape[1]).enumerate() {
                     for (c, v) in row.iter_mut().enumerate() {
-                        let p =
-                            &patterns[usize::from(assign[(r / block[0]) * g[1] + c / block[1]])];
+                        let p = &patterns[usize::from(assign[(r / block[0]) * g[1] + c / block[1]])];
                         if !p.0[(r % block[0]) * block[1] + c % block[1]] {
                             *v = 0.0;
                         }
@@ -342,13 +325,7 @@ impl fmt::Display for Sparsity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Sparsity::Dense => write!(f, "dense"),
-            Sparsity::Block { block, mask } => write!(
-                f,
-                "block({}x{}, mask={})",
-                block[0],
-                block[1],
-                mask.to_hex()
-            ),
+            Sparsity::Block { block, mask } => write!(f, "block({}x{}, mask={})", block[0], block[1], mask.to_hex()),
             Sparsity::Pattern {
                 block,
                 patterns,
@@ -379,9 +356,7 @@ impl Sparsity {
             return Ok(Sparsity::Dense);
         }
         let open = text.find('(').ok_or("expected `kind(...)`")?;
-        let body = text[open + 1..]
-            .strip_suffix(')')
-            .ok_or("missing closing `)`")?;
+        let body = text[open + 1..].strip_suffix(')').ok_or("missing closing `)`")?;
         let kind = &text[..open];
         let parse_block = |s: &str| -> std::result::Result<[usize; 2], String> {
             let (r, c) = s
@@ -406,18 +381,13 @@ impl Sparsity {
                     .map_err(|_| format!("`{body}` is not a block size"))?,
             }),
             "csr" => {
-                let n = body
-                    .trim()
-                    .strip_prefix("nnz=")
-                    .ok_or("expected csr(nnz=N)")?;
+                let n = body.trim().strip_prefix("nnz=").ok_or("expected csr(nnz=N)")?;
                 Ok(Sparsity::Csr {
                     nnz: n.parse().map_err(|_| format!("`{n}` is not a count"))?,
                 })
             }
             "block" => {
-                let (b, m) = body
-                    .split_once(',')
-                    .ok_or("expected block(RxC, mask=HEX)")?;
+                let (b, m) = body.split_once(',').ok_or("expected block(RxC, mask=HEX)")?;
                 let block = parse_block(b)?;
                 let hex = m.trim().strip_prefix("mask=").ok_or("expected mask=HEX")?;
                 if block[0] == 0 || block[1] == 0 {
@@ -443,19 +413,14 @@ impl Sparsity {
                         .ok_or_else(|| format!("expected {key}=[...]"))?;
                     Ok(inner.split_whitespace().map(str::to_string).collect())
                 };
-                let (p, a) = rest
-                    .split_once("],")
-                    .ok_or("expected patterns=[..], assign=[..]")?;
+                let (p, a) = rest.split_once("],").ok_or("expected patterns=[..], assign=[..]")?;
                 let patterns = list(&format!("{p}]"), "patterns")?
                     .iter()
                     .map(|h| BitMask::from_hex(h, block[0] * block[1]))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 let assign = list(a, "assign")?
                     .iter()
-                    .map(|v| {
-                        v.parse::<u16>()
-                            .map_err(|_| format!("`{v}` is not a pattern index"))
-                    })
+                    .map(|v| v.parse::<u16>().map_err(|_| format!("`{v}` is not a pattern index")))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 Ok(Sparsity::Pattern {
                     block,
@@ -492,16 +457,9 @@ mod tests {
 
     #[test]
     fn validate_names_param_and_counts() {
-        let err = block_half()
-            .validate("enc.0.q.w", &[7, 6])
-            .unwrap_err()
-            .to_string();
+        let err = block_half().validate("enc.0.q.w", &[7, 6]).unwrap_err().to_string();
         assert!(err.contains("enc.0.q.w") && err.contains("6 bits"), "{err}");
-        assert!(
-            Sparsity::Circulant { block: 4 }
-                .validate("x", &[8])
-                .is_err()
-        );
+        assert!(Sparsity::Circulant { block: 4 }.validate("x", &[8]).is_err());
     }
 
     #[test]
@@ -509,10 +467,7 @@ mod tests {
         let shape = [5, 6];
         let p = Sparsity::Pattern {
             block: [2, 4],
-            patterns: vec![
-                BitMask(vec![true; 8]),
-                BitMask((0..8).map(|i| i % 3 == 0).collect()),
-            ],
+            patterns: vec![BitMask(vec![true; 8]), BitMask((0..8).map(|i| i % 3 == 0).collect())],
             assign: vec![0, 1, 1, 0, 1, 1],
         };
         for s in [

@@ -64,12 +64,10 @@ impl Weights {
     /// shape and kind, nothing extra, no NaN or infinity. Errors name the parameter.
     pub fn check_against(&self, graph: &Graph) -> Result<()> {
         for (name, spec) in graph.params() {
-            let value = self.map.get(name).ok_or_else(|| {
-                IrError::Weights(format!(
-                    "parameter @{name} {:?} has no value bound",
-                    spec.shape
-                ))
-            })?;
+            let value = self
+                .map
+                .get(name)
+                .ok_or_else(|| IrError::Weights(format!("parameter @{name} {:?} has no value bound", spec.shape)))?;
             match (value, &spec.sparsity) {
                 (ParamValue::Csr(m), Sparsity::Csr { nnz }) => {
                     if [m.rows(), m.cols()] != spec.shape[..] || m.nnz() != *nnz {

@@ -61,14 +61,8 @@ fn text_round_trips_after_passes_and_with_sparsity() {
     Pipeline::standard().run(&mut g).unwrap();
     let grid = 12usize.div_ceil(4) * 8usize.div_ceil(4);
     let mask = BitMask((0..grid).map(|i| i % 2 == 0).collect());
-    g.set_sparsity(
-        "enc.0.ffn.in.w",
-        Sparsity::Block {
-            block: [4, 4],
-            mask,
-        },
-    )
-    .unwrap();
+    g.set_sparsity("enc.0.ffn.in.w", Sparsity::Block { block: [4, 4], mask })
+        .unwrap();
     g.set_sparsity("enc.1.ffn.out.w", Sparsity::Circulant { block: 4 })
         .unwrap();
     let back = parse_graph(&g.to_string()).unwrap();
@@ -110,10 +104,7 @@ fn shape_errors_name_the_node() {
     let msg = parse_graph("graph \"t\" {\n  %0 = nope() : f32[1]\n}\n")
         .unwrap_err()
         .to_string();
-    assert!(
-        msg.contains("line 2") && msg.contains("unknown op `nope`"),
-        "{msg}"
-    );
+    assert!(msg.contains("line 2") && msg.contains("unknown op `nope`"), "{msg}");
 }
 
 #[test]
@@ -151,22 +142,14 @@ fn cost_of_known_layers_by_hand() {
     // The same layer block-sparse at density 1/4 costs a quarter of the product's FLOPs.
     let grid = (1536 / 16) * (384 / 16);
     let mask = BitMask((0..grid).map(|i| i % 4 == 0).collect());
-    g.set_sparsity(
-        "w",
-        Sparsity::Block {
-            block: [16, 16],
-            mask,
-        },
-    )
-    .unwrap();
+    g.set_sparsity("w", Sparsity::Block { block: [16, 16], mask }).unwrap();
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 / 4 + 9 * 128 * 1536);
     assert_eq!(c.params, 1536 * 384 / 4 + 1536);
 
     // A 3x3 conv, 2 -> 4 channels, on 1x2x5x5 without padding: 3x3 output, 2*9*2 MACs each.
     let mut g = Graph::new("conv");
-    g.add_param("k", ParamSpec::dense(vec![4, 2, 3, 3]))
-        .unwrap();
+    g.add_param("k", ParamSpec::dense(vec![4, 2, 3, 3])).unwrap();
     let x = g
         .add(
             Op::Input {
@@ -195,13 +178,9 @@ fn cost_of_known_layers_by_hand() {
 fn minilm_encoder_costs_about_2_87_gflop() {
     let g = BertArch::minilm(128).build().unwrap();
     let c = g.cost();
-    let matmul_flops: u64 = ["linear", "matmul"]
-        .iter()
-        .map(|k| c.by_kind[*k].cost.flops)
-        .sum();
+    let matmul_flops: u64 = ["linear", "matmul"].iter().map(|k| c.by_kind[*k].cost.flops).sum();
     // 6 layers x (4 * 384^2 + 2 * 384 * 1536) MACs per token + attention, all times 2.
-    let expected: u64 =
-        6 * (2 * 128 * (4 * 384 * 384 + 2 * 384 * 1536) + 2 * 2 * 12 * 128 * 128 * 32);
+    let expected: u64 = 6 * (2 * 128 * (4 * 384 * 384 + 2 * 384 * 1536) + 2 * 2 * 12 * 128 * 128 * 32);
     assert_eq!(matmul_flops, expected);
     let total = c.total.flops as f64 / 1e9;
     assert!((2.85..2.95).contains(&total), "{total} GFLOP");
@@ -256,9 +235,6 @@ fn architectures_load_from_ron_and_errors_name_the_position() {
     };
     let msg = zero.build().unwrap_err().to_string();
     assert!(msg.contains("layers[0].heads"), "{msg}");
-    let long = BertArch {
-        seq: 17,
-        ..tiny_bert()
-    };
+    let long = BertArch { seq: 17, ..tiny_bert() };
     assert!(long.build().unwrap_err().to_string().contains("exceed"));
 }

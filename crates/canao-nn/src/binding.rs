@@ -4,11 +4,7 @@ use canao_tensor::SafetensorsFile;
 use crate::error::{NnError, Result};
 
 /// Tensors a Hugging Face BERT checkpoint carries that a sentence encoder does not use.
-const UNUSED: &[&str] = &[
-    "embeddings.position_ids",
-    "pooler.dense.weight",
-    "pooler.dense.bias",
-];
+const UNUSED: &[&str] = &["embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"];
 
 /// The Hugging Face BERT tensor name for a canao BERT parameter name.
 pub fn hf_name(param: &str) -> Option<String> {

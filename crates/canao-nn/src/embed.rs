@@ -21,24 +21,14 @@ impl Embeddings {
 
 /// Pairwise cosine similarity, accumulated in f64.
 pub fn cosine_matrix(vectors: &[Vec<f32>]) -> Vec<Vec<f32>> {
-    let norm = |v: &[f32]| {
-        v.iter()
-            .map(|&x| f64::from(x).powi(2))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12)
-    };
+    let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt().max(1e-12);
     vectors
         .iter()
         .map(|a| {
             vectors
                 .iter()
                 .map(|b| {
-                    let dot: f64 = a
-                        .iter()
-                        .zip(b)
-                        .map(|(&x, &y)| f64::from(x) * f64::from(y))
-                        .sum();
+                    let dot: f64 = a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
                     (dot / (norm(a) * norm(b))) as f32
                 })
                 .collect()

@@ -11,14 +11,8 @@ pub enum NnError {
     Config { file: PathBuf, detail: String },
     #[error("tokenizer {file}: {detail}")]
     Tokenizer { file: PathBuf, detail: String },
-    #[error(
-        "text {index} is {tokens} tokens long but the model has {max} positions; shorten it or pass --truncate"
-    )]
-    TooLong {
-        index: usize,
-        tokens: usize,
-        max: usize,
-    },
+    #[error("text {index} is {tokens} tokens long but the model has {max} positions; shorten it or pass --truncate")]
+    TooLong { index: usize, tokens: usize, max: usize },
     #[error("{file} has no tensor `{tensor}` (needed for parameter @{param})")]
     MissingTensor {
         file: PathBuf,

@@ -121,18 +121,12 @@ impl MiniLm {
         let n = enc.ids.len();
         let as_f32 = |v: &[u32]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let mut m = BTreeMap::new();
-        m.insert(
-            "input_ids".to_string(),
-            Tensor::new(vec![n], as_f32(&enc.ids))?,
-        );
+        m.insert("input_ids".to_string(), Tensor::new(vec![n], as_f32(&enc.ids))?);
         m.insert(
             "token_type_ids".to_string(),
             Tensor::new(vec![n], as_f32(&enc.type_ids))?,
         );
-        m.insert(
-            "attention_mask".to_string(),
-            Tensor::new(vec![n], vec![1.0; n])?,
-        );
+        m.insert("attention_mask".to_string(), Tensor::new(vec![n], vec![1.0; n])?);
         Ok(m)
     }
 
@@ -161,9 +155,7 @@ impl MiniLm {
             let exe = exes.get_mut(&seq).expect("inserted above");
             let inputs = Self::inputs(enc)?;
             let start = std::time::Instant::now();
-            let mut out = exe
-                .run(&inputs)
-                .map_err(|e| NnError::Backend(e.to_string()))?;
+            let mut out = exe.run(&inputs).map_err(|e| NnError::Backend(e.to_string()))?;
             ms.push(start.elapsed().as_secs_f64() * 1e3);
             let sentence = out.pop().expect("BERT graphs have two outputs");
             vectors.push(sentence.into_data());

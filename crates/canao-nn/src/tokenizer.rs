@@ -35,9 +35,7 @@ impl TextTokenizer {
         };
         let mut inner = Tokenizer::from_file(file).map_err(|e| err(e.to_string()))?;
         inner.with_padding(None);
-        inner
-            .with_truncation(None)
-            .map_err(|e| err(e.to_string()))?;
+        inner.with_truncation(None).map_err(|e| err(e.to_string()))?;
         Ok(Self {
             file: file.to_path_buf(),
             inner,
@@ -46,20 +44,11 @@ impl TextTokenizer {
 
     /// Tokenises with the [CLS] ... [SEP] template; `index` labels a too-long error. With
     /// `Truncate`, the text is cut to `max` tokens keeping the closing [SEP].
-    pub fn encode(
-        &self,
-        text: &str,
-        index: usize,
-        max: usize,
-        policy: LengthPolicy,
-    ) -> Result<Encoded> {
-        let enc = self
-            .inner
-            .encode(text, true)
-            .map_err(|e| NnError::Tokenizer {
-                file: self.file.clone(),
-                detail: e.to_string(),
-            })?;
+    pub fn encode(&self, text: &str, index: usize, max: usize, policy: LengthPolicy) -> Result<Encoded> {
+        let enc = self.inner.encode(text, true).map_err(|e| NnError::Tokenizer {
+            file: self.file.clone(),
+            detail: e.to_string(),
+        })?;
         let mut ids = enc.get_ids().to_vec();
         let mut type_ids = enc.get_type_ids().to_vec();
         if ids.len() > max {

@@ -12,13 +12,7 @@ pub struct Csr {
 
 impl Csr {
     /// Validates the three arrays: monotone row pointers, in-range column indices.
-    pub fn new(
-        rows: usize,
-        cols: usize,
-        indptr: Vec<usize>,
-        indices: Vec<usize>,
-        values: Vec<f32>,
-    ) -> Result<Self> {
+    pub fn new(rows: usize, cols: usize, indptr: Vec<usize>, indices: Vec<usize>, values: Vec<f32>) -> Result<Self> {
         if indptr.len() != rows + 1 {
             return Err(TensorError::Csr(format!(
                 "indptr has {} entries, expected rows + 1 = {}",
@@ -27,9 +21,7 @@ impl Csr {
             )));
         }
         if indptr[0] != 0 || indptr.windows(2).any(|w| w[0] > w[1]) {
-            return Err(TensorError::Csr(
-                "indptr must start at 0 and never decrease".into(),
-            ));
+            return Err(TensorError::Csr("indptr must start at 0 and never decrease".into()));
         }
         let nnz = indptr[rows];
         if indices.len() != nnz || values.len() != nnz {
@@ -54,11 +46,7 @@ impl Csr {
     }
 
     /// Builds from (row, col, value) triplets; duplicates are summed.
-    pub fn from_triplets(
-        rows: usize,
-        cols: usize,
-        mut triplets: Vec<(usize, usize, f32)>,
-    ) -> Result<Self> {
+    pub fn from_triplets(rows: usize, cols: usize, mut triplets: Vec<(usize, usize, f32)>) -> Result<Self> {
         if let Some(&(r, c, _)) = triplets.iter().find(|&&(r, c, _)| r >= rows || c >= cols) {
             return Err(TensorError::Csr(format!(
                 "entry ({r}, {c}) outside a {rows}x{cols} matrix"

@@ -10,20 +10,13 @@ pub enum TensorError {
         got: usize,
     },
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a valid safetensors file: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("{path} has no tensor named `{name}`")]
     Missing { path: PathBuf, name: String },
     #[error("tensor `{name}` in {path} has dtype {dtype}; only F32 can be loaded as weights")]
-    Dtype {
-        path: PathBuf,
-        name: String,
-        dtype: String,
-    },
+    Dtype { path: PathBuf, name: String, dtype: String },
     #[error("tensor `{name}` contains a non-finite value at flat index {index}")]
     NonFinite { name: String, index: usize },
     #[error("CSR matrix is malformed: {0}")]

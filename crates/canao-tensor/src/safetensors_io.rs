@@ -138,8 +138,7 @@ mod tests {
         assert!(f.tensor("b").unwrap_err().to_string().contains("`b`"));
 
         let bytes = std::fs::read(&path).unwrap();
-        let truncated =
-            SafetensorsFile::from_bytes(path.clone(), bytes[..bytes.len() - 3].to_vec());
+        let truncated = SafetensorsFile::from_bytes(path.clone(), bytes[..bytes.len() - 3].to_vec());
         let err = truncated.unwrap_err().to_string();
         assert!(err.contains("w.safetensors"), "{err}");
         std::fs::remove_dir_all(&dir).ok();

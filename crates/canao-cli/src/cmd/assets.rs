@@ -21,10 +21,7 @@ pub fn run(a: Args) -> Result<()> {
         Action::Fetch { name } => {
             let names: Vec<String> = match name {
                 Some(n) => vec![n],
-                None => assets::catalog()
-                    .iter()
-                    .map(|s| s.name.to_string())
-                    .collect(),
+                None => assets::catalog().iter().map(|s| s.name.to_string()).collect(),
             };
             for n in names {
                 let dir = assets::fetch(&home, &n, &mut |line| eprintln!("{line}"))?;
@@ -53,11 +50,7 @@ pub fn run(a: Args) -> Result<()> {
                             )
                         })
                         .collect();
-                    format!(
-                        "needs `canao assets fetch {}`: {}",
-                        spec.name,
-                        bad.join(", ")
-                    )
+                    format!("needs `canao assets fetch {}`: {}", spec.name, bad.join(", "))
                 };
                 println!(
                     "{:<16} {:>9.1} MB  {}  [{}]",

@@ -61,8 +61,8 @@ impl ModelArgs {
         if let Some(s) = self.sparsity {
             for p in model.prunable() {
                 let w = model.weights().dense(&p)?.clone();
-                let sp = canao_compress::block_magnitude(&p, &w, self.block, s)
-                    .with_context(|| format!("pruning @{p}"))?;
+                let sp =
+                    canao_compress::block_magnitude(&p, &w, self.block, s).with_context(|| format!("pruning @{p}"))?;
                 model.set_sparsity(&p, sp)?;
             }
         }
@@ -71,8 +71,7 @@ impl ModelArgs {
 
     /// `"RxC"` when pruning is requested.
     pub fn block_label(&self) -> Option<String> {
-        self.sparsity
-            .map(|_| format!("{}x{}", self.block[0], self.block[1]))
+        self.sparsity.map(|_| format!("{}x{}", self.block[0], self.block[1]))
     }
 }
 

@@ -51,11 +51,7 @@ enum What {
 
 pub fn run(a: Args) -> Result<()> {
     match a.what {
-        What::Kernels {
-            threads,
-            quick,
-            json,
-        } => kernels(threads, quick, json),
+        What::Kernels { threads, quick, json } => kernels(threads, quick, json),
         What::Model {
             model,
             seq,
@@ -76,16 +72,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
     if !json {
         println!(
             "{:<10} {:>5} {:>5} {:>5} {:>8} {:>6} {:>9} {:>11} {:>11} {:>8}",
-            "kernel",
-            "m",
-            "k",
-            "n",
-            "density",
-            "block",
-            "ms",
-            "GFLOP/s eq",
-            "GFLOP/s act",
-            "speedup"
+            "kernel", "m", "k", "n", "density", "block", "ms", "GFLOP/s eq", "GFLOP/s act", "speedup"
         );
     }
     for (i, c) in cases.iter().enumerate() {
@@ -117,11 +104,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
                 c.m,
                 c.k,
                 c.n,
-                if c.kernel == "circulant" {
-                    c.density
-                } else {
-                    density
-                },
+                if c.kernel == "circulant" { c.density } else { density },
                 block,
                 t,
                 dense_equiv / t / 1e6,
@@ -133,14 +116,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn model_latency(
-    args: &ModelArgs,
-    seq: usize,
-    threads: usize,
-    runs: usize,
-    profile: bool,
-    json: bool,
-) -> Result<()> {
+fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, profile: bool, json: bool) -> Result<()> {
     let model = args.load()?;
     let graph = model.graph(seq)?;
     let mut exe = CpuRuntime.prepare(&graph, model.weights(), &Schedule { threads })?;
@@ -148,11 +124,7 @@ fn model_latency(
     for _ in 0..5 {
         exe.run(&inputs)?;
     }
-    let mut ms: Vec<f64> = exe
-        .time(&inputs, runs)?
-        .iter()
-        .map(|d| d.as_secs_f64() * 1e3)
-        .collect();
+    let mut ms: Vec<f64> = exe.time(&inputs, runs)?.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     ms.sort_by(f64::total_cmp);
     let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
     let packed: usize = exe.packed_bytes().values().sum();
@@ -185,9 +157,7 @@ fn model_latency(
 /// A fixed, valid input of `seq` tokens: [CLS], word-piece ids, [SEP].
 fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, Tensor>> {
     let text = "the quick brown fox jumps over the lazy dog ".repeat(seq);
-    let enc = model
-        .tokenize(&[text], canao_nn::LengthPolicy::Truncate)?
-        .remove(0);
+    let enc = model.tokenize(&[text], canao_nn::LengthPolicy::Truncate)?.remove(0);
     let ids: Vec<u32> = enc
         .ids
         .iter()

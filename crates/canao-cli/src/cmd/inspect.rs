@@ -44,7 +44,12 @@ pub fn run(a: Args) -> Result<()> {
         let kinds: serde_json::Map<String, serde_json::Value> = c
             .by_kind
             .iter()
-            .map(|(k, v)| (k.clone(), json!({"count": v.count, "flops": v.cost.flops, "bytes": v.cost.bytes, "params": v.cost.params})))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    json!({"count": v.count, "flops": v.cost.flops, "bytes": v.cost.bytes, "params": v.cost.params}),
+                )
+            })
             .collect();
         let out = json!({
             "graph": g.name(),
@@ -58,12 +63,7 @@ pub fn run(a: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!(
-        "graph {} ({} nodes, {} parameters)",
-        g.name(),
-        c.nodes,
-        c.params
-    );
+    println!("graph {} ({} nodes, {} parameters)", g.name(), c.nodes, c.params);
     if !a.unoptimized {
         println!("passes: {pipeline}");
     }

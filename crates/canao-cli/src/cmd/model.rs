@@ -14,8 +14,7 @@ pub fn resolve(model: Option<&str>, arch: Option<&Path>, seq: usize) -> Result<A
     match (model, arch) {
         (Some(_), Some(_)) => bail!("give either --model or --arch, not both"),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             let arch: Arch = from_ron(&text, &path.display().to_string())?;
             Ok(match arch {
                 Arch::Bert(b) => Arch::Bert(b.with_seq(seq)),
@@ -24,10 +23,7 @@ pub fn resolve(model: Option<&str>, arch: Option<&Path>, seq: usize) -> Result<A
         }
         (Some("minilm") | None, None) => Ok(Arch::Bert(BertArch::minilm(seq))),
         (Some("lenet5"), None) => Ok(Arch::LeNet5(Default::default())),
-        (Some(other), None) => bail!(
-            "unknown model `{other}`; known models: {}",
-            MODELS.join(", ")
-        ),
+        (Some(other), None) => bail!("unknown model `{other}`; known models: {}", MODELS.join(", ")),
     }
 }
 

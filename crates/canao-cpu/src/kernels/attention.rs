@@ -42,16 +42,7 @@ fn chunks(n: usize, mut f: impl FnMut(usize, usize)) {
 
 /// One head: `q`, `k`, `v`, `out` start at the head's first row.
 #[allow(clippy::too_many_arguments)]
-fn head(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    mask: &[f32],
-    f: Fm,
-    s: AttentionShape,
-    out: &mut [f32],
-    scratch: &mut [f32],
-) {
+fn head(q: &[f32], k: &[f32], v: &[f32], mask: &[f32], f: Fm, s: AttentionShape, out: &mut [f32], scratch: &mut [f32]) {
     let (n, ld, d) = (f.cols, f.ld, s.head_dim);
     let (st, rest) = scratch.split_at_mut(n * ld);
     let (max, rest) = rest.split_at_mut(ld);
@@ -63,9 +54,17 @@ fn head(
                 packed[e * h + i] = s.alpha * k[e * ld + j0 + i];
             }
         }
-        rows_product_dyn(h, &all_q, packed, &q[..d * ld], ld, ld, |i, t0, acc| {
-            st[(j0 + i) * ld + t0..(j0 + i) * ld + t0 + acc.len()].copy_from_slice(acc);
-        });
+        rows_product_dyn(
+            h,
+            &all_q,
+            packed,
+            &q[..d * ld],
+            ld,
+            ld,
+            &mut st[j0 * ld..],
+            ld,
+            |_, _, _, _| {},
+        );
     });
     max.fill(f32::NEG_INFINITY);
     sum.fill(0.0);
@@ -86,9 +85,14 @@ fn head(
             *s += *x;
         }
     }
-    // A query with every key masked attends to nothing: its column of P is all zero.
-    sum.iter_mut()
-        .for_each(|s| *s = if *s > 0.0 { 1.0 / *s } else { 0.0 });
+    // Normalise P's columns here so the context product below writes final values. A query
+    // with every key masked attends to nothing: its column of P is all zero.
+    sum.iter_mut().for_each(|s| *s = if *s > 0.0 { 1.0 / *s } else { 0.0 });
+    for (row, &m) in st.chunks_mut(ld).zip(mask) {
+        if m != 0.0 {
+            row.iter_mut().zip(sum.iter()).for_each(|(x, &inv)| *x *= inv);
+        }
+    }
     let all_keys = [(0u32, n as u32)];
     chunks(d, |e0, h| {
         for j in 0..n {
@@ -96,12 +100,17 @@ fn head(
                 packed[j * h + i] = v[(e0 + i) * ld + j];
             }
         }
-        rows_product_dyn(h, &all_keys, packed, st, ld, ld, |i, t0, acc| {
-            let row = &mut out[(e0 + i) * ld + t0..(e0 + i) * ld + t0 + acc.len()];
-            for ((o, &a), &inv) in row.iter_mut().zip(acc).zip(&sum[t0..]) {
-                *o = a * inv;
-            }
-        });
+        rows_product_dyn(
+            h,
+            &all_keys,
+            packed,
+            st,
+            ld,
+            ld,
+            &mut out[e0 * ld..],
+            ld,
+            |_, _, _, _| {},
+        );
     });
 }
 
@@ -138,17 +147,6 @@ pub fn attention(
         out.par_chunks_mut(rows)
             .zip(scratch[..s.heads * per].par_chunks_mut(per))
             .enumerate()
-            .for_each(|(h, (o, sc))| {
-                head(
-                    &q[h * rows..],
-                    &k[h * rows..],
-                    &v[h * rows..],
-                    mask,
-                    f,
-                    s,
-                    o,
-                    sc,
-                )
-            });
+            .for_each(|(h, (o, sc))| head(&q[h * rows..], &k[h * rows..], &v[h * rows..], mask, f, s, o, sc));
     }
 }

@@ -11,7 +11,7 @@ use crate::kernels::simd;
 use crate::pack::{BlockPacked, Strip};
 use crate::padded;
 
-/// Portable tile: H rows x 16 tokens from `t0`, into `out` (H rows of 16).
+/// Portable tile: H rows x 16 tokens from `t0`, into `out` rows at stride `out_ld`.
 #[inline(always)]
 fn tile16<const H: usize>(
     cols: &[(u32, u32)],
@@ -20,14 +20,13 @@ fn tile16<const H: usize>(
     ld: usize,
     t0: usize,
     out: &mut [f32],
+    out_ld: usize,
 ) {
     let mut acc = [[0.0f32; 16]; H];
     let mut v = 0;
     for &(c0, cw) in cols {
         for kk in c0 as usize..(c0 + cw) as usize {
-            let xr: &[f32; 16] = x[kk * ld + t0..kk * ld + t0 + 16]
-                .try_into()
-                .expect("16 columns");
+            let xr: &[f32; 16] = x[kk * ld + t0..kk * ld + t0 + 16].try_into().expect("16 columns");
             for (i, a) in acc.iter_mut().enumerate() {
                 let w = vals[v + i];
                 for t in 0..16 {
@@ -38,11 +37,12 @@ fn tile16<const H: usize>(
         }
     }
     for (i, a) in acc.iter().enumerate() {
-        out[i * 16..(i + 1) * 16].copy_from_slice(a);
+        out[i * out_ld..i * out_ld + 16].copy_from_slice(a);
     }
 }
 
-/// H rows x 16V tokens into `out` (H rows of 16V): AVX-512 when present, else 16 at a time.
+/// H rows x 16V tokens into `out` rows at stride `out_ld`: AVX-512 when present, else 16 at a
+/// time.
 #[inline(always)]
 fn tile<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
@@ -51,24 +51,21 @@ fn tile<const H: usize, const V: usize>(
     ld: usize,
     t0: usize,
     out: &mut [f32],
+    out_ld: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
-        return simd::block_tile::<H, V>(cols, vals, x, ld, t0, out);
+        return simd::block_tile::<H, V>(cols, vals, x, ld, t0, out, out_ld);
     }
-    let mut part = [0.0f32; 16 * 8];
     for v in 0..V {
-        tile16::<H>(cols, vals, x, ld, t0 + 16 * v, &mut part);
-        for i in 0..H {
-            out[i * 16 * V + 16 * v..i * 16 * V + 16 * (v + 1)]
-                .copy_from_slice(&part[i * 16..(i + 1) * 16]);
-        }
+        tile16::<H>(cols, vals, x, ld, t0 + 16 * v, &mut out[16 * v..], out_ld);
     }
 }
 
-/// The register-tiled product at the heart of every weight format: for H output rows,
-/// sum over kept columns of (H weights, packed per column) x (one run of tokens), over tokens
-/// `0..width` in tiles of 16V (then 16), handing each finished row tile to `store(row, t0, acc)`.
+/// The register-tiled product at the heart of every weight format: for H output rows, the sum
+/// over kept columns of (H weights, packed per column) x (one run of tokens), over tokens
+/// `0..width` in tiles of 16V (then 16), written raw into `out` (H rows at stride `out_ld`);
+/// `finish(row, t0, len)` is called on each finished row tile (for an epilogue).
 #[inline(always)]
 pub(crate) fn rows_product<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
@@ -76,25 +73,27 @@ pub(crate) fn rows_product<const H: usize, const V: usize>(
     x: &[f32],
     ld: usize,
     width: usize,
-    mut store: impl FnMut(usize, usize, &[f32]),
+    out: &mut [f32],
+    out_ld: usize,
+    mut finish: impl FnMut(&mut [f32], usize, usize, usize),
 ) {
-    let mut buf = [0.0f32; 256];
     let mut t0 = 0;
     while t0 < width {
         let t = if t0 + 16 * V <= width { 16 * V } else { 16 };
         if t == 16 * V {
-            tile::<H, V>(cols, vals, x, ld, t0, &mut buf);
+            tile::<H, V>(cols, vals, x, ld, t0, &mut out[t0..], out_ld);
         } else {
-            tile::<H, 1>(cols, vals, x, ld, t0, &mut buf);
+            tile::<H, 1>(cols, vals, x, ld, t0, &mut out[t0..], out_ld);
         }
         for i in 0..H {
-            store(i, t0, &buf[i * t..(i + 1) * t]);
+            finish(out, i, t0, t);
         }
         t0 += t;
     }
 }
 
 /// [`rows_product`] for a run-time height of 8, 4 or 1 (the strip heights).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn rows_product_dyn(
     h: usize,
     cols: &[(u32, u32)],
@@ -102,25 +101,19 @@ pub(crate) fn rows_product_dyn(
     x: &[f32],
     ld: usize,
     width: usize,
-    store: impl FnMut(usize, usize, &[f32]),
+    out: &mut [f32],
+    out_ld: usize,
+    finish: impl FnMut(&mut [f32], usize, usize, usize),
 ) {
     match h {
-        8 => rows_product::<8, 2>(cols, vals, x, ld, width, store),
-        4 => rows_product::<4, 4>(cols, vals, x, ld, width, store),
-        1 => rows_product::<1, 8>(cols, vals, x, ld, width, store),
+        8 => rows_product::<8, 2>(cols, vals, x, ld, width, out, out_ld, finish),
+        4 => rows_product::<4, 4>(cols, vals, x, ld, width, out, out_ld, finish),
+        1 => rows_product::<1, 8>(cols, vals, x, ld, width, out, out_ld, finish),
         _ => unreachable!("strips are 8, 4 or 1 rows high"),
     }
 }
 
-fn run_strip(
-    p: &BlockPacked,
-    s: &Strip,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-) {
+fn run_strip(p: &BlockPacked, s: &Strip, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>) {
     let cols = &p.cols[s.blocks.0..s.blocks.1];
     rows_product_dyn(
         s.rows,
@@ -129,27 +122,16 @@ fn run_strip(
         x,
         xf.ld,
         padded(xf.cols),
-        |i, t0, acc| {
-            ep.store(
-                s.row0 + i,
-                t0,
-                acc,
-                &mut y[i * ld + t0..i * ld + t0 + acc.len()],
-            );
+        y,
+        ld,
+        |y, i, t0, t| {
+            ep.apply_in_place(s.row0 + i, t0, &mut y[i * ld + t0..i * ld + t0 + t]);
         },
     );
 }
 
 /// Y = W X for block-sparse W; `y` holds rows 0..n with stride `ld`.
-pub fn block_sparse(
-    p: &BlockPacked,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-    threads: usize,
-) {
+pub fn block_sparse(p: &BlockPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
     // Strips cover rows 0..n in order, so Y splits into one disjoint row range per strip.
     let mut rest = &mut y[..p.n * ld];
     if threads <= 1 {

@@ -55,15 +55,7 @@ fn tokens(p: &CirculantPacked, x: &[f32], xf: Fm, t0: usize, t1: usize) -> Vec<f
     out
 }
 
-pub fn circulant(
-    p: &CirculantPacked,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-    threads: usize,
-) {
+pub fn circulant(p: &CirculantPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
     let chunk = xf.cols.div_ceil(threads.max(1)).max(1);
     let starts: Vec<usize> = (0..xf.cols).step_by(chunk).collect();
     let parts: Vec<(usize, Vec<f32>)> = if threads <= 1 {

@@ -97,10 +97,7 @@ pub fn dense(
             let b = ep.bias.map_or(0.0, |b| b[row]);
             match ep.residual {
                 Some(r) => {
-                    for (o, &r) in out
-                        .iter_mut()
-                        .zip(&r[row * ep.res_ld..row * ep.res_ld + cols])
-                    {
+                    for (o, &r) in out.iter_mut().zip(&r[row * ep.res_ld..row * ep.res_ld + cols]) {
                         *o = r + b;
                     }
                 }

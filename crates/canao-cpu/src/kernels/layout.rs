@@ -7,19 +7,11 @@ use canao_tensor::Csr;
 use crate::kernels::Fm;
 
 /// out[d][t] = table[ids[t]][d]; an id outside the table is an error naming it.
-pub fn embedding(
-    ids: &[f32],
-    table: &[f32],
-    dim: usize,
-    out: &mut [f32],
-    ld: usize,
-) -> Result<(), String> {
+pub fn embedding(ids: &[f32], table: &[f32], dim: usize, out: &mut [f32], ld: usize) -> Result<(), String> {
     let vocab = table.len() / dim;
     for (t, &id) in ids.iter().enumerate() {
         if id < 0.0 || id as usize >= vocab || id.fract() != 0.0 {
-            return Err(format!(
-                "id {id} at position {t} is outside the table of {vocab} rows"
-            ));
+            return Err(format!("id {id} at position {t} is outside the table of {vocab} rows"));
         }
         let row = &table[id as usize * dim..(id as usize + 1) * dim];
         for (d, &v) in row.iter().enumerate() {
@@ -63,8 +55,7 @@ pub fn im2col(x: &[f32], channels: usize, ldx: usize, g: Window, out: &mut [f32]
                         for ox in 0..g.wo {
                             let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                             let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                            let inside =
-                                iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
+                            let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w;
                             row[(n * g.ho + oy) * g.wo + ox] = if inside {
                                 x[c * ldx + (n * g.h + iy as usize) * g.w + ix as usize]
                             } else {
@@ -78,35 +69,16 @@ pub fn im2col(x: &[f32], channels: usize, ldx: usize, g: Window, out: &mut [f32]
     }
 }
 
-pub fn pool(
-    x: &[f32],
-    channels: usize,
-    ldx: usize,
-    g: Window,
-    kind: PoolKind,
-    out: &mut [f32],
-    ldo: usize,
-) {
+pub fn pool(x: &[f32], channels: usize, ldx: usize, g: Window, kind: PoolKind, out: &mut [f32], ldo: usize) {
     for c in 0..channels {
         for n in 0..g.n {
             for oy in 0..g.ho {
                 for ox in 0..g.wo {
-                    let mut acc = if kind == PoolKind::Max {
-                        f32::NEG_INFINITY
-                    } else {
-                        0.0
-                    };
+                    let mut acc = if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 };
                     for ky in 0..g.kh {
                         for kx in 0..g.kw {
-                            let v = x[c * ldx
-                                + (n * g.h + oy * g.stride + ky) * g.w
-                                + ox * g.stride
-                                + kx];
-                            acc = if kind == PoolKind::Max {
-                                acc.max(v)
-                            } else {
-                                acc + v
-                            };
+                            let v = x[c * ldx + (n * g.h + oy * g.stride + ky) * g.w + ox * g.stride + kx];
+                            acc = if kind == PoolKind::Max { acc.max(v) } else { acc + v };
                         }
                     }
                     if kind == PoolKind::Avg {
@@ -120,14 +92,7 @@ pub fn pool(
 }
 
 /// [C, N*H*W] -> [C*H*W, N] (the IR's flatten of NCHW, in feature-major form).
-pub fn flatten_nchw(
-    x: &[f32],
-    channels: usize,
-    ldx: usize,
-    (n, hw): (usize, usize),
-    out: &mut [f32],
-    ldo: usize,
-) {
+pub fn flatten_nchw(x: &[f32], channels: usize, ldx: usize, (n, hw): (usize, usize), out: &mut [f32], ldo: usize) {
     for c in 0..channels {
         for s in 0..n {
             for p in 0..hw {

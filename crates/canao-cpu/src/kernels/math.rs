@@ -54,10 +54,7 @@ mod tests {
         for i in -2000..2000 {
             let x = i as f32 * 0.01;
             let (e, want) = (exp(x), x.exp());
-            assert!(
-                ((e - want) / want).abs() < 2e-7,
-                "exp({x}) = {e}, want {want}"
-            );
+            assert!(((e - want) / want).abs() < 2e-7, "exp({x}) = {e}, want {want}");
             let (f, want) = (erf(x), libm::erff(x));
             assert!((f - want).abs() < 3e-7, "erf({x}) = {f}, want {want}");
         }

@@ -25,14 +25,7 @@ fn terms(p: &PatternPacked, row: usize) -> impl Iterator<Item = (usize, f32)> + 
 }
 
 /// 16V tokens of one row into `out`: AVX-512 when present, else a portable loop.
-fn row_tile<const V: usize>(
-    p: &PatternPacked,
-    row: usize,
-    x: &[f32],
-    ld: usize,
-    t0: usize,
-    out: &mut [f32],
-) {
+fn row_tile<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         return simd::pattern_row_tile::<V>(p, row, x, ld, t0, out);

@@ -22,8 +22,8 @@ pub fn available() -> bool {
     }
 }
 
-/// acc[H][16 V] = sum over kept columns kk (in `cols` blocks) of w[.., H] * x[kk, t0 .. t0 + 16 V],
-/// written to `out` (H rows of 16 V).
+/// acc[H][16 V] = sum over kept columns kk (in `cols` runs) of w[.., H] * x[kk, t0 .. t0 + 16 V],
+/// written to `out` as H rows of 16 V at row stride `out_ld`.
 ///
 /// Panics unless every access is in bounds: all columns below `x.len() / ld`, the token tile
 /// inside a row, and `vals` long enough for H weights per kept column.
@@ -35,15 +35,13 @@ pub fn block_tile<const H: usize, const V: usize>(
     ld: usize,
     t0: usize,
     out: &mut [f32],
+    out_ld: usize,
 ) {
     let rows = x.len() / ld;
     let width: usize = cols
         .iter()
         .map(|&(c0, cw)| {
-            assert!(
-                (c0 + cw) as usize <= rows,
-                "block column outside the activation"
-            );
+            assert!((c0 + cw) as usize <= rows, "block column outside the activation");
             cw as usize
         })
         .sum();
@@ -51,14 +49,11 @@ pub fn block_tile<const H: usize, const V: usize>(
         t0 + 16 * V <= ld && vals.len() >= width * H && out.len() >= H * 16 * V,
         "tile out of bounds"
     );
-    assert!(
-        available(),
-        "AVX-512F kernels called on a CPU without AVX-512F"
-    );
+    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
     // SAFETY: the CPU supports AVX-512F (asserted above), and the asserts bound every pointer the
     // kernel forms: rows of x below `rows`, columns t0..t0+16V inside `ld`, H weights per kept
-    // column inside `vals`, and H*16V outputs inside `out`.
-    unsafe { block_tile_avx512::<H, V>(cols, vals, x, ld, t0, out) }
+    // column inside `vals`, and H rows of 16V outputs at stride out_ld inside `out`.
+    unsafe { block_tile_avx512::<H, V>(cols, vals, x, ld, t0, out, out_ld) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -70,6 +65,7 @@ unsafe fn block_tile_avx512<const H: usize, const V: usize>(
     ld: usize,
     t0: usize,
     out: &mut [f32],
+    out_ld: usize,
 ) {
     let mut acc: [[__m512; V]; H] = [[_mm512_setzero_ps(); V]; H];
     let xp = x.as_ptr();
@@ -93,8 +89,8 @@ unsafe fn block_tile_avx512<const H: usize, const V: usize>(
     }
     for (i, acc_row) in acc.iter().enumerate() {
         for (v, a) in acc_row.iter().enumerate() {
-            // SAFETY: out holds H * 16V floats, checked by the caller.
-            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i * 16 * V + 16 * v), *a) };
+            // SAFETY: out holds H rows of 16V at stride out_ld, checked by the caller.
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i * out_ld + 16 * v), *a) };
         }
     }
 }
@@ -111,14 +107,8 @@ pub fn pattern_row_tile<const V: usize>(
     t0: usize,
     out: &mut [f32],
 ) {
-    assert!(
-        t0 + 16 * V <= ld && out.len() >= 16 * V,
-        "tile out of bounds"
-    );
-    assert!(
-        available(),
-        "AVX-512F kernels called on a CPU without AVX-512F"
-    );
+    assert!(t0 + 16 * V <= ld && out.len() >= 16 * V, "tile out of bounds");
+    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
     let rows = x.len() / ld;
     let r = p.block[0];
     let mut count = 0;
@@ -126,17 +116,12 @@ pub fn pattern_row_tile<const V: usize>(
         let offsets = &p.programs[prog][row % r];
         let reach = offsets.last().map_or(0, |&o| usize::from(o) + 1);
         assert!(
-            p.block_cols[a..b]
-                .iter()
-                .all(|&c0| c0 as usize + reach <= rows),
+            p.block_cols[a..b].iter().all(|&c0| c0 as usize + reach <= rows),
             "pattern column outside the activation"
         );
         count += offsets.len() * (b - a);
     }
-    assert!(
-        p.row_vals[row] + count <= p.vals.len(),
-        "pattern weights out of bounds"
-    );
+    assert!(p.row_vals[row] + count <= p.vals.len(), "pattern weights out of bounds");
     // SAFETY: AVX-512F is present; every column read (block start + pattern offset, offsets
     // sorted ascending) is below `rows`, the tile is inside a row, the row's `count` weights are
     // inside `vals`, and `out` holds 16V floats, all asserted above.

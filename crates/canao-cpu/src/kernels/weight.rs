@@ -3,15 +3,7 @@ use crate::kernels::{Fm, block, circulant, dense, pattern};
 use crate::pack::PackedWeight;
 
 /// Y[0..n, cols] = epilogue(W X) for any packed format; `y` rows have stride `ld`.
-pub fn apply_weight(
-    w: &PackedWeight,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-    threads: usize,
-) {
+pub fn apply_weight(w: &PackedWeight, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
     debug_assert_eq!(w.cols(), xf.rows);
     match w {
         PackedWeight::Dense { n, k, w } => dense::dense(w, *n, *k, x, xf, y, ld, ep, threads),

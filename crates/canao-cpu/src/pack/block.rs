@@ -21,7 +21,7 @@ pub struct BlockPacked {
     pub k: usize,
     pub block: [usize; 2],
     pub strips: Vec<Strip>,
-    /// (first column, width) of each kept block, per strip.
+    /// (first column, width) of each run of adjacent kept blocks, per strip.
     pub cols: Vec<(u32, u32)>,
     pub vals: Vec<f32>,
 }
@@ -39,10 +39,16 @@ impl BlockPacked {
             vals: Vec::new(),
         };
         for bi in 0..n.div_ceil(r) {
-            let kept: Vec<(u32, u32)> = (0..gc)
-                .filter(|&bj| mask[bi * gc + bj])
-                .map(|bj| ((bj * c) as u32, c.min(k - bj * c) as u32))
-                .collect();
+            // Adjacent kept blocks form one run of columns: the kernel's loop over a run is
+            // the same as over a block, and fewer, longer runs cost less loop overhead.
+            let mut kept: Vec<(u32, u32)> = Vec::new();
+            for bj in (0..gc).filter(|&bj| mask[bi * gc + bj]) {
+                let (c0, cw) = ((bj * c) as u32, c.min(k - bj * c) as u32);
+                match kept.last_mut() {
+                    Some((p0, pw)) if *p0 + *pw == c0 => *pw += cw,
+                    _ => kept.push((c0, cw)),
+                }
+            }
             let (mut row, end) = (bi * r, (bi * r + r).min(n));
             while row < end {
                 let h = *STRIP_HEIGHTS

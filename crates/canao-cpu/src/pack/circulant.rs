@@ -19,11 +19,7 @@ pub struct CirculantPacked {
 
 impl std::fmt::Debug for CirculantPacked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "CirculantPacked {{ n: {}, k: {}, b: {} }}",
-            self.n, self.k, self.b
-        )
+        write!(f, "CirculantPacked {{ n: {}, k: {}, b: {} }}", self.n, self.k, self.b)
     }
 }
 

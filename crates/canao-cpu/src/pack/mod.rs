@@ -81,22 +81,14 @@ pub fn pack_weight(param: &str, w: &Tensor, sparsity: &Sparsity) -> Result<Packe
     sparsity.validate(param, &[n, k])?;
     let data = w.data();
     Ok(match sparsity {
-        Sparsity::Dense => PackedWeight::Dense {
-            n,
-            k,
-            w: data.to_vec(),
-        },
-        Sparsity::Block { block, mask } => {
-            PackedWeight::Block(BlockPacked::new(n, k, *block, &mask.0, data))
-        }
+        Sparsity::Dense => PackedWeight::Dense { n, k, w: data.to_vec() },
+        Sparsity::Block { block, mask } => PackedWeight::Block(BlockPacked::new(n, k, *block, &mask.0, data)),
         Sparsity::Pattern {
             block,
             patterns,
             assign,
         } => PackedWeight::Pattern(PatternPacked::new(n, k, *block, patterns, assign, data)),
-        Sparsity::Circulant { block } => {
-            PackedWeight::Circulant(CirculantPacked::new(n, k, *block, data))
-        }
+        Sparsity::Circulant { block } => PackedWeight::Circulant(CirculantPacked::new(n, k, *block, data)),
         Sparsity::Csr { .. } => {
             return Err(CpuError::Pack {
                 param: param.into(),

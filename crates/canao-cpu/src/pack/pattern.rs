@@ -21,14 +21,7 @@ pub struct PatternPacked {
 }
 
 impl PatternPacked {
-    pub fn new(
-        n: usize,
-        k: usize,
-        block: [usize; 2],
-        patterns: &[BitMask],
-        assign: &[u16],
-        w: &[f32],
-    ) -> Self {
+    pub fn new(n: usize, k: usize, block: [usize; 2], patterns: &[BitMask], assign: &[u16], w: &[f32]) -> Self {
         let [r, c] = block;
         let gc = k.div_ceil(c);
         let mut programs: Vec<Vec<Vec<u16>>> = Vec::new();
@@ -38,12 +31,7 @@ impl PatternPacked {
                 let bits = &patterns[usize::from(p)].0;
                 programs.push(
                     (0..r)
-                        .map(|i| {
-                            (0..width)
-                                .filter(|&j| bits[i * c + j])
-                                .map(|j| j as u16)
-                                .collect()
-                        })
+                        .map(|i| (0..width).filter(|&j| bits[i * c + j]).map(|j| j as u16).collect())
                         .collect(),
                 );
                 programs.len() - 1

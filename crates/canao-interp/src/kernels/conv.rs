@@ -44,13 +44,7 @@ pub fn conv2d(
     out
 }
 
-pub fn pool(
-    x: &Tensor,
-    kind: PoolKind,
-    size: usize,
-    stride: usize,
-    out_shape: Vec<usize>,
-) -> Tensor {
+pub fn pool(x: &Tensor, kind: PoolKind, size: usize, stride: usize, out_shape: Vec<usize>) -> Tensor {
     let (h, w) = (x.shape()[2], x.shape()[3]);
     let (ho, wo) = (out_shape[2], out_shape[3]);
     let planes = out_shape[0] * out_shape[1];
@@ -59,15 +53,10 @@ pub fn pool(
         let plane = &x.data()[p * h * w..(p + 1) * h * w];
         for y in 0..ho {
             for xo in 0..wo {
-                let vals = (0..size).flat_map(|dy| {
-                    (0..size).map(move |dx| (y * stride + dy) * w + xo * stride + dx)
-                });
+                let vals = (0..size).flat_map(|dy| (0..size).map(move |dx| (y * stride + dy) * w + xo * stride + dx));
                 let v = match kind {
                     PoolKind::Max => vals.map(|i| plane[i]).fold(f32::NEG_INFINITY, f32::max),
-                    PoolKind::Avg => {
-                        (vals.map(|i| f64::from(plane[i])).sum::<f64>() / (size * size) as f64)
-                            as f32
-                    }
+                    PoolKind::Avg => (vals.map(|i| f64::from(plane[i])).sum::<f64>() / (size * size) as f64) as f32,
                 };
                 out.data_mut()[(p * ho + y) * wo + xo] = v;
             }

@@ -7,11 +7,7 @@ pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Tensor
     let mut out = x.clone();
     for row in out.data_mut().chunks_mut(d) {
         let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-        let var = row
-            .iter()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum::<f64>()
-            / d as f64;
+        let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / d as f64;
         let inv = 1.0 / (var + f64::from(eps)).sqrt();
         for ((v, g), b) in row.iter_mut().zip(gamma.data()).zip(beta.data()) {
             *v = ((f64::from(*v) - mean) * inv * f64::from(*g) + f64::from(*b)) as f32;
@@ -32,13 +28,7 @@ pub fn softmax(x: &Tensor, mask: Option<&Tensor>) -> Tensor {
             .map(|j| f64::from(row[j]))
             .fold(f64::NEG_INFINITY, f64::max);
         let exps: Vec<f64> = (0..d)
-            .map(|j| {
-                if keep(j) {
-                    (f64::from(row[j]) - max).exp()
-                } else {
-                    0.0
-                }
-            })
+            .map(|j| if keep(j) { (f64::from(row[j]) - max).exp() } else { 0.0 })
             .collect();
         let sum: f64 = exps.iter().sum();
         for (v, e) in row.iter_mut().zip(&exps) {
@@ -53,12 +43,7 @@ pub fn l2_normalize(x: &Tensor) -> Tensor {
     let d = *x.shape().last().expect("rank >= 1");
     let mut out = x.clone();
     for row in out.data_mut().chunks_mut(d) {
-        let norm = row
-            .iter()
-            .map(|&v| f64::from(v).powi(2))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
+        let norm = row.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt().max(1e-12);
         for v in row.iter_mut() {
             *v = (f64::from(*v) / norm) as f32;
         }

@@ -66,10 +66,7 @@ impl BertArch {
 
     /// The same architecture at another sequence length.
     pub fn with_seq(&self, seq: usize) -> Self {
-        Self {
-            seq,
-            ..self.clone()
-        }
+        Self { seq, ..self.clone() }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -112,9 +109,7 @@ impl BertArch {
         self.validate()?;
         let mut g = Graph::new("bert");
         let s = self.seq;
-        let dense = |g: &mut Graph, name: String, shape: Vec<usize>| {
-            g.add_param(name, ParamSpec::dense(shape))
-        };
+        let dense = |g: &mut Graph, name: String, shape: Vec<usize>| g.add_param(name, ParamSpec::dense(shape));
         let ids = g.add(
             Op::Input {
                 name: "input_ids".into(),
@@ -174,14 +169,7 @@ impl BertArch {
         )
     }
 
-    fn layer(
-        &self,
-        g: &mut Graph,
-        i: usize,
-        l: &BertLayer,
-        x: NodeId,
-        mask: NodeId,
-    ) -> Result<NodeId> {
+    fn layer(&self, g: &mut Graph, i: usize, l: &BertLayer, x: NodeId, mask: NodeId) -> Result<NodeId> {
         let att = l.heads * self.head_dim;
         let p = format!("enc.{i}");
         let q = linear(g, &format!("{p}.attn.q"), l.hidden, att, x)?;
@@ -218,13 +206,7 @@ impl BertArch {
 
 /// `linear` then `bias_add`, unfused, with parameters `{prefix}.w` [out, in] and `{prefix}.b`;
 /// the fusion pass folds them.
-pub(crate) fn linear(
-    g: &mut Graph,
-    prefix: &str,
-    input: usize,
-    output: usize,
-    x: NodeId,
-) -> Result<NodeId> {
+pub(crate) fn linear(g: &mut Graph, prefix: &str, input: usize, output: usize, x: NodeId) -> Result<NodeId> {
     let weight = g.add_param(format!("{prefix}.w"), ParamSpec::dense(vec![output, input]))?;
     let bias = g.add_param(format!("{prefix}.b"), ParamSpec::dense(vec![output]))?;
     let y = g.add(

@@ -62,14 +62,7 @@ impl GcnArch {
     }
 }
 
-fn graph_conv(
-    g: &mut Graph,
-    name: &str,
-    adj: &str,
-    input: usize,
-    output: usize,
-    x: NodeId,
-) -> Result<NodeId> {
+fn graph_conv(g: &mut Graph, name: &str, adj: &str, input: usize, output: usize, x: NodeId) -> Result<NodeId> {
     let weight = g.add_param(format!("{name}.w"), ParamSpec::dense(vec![output, input]))?;
     let bias = g.add_param(format!("{name}.b"), ParamSpec::dense(vec![output]))?;
     let xw = g.add(
@@ -80,11 +73,6 @@ fn graph_conv(
         },
         &[x],
     )?;
-    let ax = g.add(
-        Op::SpMM {
-            adj: adj.to_string(),
-        },
-        &[xw],
-    )?;
+    let ax = g.add(Op::SpMM { adj: adj.to_string() }, &[xw])?;
     g.add(Op::BiasAdd { bias }, &[ax])
 }

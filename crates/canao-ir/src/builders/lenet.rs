@@ -81,14 +81,7 @@ impl LeNetArch {
 }
 
 /// 5x5 convolution with bias, ReLU, 2x2 max pooling.
-fn conv_block(
-    g: &mut Graph,
-    name: &str,
-    cin: usize,
-    cout: usize,
-    padding: usize,
-    x: NodeId,
-) -> Result<NodeId> {
+fn conv_block(g: &mut Graph, name: &str, cin: usize, cout: usize, padding: usize, x: NodeId) -> Result<NodeId> {
     let weight = g.add_param(format!("{name}.w"), ParamSpec::dense(vec![cout, cin, 5, 5]))?;
     let bias = g.add_param(format!("{name}.b"), ParamSpec::dense(vec![cout]))?;
     let y = g.add(

@@ -54,8 +54,8 @@ pub fn cost_conv(io: u64, out: &TensorType, weight: &str, has_bias: bool, params
     let positions = out.shape[0] * out.shape[2] * out.shape[3];
     let o = w.shape[0] as u64;
     let stored = w.stored() + if has_bias { o } else { 0 };
-    let flops = w.sparsity.matmul_flops(positions, &w.matrix_shape())
-        + if has_bias { out.elements() as u64 } else { 0 };
+    let flops =
+        w.sparsity.matmul_flops(positions, &w.matrix_shape()) + if has_bias { out.elements() as u64 } else { 0 };
     Cost {
         flops,
         bytes: io + 4 * stored,
@@ -68,8 +68,5 @@ pub fn infer_flatten(x: &TensorType) -> InferResult {
     if x.shape.len() < 2 {
         return Err(format!("flatten needs rank >= 2, got {x}"));
     }
-    Ok(TensorType::f32(vec![
-        x.shape[0],
-        x.shape[1..].iter().product(),
-    ]))
+    Ok(TensorType::f32(vec![x.shape[0], x.shape[1..].iter().product()]))
 }

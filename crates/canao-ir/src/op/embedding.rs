@@ -12,10 +12,7 @@ pub fn infer(ids: &TensorType, table: &str, params: &Params) -> InferResult {
     expect_rank(ids, 1, "embedding ids")?;
     let t = param(params, table)?;
     if t.shape.len() != 2 {
-        return Err(format!(
-            "embedding table @{table} must be 2-D, got {:?}",
-            t.shape
-        ));
+        return Err(format!("embedding table @{table} must be 2-D, got {:?}", t.shape));
     }
     Ok(TensorType::f32(vec![ids.shape[0], t.shape[1]]))
 }

@@ -6,12 +6,7 @@ use crate::dtype::TensorType;
 use crate::op::util::{expect_f32, param, param_with_shape};
 use crate::op::{Activation, InferResult, Params};
 
-pub fn infer_linear(
-    x: &TensorType,
-    weight: &str,
-    bias: Option<&str>,
-    params: &Params,
-) -> InferResult {
+pub fn infer_linear(x: &TensorType, weight: &str, bias: Option<&str>, params: &Params) -> InferResult {
     expect_f32(x, "linear input")?;
     let k = *x.shape.last().ok_or("linear input must have rank >= 1")?;
     let w = param(params, weight)?;

@@ -55,11 +55,7 @@ pub enum Op {
     /// An element-wise activation.
     Act(Activation),
     /// Normalise the last axis, then scale by `gamma` and shift by `beta`.
-    LayerNorm {
-        gamma: String,
-        beta: String,
-        eps: f32,
-    },
+    LayerNorm { gamma: String, beta: String, eps: f32 },
     /// Softmax over the last axis.
     Softmax,
     /// Softmax of attention scores [heads, q, k] over keys, with keys whose mask [k] is 0 dropped.
@@ -80,11 +76,7 @@ pub enum Op {
         padding: usize,
     },
     /// Max or average pooling over size x size windows, no padding.
-    Pool {
-        kind: PoolKind,
-        size: usize,
-        stride: usize,
-    },
+    Pool { kind: PoolKind, size: usize, stride: usize },
     /// [N, ...] -> [N, product of the rest].
     Flatten,
     /// Sparse `adj` [n, n] (CSR) times dense x [n, f] (graph convolution propagation).
@@ -131,9 +123,7 @@ impl Op {
         match self {
             Op::Embedding { table } => vec![table],
             Op::Linear { weight, bias, .. } | Op::Conv2d { weight, bias, .. } => {
-                std::iter::once(weight.as_str())
-                    .chain(bias.as_deref())
-                    .collect()
+                std::iter::once(weight.as_str()).chain(bias.as_deref()).collect()
             }
             Op::BiasAdd { bias } => vec![bias],
             Op::LayerNorm { gamma, beta, .. } => vec![gamma, beta],
@@ -148,16 +138,12 @@ impl Op {
             Op::Input { ty, .. } => source::infer_input(ty),
             Op::Arange { len } => source::infer_arange(*len),
             Op::Embedding { table } => embedding::infer(ins[0], table, params),
-            Op::Linear { weight, bias, .. } => {
-                linear::infer_linear(ins[0], weight, bias.as_deref(), params)
-            }
+            Op::Linear { weight, bias, .. } => linear::infer_linear(ins[0], weight, bias.as_deref(), params),
             Op::BiasAdd { bias } => linear::infer_bias_add(ins[0], bias, params),
             Op::MatMul { transpose_b, .. } => linear::infer_matmul(ins[0], ins[1], *transpose_b),
             Op::Add => elementwise::infer_add(ins[0], ins[1]),
             Op::Act(_) | Op::Softmax | Op::L2Normalize => elementwise::infer_unary(ins[0]),
-            Op::LayerNorm { gamma, beta, .. } => {
-                norm::infer_layer_norm(ins[0], gamma, beta, params)
-            }
+            Op::LayerNorm { gamma, beta, .. } => norm::infer_layer_norm(ins[0], gamma, beta, params),
             Op::MaskedSoftmax => norm::infer_masked_softmax(ins[0], ins[1]),
             Op::SplitHeads { heads } => attention::infer_split(ins[0], *heads),
             Op::MergeHeads => attention::infer_merge(ins[0]),
@@ -219,9 +205,7 @@ impl Op {
                 bytes: io,
                 params: 0,
             },
-            Op::Conv2d { weight, bias, .. } => {
-                conv::cost_conv(io, out, weight, bias.is_some(), params)
-            }
+            Op::Conv2d { weight, bias, .. } => conv::cost_conv(io, out, weight, bias.is_some(), params),
             Op::Pool { size, .. } => Cost {
                 flops: (size * size * out.elements()) as u64,
                 bytes: io,
@@ -247,12 +231,9 @@ impl Op {
             }
             Op::LayerNorm { eps, .. } => vec![("eps", format!("{eps:?}"))],
             Op::SplitHeads { heads } => vec![("heads", heads.to_string())],
-            Op::Conv2d {
-                stride, padding, ..
-            } => vec![
-                ("stride", stride.to_string()),
-                ("padding", padding.to_string()),
-            ],
+            Op::Conv2d { stride, padding, .. } => {
+                vec![("stride", stride.to_string()), ("padding", padding.to_string())]
+            }
             Op::Pool { size, stride, .. } => {
                 vec![("size", size.to_string()), ("stride", stride.to_string())]
             }
@@ -282,8 +263,7 @@ impl Op {
                 weight: ps.take()?,
                 bias: ps.take_optional(),
                 act: match attrs.get("act") {
-                    Some(a) => Activation::from_name(a)
-                        .ok_or_else(|| format!("unknown activation `{a}`"))?,
+                    Some(a) => Activation::from_name(a).ok_or_else(|| format!("unknown activation `{a}`"))?,
                     None => Activation::Identity,
                 },
             },

@@ -7,10 +7,7 @@ use crate::op::{InferResult, Params};
 
 pub fn infer_layer_norm(x: &TensorType, gamma: &str, beta: &str, params: &Params) -> InferResult {
     expect_f32(x, "layer_norm input")?;
-    let d = *x
-        .shape
-        .last()
-        .ok_or("layer_norm input must have rank >= 1")?;
+    let d = *x.shape.last().ok_or("layer_norm input must have rank >= 1")?;
     param_with_shape(params, gamma, &[d])?;
     param_with_shape(params, beta, &[d])?;
     Ok(x.clone())
@@ -32,9 +29,7 @@ pub fn infer_masked_softmax(scores: &TensorType, mask: &TensorType) -> InferResu
     expect_rank(scores, 3, "masked_softmax scores")?;
     expect_rank(mask, 1, "masked_softmax mask")?;
     if mask.shape[0] != scores.shape[2] {
-        return Err(format!(
-            "mask {mask} does not match the key axis of scores {scores}"
-        ));
+        return Err(format!("mask {mask} does not match the key axis of scores {scores}"));
     }
     Ok(scores.clone())
 }

@@ -27,11 +27,7 @@ pub fn expect_rank(t: &TensorType, rank: usize, what: &str) -> Result<(), String
 }
 
 /// Looks a parameter up and checks its shape.
-pub fn param_with_shape<'a>(
-    params: &'a Params,
-    name: &str,
-    shape: &[usize],
-) -> Result<&'a ParamSpec, String> {
+pub fn param_with_shape<'a>(params: &'a Params, name: &str, shape: &[usize]) -> Result<&'a ParamSpec, String> {
     let p = params
         .get(name)
         .ok_or_else(|| format!("parameter @{name} is not declared"))?;
@@ -51,17 +47,13 @@ pub fn param<'a>(params: &'a Params, name: &str) -> Result<&'a ParamSpec, String
 }
 
 pub fn attr<T: FromStr>(attrs: &Attrs, key: &str) -> Result<T, String> {
-    let raw = attrs
-        .get(key)
-        .ok_or_else(|| format!("missing attribute `{key}`"))?;
+    let raw = attrs.get(key).ok_or_else(|| format!("missing attribute `{key}`"))?;
     raw.parse()
         .map_err(|_| format!("attribute `{key}`: `{raw}` is not valid"))
 }
 
 pub fn attr_string(attrs: &Attrs, key: &str) -> Result<String, String> {
-    let raw = attrs
-        .get(key)
-        .ok_or_else(|| format!("missing attribute `{key}`"))?;
+    let raw = attrs.get(key).ok_or_else(|| format!("missing attribute `{key}`"))?;
     raw.strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .map(str::to_string)

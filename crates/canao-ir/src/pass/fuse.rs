@@ -33,11 +33,7 @@ impl FuseLinearEpilogue {
                 bias: Some(b.clone()),
                 act,
             },
-            (Op::Act(a), _, Activation::Identity) => Op::Linear {
-                weight,
-                bias,
-                act: *a,
-            },
+            (Op::Act(a), _, Activation::Identity) => Op::Linear { weight, bias, act: *a },
             _ => return Ok(false),
         };
         let inputs = graph.inputs(id);

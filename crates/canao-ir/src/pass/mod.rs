@@ -42,10 +42,7 @@ impl Pipeline {
 
     /// What every backend runs before lowering: fuse epilogues, then drop what is unused.
     pub fn standard() -> Self {
-        Self::new(vec![
-            Box::new(FuseLinearEpilogue),
-            Box::new(DeadNodeElimination),
-        ])
+        Self::new(vec![Box::new(FuseLinearEpilogue), Box::new(DeadNodeElimination)])
     }
 
     /// Runs each pass in order and validates after each; returns (pass, changes) per pass.

@@ -54,9 +54,7 @@ impl<'a> Cursor<'a> {
         self.skip_ws();
         let r = self.rest();
         let n = r
-            .find(|c: char| {
-                !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'))
-            })
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+')))
             .unwrap_or(r.len());
         if n == 0 {
             return self.err("expected a name or number");
@@ -112,10 +110,7 @@ impl<'a> Cursor<'a> {
         if !self.eat("]") {
             loop {
                 let w = self.word()?;
-                shape.push(
-                    w.parse()
-                        .or_else(|_| self.err(format!("`{w}` is not a dimension")))?,
-                );
+                shape.push(w.parse().or_else(|_| self.err(format!("`{w}` is not a dimension")))?);
                 if self.eat("]") {
                     break;
                 }
@@ -184,8 +179,7 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
             let sparsity = if c.rest().is_empty() {
                 Sparsity::Dense
             } else {
-                let s =
-                    Sparsity::parse(c.rest(), &ParamSpec::dense(ty.shape.clone()).matrix_shape());
+                let s = Sparsity::parse(c.rest(), &ParamSpec::dense(ty.shape.clone()).matrix_shape());
                 s.or_else(|d| Cursor { pos: col, ..c }.err(d))?
             };
             g.add_param(
@@ -229,10 +223,10 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
                         params.push(c.word()?.to_string());
                     } else {
                         let n = c.node_ref()?;
-                        inputs.push(*ids.get(&n).map_or_else(
-                            || c.err(format!("%{n} is used before it is defined")),
-                            Ok,
-                        )?);
+                        inputs.push(
+                            *ids.get(&n)
+                                .map_or_else(|| c.err(format!("%{n} is used before it is defined")), Ok)?,
+                        );
                     }
                     if c.eat(")") {
                         break;
@@ -268,10 +262,7 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
                 detail: e.to_string(),
             })?;
             if g.node(id).ty != ty {
-                return c.err(format!(
-                    "%{num} is annotated {ty} but its type is {}",
-                    g.node(id).ty
-                ));
+                return c.err(format!("%{num} is annotated {ty} but its type is {}", g.node(id).ty));
             }
             ids.insert(num, id);
         }

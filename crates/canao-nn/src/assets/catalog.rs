@@ -23,10 +23,7 @@ pub enum Origin {
     },
     /// Files that the Debian package `package` installs into `dir`: copied from there when
     /// present, otherwise taken from `apt-get download` + `dpkg-deb -x` (no root needed).
-    Deb {
-        package: &'static str,
-        dir: &'static str,
-    },
+    Deb { package: &'static str, dir: &'static str },
 }
 
 /// One cacheable asset: a folder `<home>/<name>/` holding `files`.

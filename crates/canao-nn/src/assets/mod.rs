@@ -23,9 +23,7 @@ use std::path::PathBuf;
 pub use catalog::{AssetSpec, Origin, catalog, spec};
 pub use error::AssetError;
 pub use fetch::{ensure, fetch, fetch_spec};
-pub use verify::{
-    AssetStatus, FileState, check_files, sha256_file, status, status_spec, verify, verify_spec,
-};
+pub use verify::{AssetStatus, FileState, check_files, sha256_file, status, status_spec, verify, verify_spec};
 
 /// The cache root: `$CANAO_HOME` if set and non-empty, else `$HOME/.cache/canao`.
 /// Falls back to a folder in the temp dir when `HOME` is unset (e.g. some CI sandboxes),

@@ -56,10 +56,7 @@ fn write(path: &Path, bytes: &[u8]) {
 #[test]
 fn catalog_names_and_lookup() {
     let names: Vec<_> = catalog().iter().map(|s| s.name).collect();
-    assert_eq!(
-        names,
-        ["minilm", "rotten-tomatoes", "digits", "fashion-mnist"]
-    );
+    assert_eq!(names, ["minilm", "rotten-tomatoes", "digits", "fashion-mnist"]);
     assert_eq!(spec("minilm").expect("minilm").files.len(), 8);
     for s in catalog() {
         for (_, sha) in s.files {
@@ -73,17 +70,12 @@ fn catalog_names_and_lookup() {
 fn unknown_name_lists_known_names() {
     let home = TempHome::new();
     let err = verify(home.path(), "mnist").expect_err("unknown");
-    assert!(
-        matches!(&err, AssetError::Unknown { name, known } if name == "mnist" && known.len() == 4)
-    );
+    assert!(matches!(&err, AssetError::Unknown { name, known } if name == "mnist" && known.len() == 4));
     let msg = err.to_string();
     for known in ["minilm", "rotten-tomatoes", "digits", "fashion-mnist"] {
         assert!(msg.contains(known), "{msg}");
     }
-    assert!(matches!(
-        status(home.path(), "x"),
-        Err(AssetError::Unknown { .. })
-    ));
+    assert!(matches!(status(home.path(), "x"), Err(AssetError::Unknown { .. })));
 }
 
 #[test]
@@ -91,10 +83,7 @@ fn missing_file_names_file_and_repair() {
     let home = TempHome::new();
     let st = status(home.path(), "digits").expect("status");
     assert!(!st.is_ok());
-    assert_eq!(
-        st.files,
-        vec![("digits.csv.gz".to_string(), FileState::Missing)]
-    );
+    assert_eq!(st.files, vec![("digits.csv.gz".to_string(), FileState::Missing)]);
     assert_eq!(st.bytes, 0);
     let err = verify(home.path(), "digits").expect_err("missing");
     let expected_file = home.path().join("digits").join("digits.csv.gz");
@@ -168,17 +157,13 @@ fn correct_files_verify_ok() {
 fn directory_in_place_of_file_is_an_error_not_a_panic() {
     let home = TempHome::new();
     fs::create_dir_all(home.path().join("digits/digits.csv.gz")).expect("mkdir");
-    assert!(matches!(
-        status(home.path(), "digits"),
-        Err(AssetError::Io { .. })
-    ));
+    assert!(matches!(status(home.path(), "digits"), Err(AssetError::Io { .. })));
 }
 
 fn make_zip(path: &Path, members: &[(&str, &[u8])]) {
     let file = fs::File::create(path).expect("create zip");
     let mut zw = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, bytes) in members {
         zw.start_file(*name, opts).expect("start");
         zw.write_all(bytes).expect("write member");
@@ -220,8 +205,7 @@ fn extract_zip_missing_member_is_archive_error() {
     let zip_path = home.path().join("pkg.whl");
     make_zip(&zip_path, &[("pkg/model/hello.txt", b"hello\n")]);
     let dest = home.path().join("out");
-    let err = extract_zip(&zip_path, "pkg/model/", TEST_SPEC.files, false, &dest, "r")
-        .expect_err("missing member");
+    let err = extract_zip(&zip_path, "pkg/model/", TEST_SPEC.files, false, &dest, "r").expect_err("missing member");
     match &err {
         AssetError::Archive { path, detail } => {
             assert_eq!(*path, zip_path);
@@ -240,22 +224,12 @@ fn extract_zip_bad_content_is_corrupt_and_keeps_old_file() {
     let zip_path = home.path().join("pkg-2.0.whl");
     make_zip(
         &zip_path,
-        &[
-            ("pkg/hello.txt", b"HELLO\n"),
-            ("pkg/sub/hello.txt", b"hello\n"),
-        ],
+        &[("pkg/hello.txt", b"HELLO\n"), ("pkg/sub/hello.txt", b"hello\n")],
     );
     let dest = home.path().join("out");
     write(&dest.join("hello.txt"), b"old");
-    let err = extract_zip(
-        &zip_path,
-        "pkg/",
-        TEST_SPEC.files,
-        false,
-        &dest,
-        "canao assets fetch t",
-    )
-    .expect_err("corrupt");
+    let err =
+        extract_zip(&zip_path, "pkg/", TEST_SPEC.files, false, &dest, "canao assets fetch t").expect_err("corrupt");
     match &err {
         AssetError::Corrupt { file, expected, .. } => {
             assert_eq!(*file, PathBuf::from("pkg-2.0.whl/pkg/hello.txt"));

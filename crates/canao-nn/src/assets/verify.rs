@@ -39,9 +39,7 @@ impl AssetStatus {
 
     /// True when some file is present but has the wrong sha256.
     pub fn any_corrupt(&self) -> bool {
-        self.files
-            .iter()
-            .any(|(_, s)| matches!(s, FileState::Corrupt { .. }))
+        self.files.iter().any(|(_, s)| matches!(s, FileState::Corrupt { .. }))
     }
 
     /// The error for the first bad file, preferring corruption (which `ensure` must not paper
@@ -101,21 +99,15 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), AssetError> {
 /// Lowercase hex, the form the catalog stores.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Checks every `(relpath, sha256)` in `files` under `dir`. A missing file is a state, not an
 /// error; only unreadable files (permissions, a directory in the way) are errors.
-pub fn check_files(
-    name: &str,
-    dir: &Path,
-    files: &[(&str, &str)],
-) -> Result<AssetStatus, AssetError> {
+pub fn check_files(name: &str, dir: &Path, files: &[(&str, &str)]) -> Result<AssetStatus, AssetError> {
     let mut states = Vec::with_capacity(files.len());
     let mut bytes = 0u64;
     for (rel, expected) in files {
@@ -129,9 +121,7 @@ pub fn check_files(
                 if actual.eq_ignore_ascii_case(expected) {
                     FileState::Ok
                 } else {
-                    FileState::Corrupt {
-                        actual_sha256: actual,
-                    }
+                    FileState::Corrupt { actual_sha256: actual }
                 }
             }
         };
