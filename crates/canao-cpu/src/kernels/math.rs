@@ -5,11 +5,16 @@
 use canao_ir::Activation;
 
 /// e^x for x in about [-87, 88]; smaller inputs flush to ~0, larger saturate.
+///
+/// Rounding and the power of two both go through the float's bits (adding 1.5 * 2^23 leaves
+/// round(x log2 e) in the low mantissa bits), so there is no float-to-int cast, which the
+/// compiler would not vectorise.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    // Ties-to-even rounding has a vector instruction; `round` (ties away) would not vectorise.
-    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let t = x.mul_add(std::f32::consts::LOG2_E, SHIFT);
+    let n = t - SHIFT;
     // Cody-Waite split of ln 2 keeps the reduced argument accurate.
     let r = n.mul_add(-0.693_145_75, x);
     let r = n.mul_add(-1.428_606_8e-6, r);
@@ -21,7 +26,8 @@ pub fn exp(x: f32) -> f32 {
     let p = p.mul_add(r, 0.5);
     let p = p.mul_add(r, 1.0);
     let p = p.mul_add(r, 1.0);
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let scale = t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(127) << 23;
+    p * f32::from_bits(scale)
 }
 
 #[inline(always)]
@@ -36,11 +42,17 @@ pub fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
+/// The exact (erf) GELU.
+#[inline(always)]
+pub fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
 #[inline(always)]
 pub fn act(a: Activation, x: f32) -> f32 {
     match a {
         Activation::Identity => x,
-        Activation::Gelu => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
+        Activation::Gelu => gelu(x),
         Activation::Relu => x.max(0.0),
     }
 }
