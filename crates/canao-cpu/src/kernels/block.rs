@@ -65,7 +65,7 @@ fn tile<const H: usize, const V: usize>(
 /// The register-tiled product at the heart of every weight format: for H output rows, the sum
 /// over kept columns of (H weights, packed per column) x (one run of tokens), over tokens
 /// `0..width` in tiles of 16V (then 16), written raw into `out` (H rows at stride `out_ld`);
-/// `finish(row, t0, len)` is called on each finished row tile (for an epilogue).
+/// then `finish(out, row, 0, width)` is called on each finished row (for an epilogue).
 #[inline(always)]
 pub(crate) fn rows_product<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
@@ -85,10 +85,11 @@ pub(crate) fn rows_product<const H: usize, const V: usize>(
         } else {
             tile::<H, 1>(cols, vals, x, ld, t0, &mut out[t0..], out_ld);
         }
-        for i in 0..H {
-            finish(out, i, t0, t);
-        }
         t0 += t;
+    }
+    // Finishing whole rows once, rather than per tile, keeps the epilogue's loops long.
+    for i in 0..H {
+        finish(out, i, 0, width);
     }
 }
 
