@@ -127,6 +127,30 @@ fn dense_param(w: &Weights, name: &str) -> Result<Vec<f32>> {
     Ok(w.dense(name)?.data().to_vec())
 }
 
+/// The weight step for linear node `lin` (packed weight, bias, activation), adding `residual`
+/// in its epilogue when the linear layer's `add` was fused into it.
+fn weight_step(
+    g: &Graph,
+    weights: &Weights,
+    lin: NodeId,
+    residual: Option<Val>,
+    out: Val,
+    vals: &BTreeMap<NodeId, Val>,
+) -> Result<Step> {
+    let Op::Linear { weight, bias, act } = &g.node(lin).op else {
+        unreachable!("called on linear nodes only")
+    };
+    let sparsity = &g.param(weight).expect("validated graph").sparsity;
+    Ok(Step::Weight {
+        w: pack_weight(weight, weights.dense(weight)?, sparsity)?,
+        bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
+        act: *act,
+        residual,
+        x: vals[&g.inputs(lin)[0]],
+        out,
+    })
+}
+
 /// Builds the plan for `graph` with `weights`.
 pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     let mut g = graph.clone();
@@ -199,36 +223,9 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     out,
                 }
             }
-            Op::Linear { weight, bias, act } => Step::Weight {
-                w: pack_weight(
-                    weight,
-                    weights.dense(weight)?,
-                    &g.param(weight).expect("validated").sparsity,
-                )?,
-                bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
-                act: *act,
-                residual: None,
-                x: v(&ins[0]),
-                out,
-            },
+            Op::Linear { .. } => weight_step(&g, weights, id, None, out, &vals)?,
             Op::Add => match residual_of.get(&id) {
-                Some(&(lin, other)) => {
-                    let Op::Linear { weight, bias, act } = &g.node(lin).op else {
-                        unreachable!("matched above")
-                    };
-                    Step::Weight {
-                        w: pack_weight(
-                            weight,
-                            weights.dense(weight)?,
-                            &g.param(weight).expect("validated").sparsity,
-                        )?,
-                        bias: bias.as_deref().map(|b| dense_param(weights, b)).transpose()?,
-                        act: *act,
-                        residual: Some(v(&other)),
-                        x: v(&g.inputs(lin)[0]),
-                        out,
-                    }
-                }
+                Some(&(lin, other)) => weight_step(&g, weights, lin, Some(vals[&other]), out, &vals)?,
                 None => Step::Add {
                     a: v(&ins[0]),
                     b: v(&ins[1]),

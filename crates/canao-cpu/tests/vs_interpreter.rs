@@ -5,50 +5,15 @@ use std::collections::BTreeMap;
 
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
+use canao_interp::testing::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::{
-    Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights,
+    Activation, BitMask, Executable, Graph, Op, ParamSpec, Runtime, Schedule, Sparsity, TensorType, Weights,
 };
-use canao_tensor::{Csr, Tensor, tolerance};
+use canao_tensor::{Tensor, tolerance};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn random_weights(g: &Graph, rng: &mut ChaCha8Rng) -> Weights {
-    let mut w = Weights::new();
-    for (name, spec) in g.params() {
-        if let Sparsity::Csr { nnz } = spec.sparsity {
-            let n = spec.shape[0];
-            let trip: Vec<_> = (0..nnz)
-                .map(|i| (i % n, (i / n * 5 + i * 3) % n, rng.random_range(-1.0..1.0)))
-                .collect();
-            w.insert(name.clone(), ParamValue::Csr(Csr::from_triplets(n, n, trip).unwrap()));
-            continue;
-        }
-        let n: usize = spec.shape.iter().product();
-        let data = (0..n).map(|_| rng.random_range(-0.5f32..0.5)).collect();
-        w.insert_dense(name.clone(), Tensor::new(spec.shape.clone(), data).unwrap());
-    }
-    w
-}
-
-fn random_inputs(g: &Graph, rng: &mut ChaCha8Rng, vocab: usize) -> BTreeMap<String, Tensor> {
-    g.inputs_of_graph()
-        .into_iter()
-        .map(|(name, _, ty)| {
-            let n = ty.elements();
-            let data: Vec<f32> = match name.as_str() {
-                "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
-                "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
-                "attention_mask" => (0..n)
-                    .map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 })
-                    .collect(),
-                _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
-            };
-            (name, Tensor::new(ty.shape, data).unwrap())
-        })
-        .collect()
-}
 
 /// Runs both backends and compares every output within KERNEL_ABS, relative to magnitude.
 fn check(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, threads: usize) {

@@ -4,6 +4,7 @@
 mod error;
 mod exec;
 mod kernels;
+pub mod testing;
 
 pub use error::{InterpError, Result};
 pub use exec::{Interpreter, InterpreterExe};

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use canao_interp::Interpreter;
+use canao_interp::testing::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::pass::Pipeline;
 use canao_ir::{
@@ -10,7 +11,7 @@ use canao_ir::{
 };
 use canao_tensor::{Csr, Tensor};
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 fn t(shape: &[usize], data: &[f32]) -> Tensor {
@@ -234,7 +235,7 @@ fn bad_inputs_are_typed_errors() {
     }
     .build()
     .unwrap();
-    let w = random_weights(&g, 1);
+    let w = random_weights(&g, &mut ChaCha8Rng::seed_from_u64(1));
     let mut exe = Interpreter.prepare(&g, &w, &Schedule::default()).unwrap();
     let mut inputs: BTreeMap<String, Tensor> = BTreeMap::new();
     inputs.insert("input_ids".into(), t(&[3], &[1.0, 2.0, 12.0]));
@@ -263,50 +264,11 @@ fn bad_inputs_are_typed_errors() {
     assert!(err.contains("emb.ln.g"), "{err}");
 }
 
-fn random_weights(g: &Graph, seed: u64) -> Weights {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut w = Weights::new();
-    for (name, spec) in g.params() {
-        if let Sparsity::Csr { nnz } = spec.sparsity {
-            let n = spec.shape[0];
-            let trip: Vec<_> = (0..nnz)
-                .map(|i| (i % n, (i * 7 + 3) % n, rng.random_range(-1.0..1.0)))
-                .collect();
-            let csr = Csr::from_triplets(n, n, trip).unwrap();
-            assert_eq!(csr.nnz(), nnz, "test triplets must be distinct");
-            w.insert(name.clone(), ParamValue::Csr(csr));
-            continue;
-        }
-        let n: usize = spec.shape.iter().product();
-        let data = (0..n).map(|_| rng.random_range(-0.5f32..0.5)).collect();
-        w.insert_dense(name.clone(), Tensor::new(spec.shape.clone(), data).unwrap());
-    }
-    w
-}
-
-fn random_inputs(g: &Graph, seed: u64, vocab: usize) -> BTreeMap<String, Tensor> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    g.inputs_of_graph()
-        .into_iter()
-        .map(|(name, _, ty)| {
-            let n = ty.elements();
-            let data: Vec<f32> = match name.as_str() {
-                "input_ids" => (0..n).map(|_| rng.random_range(0..vocab) as f32).collect(),
-                "token_type_ids" => (0..n).map(|_| rng.random_range(0..2) as f32).collect(),
-                "attention_mask" => (0..n)
-                    .map(|i| if i == 0 || rng.random_bool(0.7) { 1.0 } else { 0.0 })
-                    .collect(),
-                _ => (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
-            };
-            (name, Tensor::new(ty.shape, data).unwrap())
-        })
-        .collect()
-}
-
 /// The standard pipeline (fusion + DCE) must not change what a graph computes.
 fn check_pipeline_preserves(g: Graph, seed: u64, vocab: usize) {
-    let w = random_weights(&g, seed);
-    let inputs = random_inputs(&g, seed + 1, vocab);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let w = random_weights(&g, &mut rng);
+    let inputs = random_inputs(&g, &mut rng, vocab);
     let mut plain = Interpreter.prepare(&g, &w, &Schedule::default()).unwrap();
     let mut opt_g = g.clone();
     Pipeline::standard().run(&mut opt_g).unwrap();

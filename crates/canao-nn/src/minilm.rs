@@ -146,13 +146,14 @@ impl MiniLm {
         let mut ms = Vec::with_capacity(texts.len());
         for enc in &encoded {
             let seq = enc.ids.len();
-            if !exes.contains_key(&seq) {
-                let exe = runtime
-                    .prepare(&self.graph(seq)?, &self.weights, schedule)
-                    .map_err(|e| NnError::Backend(e.to_string()))?;
-                exes.insert(seq, exe);
-            }
-            let exe = exes.get_mut(&seq).expect("inserted above");
+            let exe = match exes.entry(seq) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                    runtime
+                        .prepare(&self.graph(seq)?, &self.weights, schedule)
+                        .map_err(|e| NnError::Backend(e.to_string()))?,
+                ),
+            };
             let inputs = Self::inputs(enc)?;
             let start = std::time::Instant::now();
             let mut out = exe.run(&inputs).map_err(|e| NnError::Backend(e.to_string()))?;
@@ -189,7 +190,7 @@ fn read_arch(path: &Path) -> Result<BertArch> {
             c.hidden_act
         )));
     }
-    if c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0 {
+    if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
         return Err(err(format!(
             "hidden_size {} does not split into {} heads",
             c.hidden_size, c.num_attention_heads

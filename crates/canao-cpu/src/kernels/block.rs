@@ -67,6 +67,7 @@ fn tile<const H: usize, const V: usize>(
 /// `0..width` in tiles of 16V (then 16), written raw into `out` (H rows at stride `out_ld`);
 /// then `finish(out, row, 0, width)` is called on each finished row (for an epilogue).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn rows_product<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
     vals: &[f32],

@@ -76,6 +76,7 @@ pub fn gemm_strided(
 
 /// Y = W X with W row-major [n, k], then the epilogue. An identity-activation epilogue is folded
 /// into the GEMM by preloading Y with bias and residual and accumulating.
+#[allow(clippy::too_many_arguments)]
 pub fn dense(
     w: &[f32],
     n: usize,

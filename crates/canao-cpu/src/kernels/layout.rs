@@ -107,9 +107,9 @@ pub fn spmm(a: &Csr, x: &[f32], f: Fm, out: &mut [f32]) {
     for feat in 0..f.rows {
         let xr = &x[feat * f.ld..];
         let or = &mut out[feat * f.ld..];
-        for r in 0..a.rows() {
+        for (r, o) in or.iter_mut().enumerate().take(a.rows()) {
             let (cols, vals) = a.row(r);
-            or[r] = cols.iter().zip(vals).map(|(&c, &v)| v * xr[c]).sum();
+            *o = cols.iter().zip(vals).map(|(&c, &v)| v * xr[c]).sum();
         }
     }
 }

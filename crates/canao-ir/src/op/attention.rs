@@ -8,7 +8,7 @@ use crate::op::util::{expect_f32, expect_rank};
 pub fn infer_split(x: &TensorType, heads: usize) -> InferResult {
     expect_f32(x, "split_heads input")?;
     expect_rank(x, 2, "split_heads input")?;
-    if heads == 0 || x.shape[1] % heads != 0 {
+    if heads == 0 || !x.shape[1].is_multiple_of(heads) {
         return Err(format!("width {} does not split into {heads} heads", x.shape[1]));
     }
     Ok(TensorType::f32(vec![heads, x.shape[0], x.shape[1] / heads]))
