@@ -67,7 +67,9 @@ fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     else {
         return None;
     };
-    if sole_user(g, scores)? != probs {
+    // The kernel takes the softmax max over raw scores, which is the max of alpha * score only
+    // for positive alpha.
+    if alpha <= 0.0 || sole_user(g, scores)? != probs {
         return None;
     }
     let [qh, kh] = g.inputs(scores)[..] else {
@@ -257,7 +259,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     .get(&id)
                     .ok_or_else(|| unsupported(&g, id, "merge_heads outside an attention chain"))?;
                 let f = layouts[v(&m.q)].fm();
-                scratch = scratch.max(m.shape.heads * AttentionShape::scratch_per_head(f.cols, f.ld, m.shape.head_dim));
+                scratch = scratch.max(m.shape.heads * AttentionShape::scratch_per_head(f.cols, f.ld));
                 Step::Attention {
                     shape: m.shape,
                     q: v(&m.q),

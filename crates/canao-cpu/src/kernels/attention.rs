@@ -1,9 +1,9 @@
 //! Multi-head attention on feature-major Q, K, V ([heads * d, tokens], tokens contiguous).
 //! Per head everything is computed transposed so that every product runs along queries,
 //! contiguous in memory, on the same register-tiled kernel as the sparse weights:
-//! S^T[j][:] = alpha * sum_e K[e][j] Q[e][:] (8 keys at a time), a softmax down each column over
-//! the unmasked keys, then out[e][:] = sum_j V[e][j] P^T[j][:] (8 feature rows at a time),
-//! written straight into the head's rows of the output.
+//! S^T[j][:] = sum_e K[e][j] Q[e][:] (8 keys at a time), a softmax of alpha S down each column
+//! over the unmasked keys, then out[e][:] = sum_j V[e][j] P^T[j][:] (8 feature rows at a time),
+//! written straight into the head's rows of the output. K and V are read in place.
 
 use rayon::prelude::*;
 
@@ -20,10 +20,9 @@ pub struct AttentionShape {
 }
 
 impl AttentionShape {
-    /// Scratch floats one head needs: S^T (S rows of `ld`), a column max and sum, and packed
-    /// weights for 8 rows of the longer of d and S.
-    pub fn scratch_per_head(tokens: usize, ld: usize, head_dim: usize) -> usize {
-        tokens * ld + 2 * ld + 8 * head_dim.max(tokens)
+    /// Scratch floats one head needs: S^T (S rows of `ld`) and a column max and sum.
+    pub fn scratch_per_head(tokens: usize, ld: usize) -> usize {
+        tokens * ld + 2 * ld
     }
 }
 
@@ -45,19 +44,16 @@ fn chunks(n: usize, mut f: impl FnMut(usize, usize)) {
 fn head(q: &[f32], k: &[f32], v: &[f32], mask: &[f32], f: Fm, s: AttentionShape, out: &mut [f32], scratch: &mut [f32]) {
     let (n, ld, d) = (f.cols, f.ld, s.head_dim);
     let (st, rest) = scratch.split_at_mut(n * ld);
-    let (max, rest) = rest.split_at_mut(ld);
-    let (sum, packed) = rest.split_at_mut(ld);
+    let (max, sum) = rest[..2 * ld].split_at_mut(ld);
+    // Raw scores, 8 keys at a time: key j's weight for feature e is K[e][j], read in place
+    // (stride ld between features, 1 between keys). alpha is applied inside the softmax.
     let all_q = [(0u32, d as u32)];
     chunks(n, |j0, h| {
-        for e in 0..d {
-            for i in 0..h {
-                packed[e * h + i] = s.alpha * k[e * ld + j0 + i];
-            }
-        }
         rows_product_dyn(
             h,
             &all_q,
-            packed,
+            &k[j0..],
+            (ld, 1),
             &q[..d * ld],
             ld,
             ld,
@@ -80,36 +76,34 @@ fn head(q: &[f32], k: &[f32], v: &[f32], mask: &[f32], f: Fm, s: AttentionShape,
             row.fill(0.0);
             continue;
         }
-        for ((x, &mx), s) in row.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
-            *x = math::exp(*x - mx);
-            *s += *x;
+        for ((x, &mx), s2) in row.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
+            *x = math::exp(s.alpha * (*x - mx));
+            *s2 += *x;
         }
     }
-    // Normalise P's columns here so the context product below writes final values. A query
-    // with every key masked attends to nothing: its column of P is all zero.
+    // A query with every key masked attends to nothing: its column of P is all zero.
     sum.iter_mut().for_each(|s| *s = if *s > 0.0 { 1.0 / *s } else { 0.0 });
-    for (row, &m) in st.chunks_mut(ld).zip(mask) {
-        if m != 0.0 {
-            row.iter_mut().zip(sum.iter()).for_each(|(x, &inv)| *x *= inv);
-        }
-    }
+    // Context, 8 feature rows at a time: row e's weight for key j is V[e][j], read in place
+    // (stride 1 between keys, ld between features); each finished row is normalised by its
+    // query's softmax sum.
     let all_keys = [(0u32, n as u32)];
     chunks(d, |e0, h| {
-        for j in 0..n {
-            for i in 0..h {
-                packed[j * h + i] = v[(e0 + i) * ld + j];
-            }
-        }
         rows_product_dyn(
             h,
             &all_keys,
-            packed,
+            &v[e0 * ld..],
+            (1, ld),
             st,
             ld,
             ld,
             &mut out[e0 * ld..],
             ld,
-            |_, _, _, _| {},
+            |o, i, _, w| {
+                o[i * ld..i * ld + w]
+                    .iter_mut()
+                    .zip(sum.iter())
+                    .for_each(|(x, &inv)| *x *= inv);
+            },
         );
     });
 }
@@ -128,7 +122,7 @@ pub fn attention(
     threads: usize,
 ) {
     let rows = s.head_dim * f.ld;
-    let per = AttentionShape::scratch_per_head(f.cols, f.ld, s.head_dim);
+    let per = AttentionShape::scratch_per_head(f.cols, f.ld);
     let out = &mut out[..s.heads * rows];
     if threads <= 1 {
         for (h, o) in out.chunks_mut(rows).enumerate() {

@@ -11,11 +11,14 @@ use crate::kernels::simd;
 use crate::pack::{BlockPacked, Strip};
 use crate::padded;
 
-/// Portable tile: H rows x 16 tokens from `t0`, into `out` rows at stride `out_ld`.
+/// Portable tile: H rows x 16 tokens from `t0`, into `out` rows at stride `out_ld`; weights
+/// as in [`simd::block_tile`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn tile16<const H: usize>(
     cols: &[(u32, u32)],
     vals: &[f32],
+    (wk, wi): (usize, usize),
     x: &[f32],
     ld: usize,
     t0: usize,
@@ -23,17 +26,17 @@ fn tile16<const H: usize>(
     out_ld: usize,
 ) {
     let mut acc = [[0.0f32; 16]; H];
-    let mut v = 0;
+    let mut c = 0;
     for &(c0, cw) in cols {
         for kk in c0 as usize..(c0 + cw) as usize {
             let xr: &[f32; 16] = x[kk * ld + t0..kk * ld + t0 + 16].try_into().expect("16 columns");
             for (i, a) in acc.iter_mut().enumerate() {
-                let w = vals[v + i];
+                let w = vals[c * wk + i * wi];
                 for t in 0..16 {
                     a[t] = w.mul_add(xr[t], a[t]);
                 }
             }
-            v += H;
+            c += 1;
         }
     }
     for (i, a) in acc.iter().enumerate() {
@@ -44,9 +47,11 @@ fn tile16<const H: usize>(
 /// H rows x 16V tokens into `out` rows at stride `out_ld`: AVX-512 when present, else 16 at a
 /// time.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn tile<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
     vals: &[f32],
+    ws: (usize, usize),
     x: &[f32],
     ld: usize,
     t0: usize,
@@ -55,15 +60,16 @@ fn tile<const H: usize, const V: usize>(
 ) {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
-        return simd::block_tile::<H, V>(cols, vals, x, ld, t0, out, out_ld);
+        return simd::block_tile::<H, V>(cols, vals, ws, x, ld, t0, out, out_ld);
     }
     for v in 0..V {
-        tile16::<H>(cols, vals, x, ld, t0 + 16 * v, &mut out[16 * v..], out_ld);
+        tile16::<H>(cols, vals, ws, x, ld, t0 + 16 * v, &mut out[16 * v..], out_ld);
     }
 }
 
 /// The register-tiled product at the heart of every weight format: for H output rows, the sum
-/// over kept columns of (H weights, packed per column) x (one run of tokens), over tokens
+/// over kept columns of (H weights, at strides `ws` as in [`simd::block_tile`]) x (one run of
+/// tokens), over tokens
 /// `0..width` in tiles of 16V (then 16), written raw into `out` (H rows at stride `out_ld`);
 /// then `finish(out, row, 0, width)` is called on each finished row (for an epilogue).
 #[inline(always)]
@@ -71,6 +77,7 @@ fn tile<const H: usize, const V: usize>(
 pub(crate) fn rows_product<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
     vals: &[f32],
+    ws: (usize, usize),
     x: &[f32],
     ld: usize,
     width: usize,
@@ -82,9 +89,9 @@ pub(crate) fn rows_product<const H: usize, const V: usize>(
     while t0 < width {
         let t = if t0 + 16 * V <= width { 16 * V } else { 16 };
         if t == 16 * V {
-            tile::<H, V>(cols, vals, x, ld, t0, &mut out[t0..], out_ld);
+            tile::<H, V>(cols, vals, ws, x, ld, t0, &mut out[t0..], out_ld);
         } else {
-            tile::<H, 1>(cols, vals, x, ld, t0, &mut out[t0..], out_ld);
+            tile::<H, 1>(cols, vals, ws, x, ld, t0, &mut out[t0..], out_ld);
         }
         t0 += t;
     }
@@ -100,6 +107,7 @@ pub(crate) fn rows_product_dyn(
     h: usize,
     cols: &[(u32, u32)],
     vals: &[f32],
+    ws: (usize, usize),
     x: &[f32],
     ld: usize,
     width: usize,
@@ -108,9 +116,9 @@ pub(crate) fn rows_product_dyn(
     finish: impl FnMut(&mut [f32], usize, usize, usize),
 ) {
     match h {
-        8 => rows_product::<8, 2>(cols, vals, x, ld, width, out, out_ld, finish),
-        4 => rows_product::<4, 4>(cols, vals, x, ld, width, out, out_ld, finish),
-        1 => rows_product::<1, 8>(cols, vals, x, ld, width, out, out_ld, finish),
+        8 => rows_product::<8, 2>(cols, vals, ws, x, ld, width, out, out_ld, finish),
+        4 => rows_product::<4, 4>(cols, vals, ws, x, ld, width, out, out_ld, finish),
+        1 => rows_product::<1, 8>(cols, vals, ws, x, ld, width, out, out_ld, finish),
         _ => unreachable!("strips are 8, 4 or 1 rows high"),
     }
 }
@@ -121,6 +129,7 @@ fn run_strip(p: &BlockPacked, s: &Strip, x: &[f32], xf: Fm, y: &mut [f32], ld: u
         s.rows,
         cols,
         &p.vals[s.vals..],
+        (s.rows, 1),
         x,
         xf.ld,
         padded(xf.cols),

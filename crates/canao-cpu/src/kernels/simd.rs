@@ -22,15 +22,19 @@ pub fn available() -> bool {
     }
 }
 
-/// acc[H][16 V] = sum over kept columns kk (in `cols` runs) of w[.., H] * x[kk, t0 .. t0 + 16 V],
-/// written to `out` as H rows of 16 V at row stride `out_ld`.
+/// acc[H][16 V] = sum over the columns kk of the `cols` runs of w(c, i) * x[kk, t0 .. t0 + 16 V],
+/// where c counts the columns processed so far and w(c, i) = vals[c * wk + i * wi]; written to
+/// `out` as H rows of 16 V at row stride `out_ld`. Packed weights use (wk, wi) = (H, 1);
+/// attention reads K and V in place with other strides.
 ///
 /// Panics unless every access is in bounds: all columns below `x.len() / ld`, the token tile
-/// inside a row, and `vals` long enough for H weights per kept column.
+/// inside a row, every weight index inside `vals`, every output inside `out`.
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
 pub fn block_tile<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
     vals: &[f32],
+    (wk, wi): (usize, usize),
     x: &[f32],
     ld: usize,
     t0: usize,
@@ -45,22 +49,27 @@ pub fn block_tile<const H: usize, const V: usize>(
             cw as usize
         })
         .sum();
+    assert!(t0 + 16 * V <= ld, "token tile outside the activation row");
     assert!(
-        t0 + 16 * V <= ld && vals.len() >= width * H && out.len() >= H * 16 * V,
-        "tile out of bounds"
+        width == 0 || (width - 1) * wk + (H - 1) * wi < vals.len(),
+        "weights out of bounds"
     );
+    assert!((H - 1) * out_ld + 16 * V <= out.len(), "output tile out of bounds");
     assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
     // SAFETY: the CPU supports AVX-512F (asserted above), and the asserts bound every pointer the
-    // kernel forms: rows of x below `rows`, columns t0..t0+16V inside `ld`, H weights per kept
-    // column inside `vals`, and H rows of 16V outputs at stride out_ld inside `out`.
-    unsafe { block_tile_avx512::<H, V>(cols, vals, x, ld, t0, out, out_ld) }
+    // kernel forms: rows of x below `rows`, columns t0..t0+16V inside `ld`, weight indices
+    // c * wk + i * wi for c < width and i < H inside `vals`, and H rows of 16V outputs at stride
+    // out_ld inside `out`.
+    unsafe { block_tile_avx512::<H, V>(cols, vals, (wk, wi), x, ld, t0, out, out_ld) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn block_tile_avx512<const H: usize, const V: usize>(
     cols: &[(u32, u32)],
     vals: &[f32],
+    (wk, wi): (usize, usize),
     x: &[f32],
     ld: usize,
     t0: usize,
@@ -72,19 +81,21 @@ unsafe fn block_tile_avx512<const H: usize, const V: usize>(
     let mut wp = vals.as_ptr();
     for &(c0, cw) in cols {
         for kk in c0 as usize..(c0 + cw) as usize {
-            // SAFETY (for the loads below): kk < rows and t0 + 16V <= ld, checked by the caller.
+            // SAFETY (for the loads below): kk < rows and t0 + 16V <= ld, and the weight indices
+            // stay below vals.len(), all checked by the caller.
             let row = unsafe { xp.add(kk * ld + t0) };
             let mut xs: [__m512; V] = [_mm512_setzero_ps(); V];
             for (v, xv) in xs.iter_mut().enumerate() {
                 *xv = unsafe { _mm512_loadu_ps(row.add(16 * v)) };
             }
-            for acc_row in acc.iter_mut() {
-                let w = unsafe { _mm512_set1_ps(*wp) };
-                wp = unsafe { wp.add(1) };
+            for (i, acc_row) in acc.iter_mut().enumerate() {
+                let w = unsafe { _mm512_set1_ps(*wp.add(i * wi)) };
                 for (a, xv) in acc_row.iter_mut().zip(&xs) {
                     *a = _mm512_fmadd_ps(w, *xv, *a);
                 }
             }
+            // wrapping: after the last column the pointer may pass the end; it is never read then.
+            wp = wp.wrapping_add(wk);
         }
     }
     for (i, acc_row) in acc.iter().enumerate() {
