@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::arena::Aligned;
 use crate::kernels::{Epilogue, Fm, apply_weight};
 use crate::pack::{PackedWeight, pack_weight};
 use crate::padded;
@@ -67,9 +68,9 @@ pub fn suite() -> Vec<Case> {
 pub struct Prepared {
     pub weight: PackedWeight,
     pub sparsity: Sparsity,
-    pub x: Vec<f32>,
+    pub x: Aligned,
     pub xf: Fm,
-    pub y: Vec<f32>,
+    pub y: Aligned,
 }
 
 impl Prepared {
@@ -106,27 +107,23 @@ impl Prepared {
             cols: c.m,
             ld: padded(c.m),
         };
-        let x = (0..xf.rows * xf.ld).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut x = Aligned::zeros(xf.rows * xf.ld);
+        x.as_mut_slice()
+            .iter_mut()
+            .for_each(|v| *v = rng.random_range(-1.0..1.0));
         Self {
             weight,
             sparsity,
             x,
             xf,
-            y: vec![0.0; c.n * padded(c.m)],
+            y: Aligned::zeros(c.n * padded(c.m)),
         }
     }
 
     /// One kernel call.
     pub fn run(&mut self, threads: usize) {
-        apply_weight(
-            &self.weight,
-            &self.x,
-            self.xf,
-            &mut self.y,
-            self.xf.ld,
-            &Epilogue::none(),
-            threads,
-        );
+        let (x, y) = (self.x.as_slice(), self.y.as_mut_slice());
+        apply_weight(&self.weight, x, self.xf, y, self.xf.ld, &Epilogue::none(), threads);
     }
 
     /// FLOPs the kernel actually performs (non-zeros only; the FFT route for circulant).

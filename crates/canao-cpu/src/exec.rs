@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use canao_ir::{DType, Executable, Graph, Runtime, Schedule, Weights};
 use canao_tensor::Tensor;
 
+use crate::arena::Aligned;
 use crate::error::{CpuError, Result};
 use crate::kernels::{self, Epilogue, Fm};
 use crate::lower::lower;
@@ -18,8 +19,8 @@ pub struct CpuExe {
     plan: Plan,
     /// Graph inputs: name, dtype, IR shape, value.
     inputs: Vec<(String, DType, Vec<usize>, usize)>,
-    buffers: Vec<Vec<f32>>,
-    scratch: Vec<f32>,
+    buffers: Vec<Aligned>,
+    scratch: Aligned,
     threads: usize,
     pool: Option<rayon::ThreadPool>,
 }
@@ -31,9 +32,9 @@ impl Runtime for CpuRuntime {
     fn prepare(&self, graph: &Graph, weights: &Weights, schedule: &Schedule) -> Result<CpuExe> {
         graph.validate()?;
         let plan = lower(graph, weights)?;
-        let mut buffers: Vec<Vec<f32>> = plan.buffer_sizes.iter().map(|&n| vec![0.0; n]).collect();
+        let mut buffers: Vec<Aligned> = plan.buffer_sizes.iter().map(|&n| Aligned::zeros(n)).collect();
         for (v, data) in &plan.constants {
-            buffers[plan.buffer_of[*v]][..data.len()].copy_from_slice(data);
+            buffers[plan.buffer_of[*v]].as_mut_slice()[..data.len()].copy_from_slice(data);
         }
         let threads = schedule.threads.max(1);
         let pool = if threads > 1 {
@@ -63,7 +64,7 @@ impl Runtime for CpuRuntime {
             })
             .collect();
         Ok(CpuExe {
-            scratch: vec![0.0; plan.scratch],
+            scratch: Aligned::zeros(plan.scratch),
             plan,
             inputs,
             buffers,
@@ -87,7 +88,7 @@ impl CpuExe {
 
     /// Bytes of the activation arena and scratch.
     pub fn arena_bytes(&self) -> usize {
-        4 * (self.buffers.iter().map(Vec::len).sum::<usize>() + self.scratch.len())
+        4 * (self.buffers.iter().map(Aligned::len).sum::<usize>() + self.scratch.len())
     }
 
     fn load_input(&mut self, name: &str, dtype: DType, shape: &[usize], out: usize, t: &Tensor) -> Result<()> {
@@ -105,7 +106,7 @@ impl CpuExe {
                 detail: "i32 input holds a non-integer value".into(),
             });
         }
-        let buf = &mut self.buffers[self.plan.buffer_of[out]];
+        let buf = self.buffers[self.plan.buffer_of[out]].as_mut_slice();
         match (self.plan.layouts[out], shape) {
             (Layout::Vec1(n), _) => buf[..n].copy_from_slice(t.data()),
             (Layout::Fm(f), [p, _]) => {
@@ -132,7 +133,7 @@ impl CpuExe {
     fn output(&self, i: usize) -> Result<Tensor> {
         let v = self.plan.outputs[i];
         let shape = self.plan.output_shapes[i].clone();
-        let buf = &self.buffers[self.plan.buffer_of[v]];
+        let buf = self.buffers[self.plan.buffer_of[v]].as_slice();
         let data = match (self.plan.layouts[v], &shape[..]) {
             (Layout::Vec1(n), _) => buf[..n].to_vec(),
             (Layout::Fm(f), [p, _]) => (0..*p)
@@ -182,7 +183,7 @@ impl CpuExe {
         // Move the output buffer out of the arena so inputs can be borrowed beside it; it
         // never aliases an input (the planner gives a step's output a buffer of its own).
         let mut out = std::mem::take(&mut self.buffers[out_buf]);
-        let r = self.step(i, &mut out);
+        let r = self.step(i, out.as_mut_slice());
         self.buffers[out_buf] = out;
         r
     }
@@ -197,7 +198,7 @@ impl CpuExe {
     fn step(&mut self, i: usize, out: &mut [f32]) -> Result<()> {
         let p = &self.plan;
         let b = &self.buffers;
-        let buf = |v: usize| -> &[f32] { &b[p.buffer_of[v]] };
+        let buf = |v: usize| -> &[f32] { b[p.buffer_of[v]].as_slice() };
         let fm = |v: usize| -> Fm { p.layouts[v].fm() };
         let threads = self.threads;
         match &p.steps[i] {
@@ -245,7 +246,7 @@ impl CpuExe {
                     cols: of.cols,
                     ld: of.ld,
                 };
-                let col = &mut self.scratch[..cols.rows * cols.ld];
+                let col = &mut self.scratch.as_mut_slice()[..cols.rows * cols.ld];
                 kernels::im2col(buf(*x), *channels, fm(*x).ld, *window, col, cols.ld);
                 let ep = Epilogue {
                     bias: bias.as_deref(),
@@ -276,7 +277,7 @@ impl CpuExe {
             Step::LayerNorm {
                 gamma, beta, eps, x, ..
             } => {
-                kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, &mut self.scratch);
+                kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, self.scratch.as_mut_slice());
             }
             Step::Attention {
                 shape, q, k, v, mask, ..
@@ -290,7 +291,7 @@ impl CpuExe {
                     fm(*q),
                     *shape,
                     out,
-                    &mut self.scratch,
+                    self.scratch.as_mut_slice(),
                     threads,
                 );
             }

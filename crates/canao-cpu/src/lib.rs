@@ -3,6 +3,7 @@
 //! to a multiple of [`LANE_PAD`]. Every weight kernel then computes `Y[n, :] += w[n, k] * X[k, :]`
 //! over a contiguous run of tokens, which is what lets sparse formats vectorise.
 
+pub mod arena;
 pub mod bench;
 mod error;
 mod exec;
