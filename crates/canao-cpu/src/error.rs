@@ -3,16 +3,8 @@
 pub enum CpuError {
     #[error("node {node}: the CPU backend has no kernel for this op here ({detail})")]
     Unsupported { node: String, detail: String },
-    #[error("graph input `{name}` was not given")]
-    MissingInput { name: String },
-    #[error("`{name}` is not an input of this graph (inputs: {known})")]
-    UnknownInput { name: String, known: String },
-    #[error("graph input `{name}` has shape {got:?}, expected {expected:?}")]
-    InputShape {
-        name: String,
-        expected: Vec<usize>,
-        got: Vec<usize>,
-    },
+    #[error(transparent)]
+    Input(#[from] canao_ir::InputError),
     #[error("node {node}: {detail}")]
     Run { node: String, detail: String },
     #[error("cannot pack @{param}: {detail}")]

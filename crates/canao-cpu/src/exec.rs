@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use canao_ir::{DType, Executable, Graph, Runtime, Schedule, Weights};
+use canao_ir::{Executable, Graph, Runtime, Schedule, TensorType, Weights, check_inputs};
 use canao_tensor::Tensor;
 
 use crate::arena::Aligned;
@@ -17,8 +17,8 @@ pub struct CpuRuntime;
 #[derive(Debug)]
 pub struct CpuExe {
     plan: Plan,
-    /// Graph inputs: name, dtype, IR shape, value.
-    inputs: Vec<(String, DType, Vec<usize>, usize)>,
+    /// Graph inputs: name, IR type, value.
+    inputs: Vec<(String, TensorType, usize)>,
     buffers: Vec<Aligned>,
     scratch: Aligned,
     threads: usize,
@@ -59,7 +59,14 @@ impl Runtime for CpuRuntime {
                     dtype,
                     shape,
                     out,
-                } => Some((name.clone(), *dtype, shape.clone(), *out)),
+                } => Some((
+                    name.clone(),
+                    TensorType {
+                        dtype: *dtype,
+                        shape: shape.clone(),
+                    },
+                    *out,
+                )),
                 _ => None,
             })
             .collect();
@@ -91,23 +98,10 @@ impl CpuExe {
         4 * (self.buffers.iter().map(Aligned::len).sum::<usize>() + self.scratch.len())
     }
 
-    fn load_input(&mut self, name: &str, dtype: DType, shape: &[usize], out: usize, t: &Tensor) -> Result<()> {
-        if t.shape() != shape {
-            return Err(CpuError::InputShape {
-                name: name.into(),
-                expected: shape.to_vec(),
-                got: t.shape().to_vec(),
-            });
-        }
-        t.check_finite(name)?;
-        if dtype == DType::I32 && t.data().iter().any(|v| v.fract() != 0.0) {
-            return Err(CpuError::Run {
-                node: format!("input `{name}`"),
-                detail: "i32 input holds a non-integer value".into(),
-            });
-        }
-        let buf = self.buffers[self.plan.buffer_of[out]].as_mut_slice();
-        match (self.plan.layouts[out], shape) {
+    /// Copies a checked input into its layout.
+    fn load_input(plan: &Plan, buffers: &mut [Aligned], shape: &[usize], out: usize, t: &Tensor) {
+        let buf = buffers[plan.buffer_of[out]].as_mut_slice();
+        match (plan.layouts[out], shape) {
             (Layout::Vec1(n), _) => buf[..n].copy_from_slice(t.data()),
             (Layout::Fm(f), [p, _]) => {
                 for (pi, row) in t.data().chunks(f.rows).enumerate().take(*p) {
@@ -127,7 +121,6 @@ impl CpuExe {
             }
             _ => unreachable!("layouts are only made for ranks 1, 2 and 4"),
         }
-        Ok(())
     }
 
     fn output(&self, i: usize) -> Result<Tensor> {
@@ -331,19 +324,9 @@ impl Executable for CpuExe {
     type Error = CpuError;
 
     fn run(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<Tensor>> {
-        if let Some(extra) = inputs.keys().find(|k| !self.inputs.iter().any(|d| &d.0 == *k)) {
-            let known: Vec<&str> = self.inputs.iter().map(|d| d.0.as_str()).collect();
-            return Err(CpuError::UnknownInput {
-                name: extra.clone(),
-                known: known.join(", "),
-            });
-        }
-        for i in 0..self.inputs.len() {
-            let (name, dtype, shape, out) = self.inputs[i].clone();
-            let t = inputs
-                .get(&name)
-                .ok_or_else(|| CpuError::MissingInput { name: name.clone() })?;
-            self.load_input(&name, dtype, &shape, out, t)?;
+        check_inputs(self.inputs.iter().map(|(n, ty, _)| (n.as_str(), ty)), inputs)?;
+        for (name, ty, out) in &self.inputs {
+            Self::load_input(&self.plan, &mut self.buffers, &ty.shape, *out, &inputs[name]);
         }
         match self.pool.take() {
             Some(pool) => {

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use canao_ir::{DType, Executable, Graph, NodeId, Op, ParamValue, Runtime, Schedule, Weights};
+use canao_ir::{Executable, Graph, NodeId, Op, ParamValue, Runtime, Schedule, Weights, check_inputs};
 use canao_tensor::Tensor;
 
 use crate::error::{InterpError, Result};
@@ -48,33 +48,10 @@ impl InterpreterExe {
 
     fn check_inputs(&self, inputs: &BTreeMap<String, Tensor>) -> Result<()> {
         let declared = self.graph.inputs_of_graph();
-        for (name, _, ty) in &declared {
-            let t = inputs
-                .get(name)
-                .ok_or_else(|| InterpError::MissingInput { name: name.clone() })?;
-            if t.shape() != ty.shape {
-                return Err(InterpError::InputShape {
-                    name: name.clone(),
-                    expected: ty.shape.clone(),
-                    got: t.shape().to_vec(),
-                });
-            }
-            t.check_finite(name)?;
-            if ty.dtype == DType::I32 && t.data().iter().any(|v| v.fract() != 0.0) {
-                return Err(InterpError::Node {
-                    node: format!("input `{name}`"),
-                    detail: "i32 input holds a non-integer value".into(),
-                });
-            }
-        }
-        if let Some(extra) = inputs.keys().find(|k| !declared.iter().any(|(n, _, _)| n == *k)) {
-            let known: Vec<&str> = declared.iter().map(|(n, _, _)| n.as_str()).collect();
-            return Err(InterpError::UnknownInput {
-                name: extra.clone(),
-                known: known.join(", "),
-            });
-        }
-        Ok(())
+        Ok(check_inputs(
+            declared.iter().map(|(n, _, ty)| (n.as_str(), ty)),
+            inputs,
+        )?)
     }
 
     /// Evaluates one node from its input values.
