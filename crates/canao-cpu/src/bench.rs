@@ -71,6 +71,7 @@ pub struct Prepared {
     pub x: Aligned,
     pub xf: Fm,
     pub y: Aligned,
+    pub scratch: Aligned,
 }
 
 impl Prepared {
@@ -111,22 +112,34 @@ impl Prepared {
         x.as_mut_slice()
             .iter_mut()
             .for_each(|v| *v = rng.random_range(-1.0..1.0));
+        let scratch = weight.scratch_len(xf.ld);
         Self {
             weight,
             sparsity,
             x,
             xf,
             y: Aligned::zeros(c.n * padded(c.m)),
+            scratch: Aligned::zeros(scratch),
         }
     }
 
     /// One kernel call.
     pub fn run(&mut self, threads: usize) {
-        let (x, y) = (self.x.as_slice(), self.y.as_mut_slice());
-        apply_weight(&self.weight, x, self.xf, y, self.xf.ld, &Epilogue::none(), threads);
+        let (x, y, scratch) = (self.x.as_slice(), self.y.as_mut_slice(), self.scratch.as_mut_slice());
+        apply_weight(
+            &self.weight,
+            x,
+            self.xf,
+            y,
+            self.xf.ld,
+            &Epilogue::none(),
+            scratch,
+            threads,
+        );
     }
 
-    /// FLOPs the kernel actually performs (non-zeros only; the FFT route for circulant).
+    /// FLOPs the kernel actually performs (non-zeros only; the frequency-domain route for
+    /// circulant, as the IR counts it).
     pub fn actual_flops(&self, c: &Case) -> u64 {
         self.sparsity.matmul_flops(c.m, &[c.n, c.k])
     }

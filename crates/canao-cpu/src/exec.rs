@@ -223,7 +223,16 @@ impl CpuExe {
                     residual: residual.map(buf),
                     res_ld: residual.map_or(0, |r| fm(r).ld),
                 };
-                kernels::apply_weight(w, buf(*x), fm(*x), out, fm(*o).ld, &ep, threads);
+                kernels::apply_weight(
+                    w,
+                    buf(*x),
+                    fm(*x),
+                    out,
+                    fm(*o).ld,
+                    &ep,
+                    self.scratch.as_mut_slice(),
+                    threads,
+                );
             }
             Step::Conv {
                 w,
@@ -239,13 +248,13 @@ impl CpuExe {
                     cols: of.cols,
                     ld: of.ld,
                 };
-                let col = &mut self.scratch.as_mut_slice()[..cols.rows * cols.ld];
+                let (col, rest) = self.scratch.as_mut_slice().split_at_mut(cols.rows * cols.ld);
                 kernels::im2col(buf(*x), *channels, fm(*x).ld, *window, col, cols.ld);
                 let ep = Epilogue {
                     bias: bias.as_deref(),
                     ..Epilogue::none()
                 };
-                kernels::apply_weight(w, col, cols, out, of.ld, &ep, threads);
+                kernels::apply_weight(w, col, cols, out, of.ld, &ep, rest, threads);
             }
             Step::Bias { bias, x, out: _ } => {
                 let f = fm(*x);

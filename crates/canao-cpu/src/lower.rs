@@ -357,6 +357,18 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
         };
         steps.push(step);
     }
+    // Weight formats that work through spectra (circulant) need scratch beside the im2col
+    // columns of a convolution.
+    for step in &steps {
+        match step {
+            Step::Weight { w, x, .. } => scratch = scratch.max(w.scratch_len(layouts[*x].fm().ld)),
+            Step::Conv { w, out, .. } => {
+                let ld = layouts[*out].fm().ld;
+                scratch = scratch.max(w.cols() * ld + w.scratch_len(ld));
+            }
+            _ => {}
+        }
+    }
     let outputs: Vec<Val> = g.outputs().iter().map(|o| vals[o]).collect();
     let output_shapes = g.outputs().iter().map(|o| g.node(*o).ty.shape.clone()).collect();
     let mut plan = Plan {

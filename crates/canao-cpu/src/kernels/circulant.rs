@@ -1,82 +1,99 @@
-//! Block-circulant weight x activation by FFT: per token, the input is cut into b-long pieces,
-//! each transformed once; each output piece is the inverse transform of the sum over input pieces
-//! of (precomputed weight spectrum) x (input spectrum). O((n k / b) log b) per token.
-
-use rayon::prelude::*;
-use realfft::num_complex::Complex32;
+//! Block-circulant weight x activation in the frequency domain, vectorised over tokens: every
+//! step is a small dense product on the GEMM (see `pack::CirculantPacked` for the algebra).
+//! Spectra live in `scratch`: input spectra as rows [bin][re | im][piece], so each bin's
+//! mixing product reads one contiguous [2q, tokens] block, and output spectra likewise.
 
 use crate::kernels::Fm;
+use crate::kernels::dense::{View, gemm_strided};
 use crate::kernels::epilogue::Epilogue;
 use crate::pack::CirculantPacked;
 
-/// Output pieces for tokens `t0..t1`, token-major: [token][n].
-fn tokens(p: &CirculantPacked, x: &[f32], xf: Fm, t0: usize, t1: usize) -> Vec<f32> {
-    let (b, bins) = (p.b, p.bins());
-    let (q, rows) = (p.k.div_ceil(b), p.n.div_ceil(b));
-    let mut out = vec![0.0f32; (t1 - t0) * p.n];
-    let mut piece = vec![0.0f32; b];
-    let mut xs = vec![Complex32::default(); q * bins];
-    let mut acc = vec![Complex32::default(); bins];
-    let mut fs = p.forward.make_scratch_vec();
-    let mut is = p.inverse.make_scratch_vec();
-    for t in t0..t1 {
-        for j in 0..q {
-            for (c, v) in piece.iter_mut().enumerate() {
-                let kk = j * b + c;
-                *v = if kk < p.k { x[kk * xf.ld + t] } else { 0.0 };
-            }
-            p.forward
-                .process_with_scratch(&mut piece, &mut xs[j * bins..(j + 1) * bins], &mut fs)
-                .expect("plan sizes");
-        }
-        for i in 0..rows {
-            acc.fill(Complex32::default());
-            for j in 0..q {
-                let w = &p.spectra[(i * q + j) * bins..(i * q + j + 1) * bins];
-                for ((a, w), xv) in acc.iter_mut().zip(w).zip(&xs[j * bins..(j + 1) * bins]) {
-                    *a += w * xv;
-                }
-            }
-            // A real signal's spectrum has real DC and Nyquist bins; rounding can leave tiny
-            // imaginary parts there, which the inverse transform rejects.
-            acc[0].im = 0.0;
-            if b % 2 == 0 {
-                acc[bins - 1].im = 0.0;
-            }
-            p.inverse
-                .process_with_scratch(&mut acc, &mut piece, &mut is)
-                .expect("plan sizes");
-            let scale = 1.0 / b as f32;
-            for (r, v) in piece.iter().enumerate().take(b.min(p.n - i * b)) {
-                out[(t - t0) * p.n + i * b + r] = v * scale;
-            }
+#[allow(clippy::too_many_arguments)]
+pub fn circulant(
+    p: &CirculantPacked,
+    x: &[f32],
+    xf: Fm,
+    y: &mut [f32],
+    ld: usize,
+    ep: &Epilogue<'_>,
+    scratch: &mut [f32],
+    threads: usize,
+) {
+    let (b, bins, t) = (p.b, p.bins(), xf.cols);
+    let (pr, pc) = p.grid();
+    let (xs, rest) = scratch.split_at_mut(2 * bins * pc * xf.ld);
+    let ys = &mut rest[..2 * bins * pr * xf.ld];
+    let row = View { rs: xf.ld, cs: 1 };
+    // 1. Forward DFT of each input piece j: the cos rows and the -sin rows land `2q` spectrum
+    //    rows apart, at [bin][part][j].
+    for j in 0..pc {
+        let width = b.min(p.k - j * b);
+        for part in 0..2 {
+            let dst = &mut xs[(part * pc + j) * xf.ld..];
+            let dft = &p.dft[part * bins * b..];
+            let dv = View {
+                rs: 2 * pc * xf.ld,
+                cs: 1,
+            };
+            gemm_strided(
+                (bins, t, width),
+                dst,
+                dv,
+                false,
+                dft,
+                View { rs: b, cs: 1 },
+                &x[j * b * xf.ld..],
+                row,
+                1.0,
+                threads,
+            );
         }
     }
-    out
-}
-
-pub fn circulant(p: &CirculantPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
-    let chunk = xf.cols.div_ceil(threads.max(1)).max(1);
-    let starts: Vec<usize> = (0..xf.cols).step_by(chunk).collect();
-    let parts: Vec<(usize, Vec<f32>)> = if threads <= 1 {
-        starts
-            .iter()
-            .map(|&t0| (t0, tokens(p, x, xf, t0, (t0 + chunk).min(xf.cols))))
-            .collect()
-    } else {
-        starts
-            .par_iter()
-            .map(|&t0| (t0, tokens(p, x, xf, t0, (t0 + chunk).min(xf.cols))))
-            .collect()
-    };
-    for (t0, part) in parts {
-        for (dt, col) in part.chunks(p.n).enumerate() {
-            for (row, &v) in col.iter().enumerate() {
-                y[row * ld + t0 + dt] = v;
-            }
+    // 2. Per bin, mix all input pieces into all output pieces.
+    for f in 0..bins {
+        let mix = &p.mix[f * 4 * pr * pc..(f + 1) * 4 * pr * pc];
+        let src = &xs[f * 2 * pc * xf.ld..];
+        let dst = &mut ys[f * 2 * pr * xf.ld..];
+        gemm_strided(
+            (2 * pr, t, 2 * pc),
+            dst,
+            row,
+            false,
+            mix,
+            View { rs: 2 * pc, cs: 1 },
+            src,
+            row,
+            1.0,
+            threads,
+        );
+    }
+    // 3. Inverse DFT of each output piece i, real parts then imaginary parts accumulated.
+    for i in 0..pr {
+        let rows = b.min(p.n - i * b);
+        let dst = &mut y[i * b * ld..];
+        let yv = View { rs: ld, cs: 1 };
+        for part in 0..2 {
+            let src = &ys[(part * pr + i) * xf.ld..];
+            let sv = View {
+                rs: 2 * pr * xf.ld,
+                cs: 1,
+            };
+            let idft = &p.idft[part * bins..];
+            gemm_strided(
+                (rows, t, bins),
+                dst,
+                yv,
+                part == 1,
+                idft,
+                View { rs: 2 * bins, cs: 1 },
+                src,
+                sv,
+                1.0,
+                threads,
+            );
         }
     }
-    for row in 0..p.n {
-        ep.apply_in_place(row, 0, &mut y[row * ld..row * ld + xf.cols]);
+    for r in 0..p.n {
+        ep.apply_in_place(r, 0, &mut y[r * ld..r * ld + t]);
     }
 }

@@ -57,6 +57,14 @@ impl PackedWeight {
         }
     }
 
+    /// Scratch floats a product with activations of row stride `ld` needs.
+    pub fn scratch_len(&self, ld: usize) -> usize {
+        match self {
+            PackedWeight::Circulant(c) => c.scratch_len(ld),
+            _ => 0,
+        }
+    }
+
     /// Bytes the packed form occupies (values and indices).
     pub fn packed_bytes(&self) -> usize {
         match self {
