@@ -153,18 +153,29 @@ fn exact_mask(len: usize, density: f64, rng: &mut ChaCha8Rng) -> Vec<bool> {
     m
 }
 
-/// Median wall time of a call after warm-up: at least `min_reps` calls and `min_time` in total.
-pub fn median_time(mut f: impl FnMut(), min_reps: usize, min_time: Duration) -> Duration {
-    for _ in 0..3 {
-        f();
-    }
-    let mut times = Vec::new();
+/// Median wall time of each of `calls`, taking turns so that a slow spell of the machine lands
+/// on all of them alike: each round runs every call once untimed (to warm its caches again after
+/// the others ran) and then times it `per_turn` times; rounds repeat until each call has at least
+/// `min_reps` timings and `min_time` has passed.
+pub fn median_times(calls: &mut [&mut dyn FnMut()], min_reps: usize, min_time: Duration) -> Vec<Duration> {
+    const PER_TURN: usize = 4;
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); calls.len()];
     let start = Instant::now();
-    while times.len() < min_reps || start.elapsed() < min_time {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
+    while times[0].len() < min_reps || start.elapsed() < min_time {
+        for (f, t) in calls.iter_mut().zip(&mut times) {
+            f();
+            for _ in 0..PER_TURN {
+                let s = Instant::now();
+                f();
+                t.push(s.elapsed());
+            }
+        }
     }
-    times.sort();
-    times[times.len() / 2]
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use canao_cpu::CpuRuntime;
-use canao_cpu::bench::{Case, Prepared, median_time, suite};
+use canao_cpu::bench::{Case, Prepared, median_times, suite};
 use canao_ir::{Executable, Runtime, Schedule};
 use canao_nn::MiniLm;
 use canao_tensor::Tensor;
@@ -68,7 +68,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
         .into_iter()
         .filter(|c| !quick || (c.k, c.n) == (384, 384))
         .collect();
-    let mut dense_ms: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    let mut dense: BTreeMap<(usize, usize), Prepared> = BTreeMap::new();
     if !json {
         println!(
             "{:<10} {:>5} {:>5} {:>5} {:>8} {:>6} {:>9} {:>11} {:>11} {:>8}",
@@ -77,14 +77,26 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
     }
     for (i, c) in cases.iter().enumerate() {
         let mut p = Prepared::new(c, i as u64);
-        let t = median_time(|| p.run(threads), 10, Duration::from_millis(200)).as_secs_f64() * 1e3;
-        if c.kernel == "dense" {
-            dense_ms.insert((c.k, c.n), t);
-        }
+        // Each case is timed in turns with the dense kernel on its shape, so the speedup compares
+        // two medians taken over the same stretch of time.
+        let base = dense.entry((c.k, c.n)).or_insert_with(|| {
+            Prepared::new(
+                &Case {
+                    kernel: "dense",
+                    density: 1.0,
+                    block: [1, 1],
+                    ..c.clone()
+                },
+                i as u64,
+            )
+        });
+        let min = Duration::from_millis(200);
+        let times = median_times(&mut [&mut || p.run(threads), &mut || base.run(threads)], 10, min);
+        let (t, dense_t) = (times[0].as_secs_f64() * 1e3, times[1].as_secs_f64() * 1e3);
+        let speedup = Some(dense_t / t);
         let dense_equiv = 2.0 * (c.m * c.k * c.n) as f64;
         let actual = p.actual_flops(c) as f64;
         let density = p.sparsity.density(&[c.n, c.k]);
-        let speedup = dense_ms.get(&(c.k, c.n)).map(|d| d / t);
         let block = format!("{}x{}", c.block[0], c.block[1]);
         if json {
             println!(

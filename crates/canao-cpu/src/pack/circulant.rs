@@ -40,7 +40,11 @@ impl CirculantPacked {
         for r in 0..b {
             for f in 0..bins {
                 // Bins 0 and b/2 (b even) appear once in the full spectrum, the others twice.
-                let twice = if f == 0 || (b.is_multiple_of(2) && f == b / 2) { 1.0 } else { 2.0 };
+                let twice = if f == 0 || (b.is_multiple_of(2) && f == b / 2) {
+                    1.0
+                } else {
+                    2.0
+                };
                 idft[r * 2 * bins + f] = (twice * angle(f, r).cos() / b as f64) as f32;
                 idft[r * 2 * bins + bins + f] = (-twice * angle(f, r).sin() / b as f64) as f32;
             }
