@@ -93,7 +93,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
         let min = Duration::from_millis(200);
         let times = median_times(&mut [&mut || p.run(threads), &mut || base.run(threads)], 10, min);
         let (t, dense_t) = (times[0].as_secs_f64() * 1e3, times[1].as_secs_f64() * 1e3);
-        let speedup = Some(dense_t / t);
+        let speedup = dense_t / t;
         let dense_equiv = 2.0 * (c.m * c.k * c.n) as f64;
         let actual = p.actual_flops(c) as f64;
         let density = p.sparsity.density(&[c.n, c.k]);
@@ -121,7 +121,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
                 t,
                 dense_equiv / t / 1e6,
                 actual / t / 1e6,
-                speedup.unwrap_or(f64::NAN)
+                speedup
             );
         }
     }

@@ -1,0 +1,26 @@
+/// Errors of the latency crate; each names the file, field or level involved.
+#[derive(Debug, thiserror::Error)]
+pub enum LatencyError {
+    #[error("{origin}: {detail}")]
+    Ron { origin: String, detail: String },
+    #[error("{origin}: field `{field}`: {detail}")]
+    Field {
+        origin: String,
+        field: String,
+        detail: String,
+    },
+    #[error("profile `{profile}` has no DVFS level {level} (it has {count})")]
+    Level {
+        profile: String,
+        level: usize,
+        count: usize,
+    },
+    #[error("profile `{profile}` has a {kind} cost model; {wanted}")]
+    Model {
+        profile: String,
+        kind: &'static str,
+        wanted: String,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, LatencyError>;

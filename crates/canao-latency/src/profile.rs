@@ -1,0 +1,185 @@
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LatencyError, Result};
+
+/// The profile format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A device: what it computes with, its frequency levels, memory, the cost model fitted or
+/// taken for it, and where every figure came from. Read from RON; unknown fields are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProfile {
+    pub version: u32,
+    pub name: String,
+    pub units: Vec<ComputeUnit>,
+    /// Frequency levels, fastest first.
+    pub dvfs: Vec<DvfsLevel>,
+    pub memory: Memory,
+    pub model: CostModel,
+    /// Battery energy in joules, and the share of it each DVFS level may spend (sums to 1).
+    #[serde(default)]
+    pub battery: Option<Battery>,
+    /// For every figure above: how it was obtained.
+    pub provenance: Vec<Provenance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ComputeUnit {
+    CpuCluster { name: String, cores: usize, max_ghz: f64 },
+    Gpu { name: String, max_ghz: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DvfsLevel {
+    pub name: String,
+    pub ghz: f64,
+    pub volts: f64,
+    pub power: Power,
+    /// Latency limit at this level, in milliseconds, when the profile sets one (RT3 does).
+    #[serde(default)]
+    pub limit_ms: Option<f64>,
+}
+
+/// How much power a level draws while computing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Power {
+    /// Dynamic power C V^2 f from a switched capacitance in nanofarads, plus static watts.
+    Switched { nanofarads: f64, static_watts: f64 },
+    /// A measured or published figure in watts.
+    Watts(f64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    pub bandwidth_gbs: f64,
+    pub caches_kib: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Battery {
+    pub joules: f64,
+    /// One share per DVFS level, in the levels' order.
+    pub shares: Vec<f64>,
+}
+
+/// How latency is computed for this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CostModel {
+    /// RT3's analytic model: milliseconds per 10,000 multiplies and per 10,000 adds at
+    /// `reference_ghz`, scaled by reference_ghz / f at other frequencies.
+    Analytic {
+        ms_per_10k_mul: f64,
+        ms_per_10k_add: f64,
+        reference_ghz: f64,
+    },
+}
+
+impl CostModel {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CostModel::Analytic { .. } => "analytic",
+        }
+    }
+}
+
+/// Where one figure of the profile came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Which figure (a field path such as `dvfs[0].volts`, or `model`).
+    pub figure: String,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Source {
+    /// Measured by `canao profile` on this host, on this date.
+    Measured { host: String, date: String },
+    /// Taken from a public source, not measured by canao.
+    Published { citation: String },
+}
+
+impl DeviceProfile {
+    /// Parses and checks a profile; `origin` (a file name) labels errors, which carry the line
+    /// and column for syntax and unknown fields.
+    pub fn from_ron(text: &str, origin: &str) -> Result<Self> {
+        let p: DeviceProfile = ron::from_str(text).map_err(|e| LatencyError::Ron {
+            origin: origin.into(),
+            detail: e.to_string(),
+        })?;
+        p.validate(origin)?;
+        Ok(p)
+    }
+
+    pub fn to_ron(&self) -> String {
+        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).expect("profiles always serialise")
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let field = |field: String, detail: String| {
+            Err(LatencyError::Field {
+                origin: origin.into(),
+                field,
+                detail,
+            })
+        };
+        if self.version != FORMAT_VERSION {
+            return field(
+                "version".into(),
+                format!("is {}, this build reads {FORMAT_VERSION}", self.version),
+            );
+        }
+        if self.dvfs.is_empty() {
+            return field("dvfs".into(), "needs at least one level".into());
+        }
+        for (i, l) in self.dvfs.iter().enumerate() {
+            if !(l.ghz > 0.0 && l.volts > 0.0) {
+                return field(format!("dvfs[{i}]"), "frequency and voltage must be positive".into());
+            }
+        }
+        if let Some(b) = &self.battery
+            && (b.shares.len() != self.dvfs.len() || (b.shares.iter().sum::<f64>() - 1.0).abs() > 1e-9)
+        {
+            return field(
+                "battery.shares".into(),
+                "needs one share per DVFS level, summing to 1".into(),
+            );
+        }
+        if self.provenance.is_empty() {
+            return field(
+                "provenance".into(),
+                "every profile says where its figures come from".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn level(&self, level: usize) -> Result<&DvfsLevel> {
+        self.dvfs.get(level).ok_or(LatencyError::Level {
+            profile: self.name.clone(),
+            level,
+            count: self.dvfs.len(),
+        })
+    }
+}
+
+impl DvfsLevel {
+    /// Watts drawn while computing at this level.
+    pub fn watts(&self) -> f64 {
+        match self.power {
+            Power::Switched {
+                nanofarads,
+                static_watts,
+            } => nanofarads * 1e-9 * self.volts * self.volts * self.ghz * 1e9 + static_watts,
+            Power::Watts(w) => w,
+        }
+    }
+}
