@@ -6,10 +6,8 @@ use std::collections::BTreeMap;
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_interp::testing::{random_inputs, random_weights};
-use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
-use canao_ir::{
-    Activation, BitMask, Executable, Graph, Op, ParamSpec, Runtime, Schedule, Sparsity, TensorType, Weights,
-};
+use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
+use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
 use canao_tensor::{Tensor, tolerance};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -74,38 +72,18 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
 
 /// One linear layer with a random epilogue (bias, activation, residual) on [tokens, k].
 fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
-    let mut g = Graph::new("linear");
-    g.add_param(
-        "w",
-        ParamSpec {
-            shape: vec![n, k],
-            sparsity: s,
-        },
-    )
-    .unwrap();
-    if bias {
-        g.add_param("b", ParamSpec::dense(vec![n])).unwrap();
+    let mut g = LinearArch {
+        tokens,
+        input: k,
+        output: n,
+        bias,
+        act,
     }
-    let x = g
-        .add(
-            Op::Input {
-                name: "x".into(),
-                ty: TensorType::f32(vec![tokens, k]),
-            },
-            &[],
-        )
-        .unwrap();
-    let mut y = g
-        .add(
-            Op::Linear {
-                weight: "w".into(),
-                bias: bias.then(|| "b".into()),
-                act,
-            },
-            &[x],
-        )
-        .unwrap();
+    .build()
+    .unwrap();
+    g.set_sparsity("fc.w", s).unwrap();
     if residual {
+        let y = g.outputs()[0];
         let r = g
             .add(
                 Op::Input {
@@ -115,9 +93,9 @@ fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation,
                 &[],
             )
             .unwrap();
-        y = g.add(Op::Add, &[y, r]).unwrap();
+        let sum = g.add(Op::Add, &[y, r]).unwrap();
+        g.set_outputs(vec![sum]).unwrap();
     }
-    g.set_outputs(vec![y]).unwrap();
     g
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use canao_interp::Interpreter;
 use canao_interp::testing::{random_inputs, random_weights};
-use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
+use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
 use canao_ir::pass::Pipeline;
 use canao_ir::{
     Activation, BitMask, Executable, Graph, Op, ParamSpec, ParamValue, Runtime, Schedule, Sparsity, TensorType, Weights,
@@ -41,32 +41,18 @@ fn libm_erf(x: f64) -> f64 {
 
 #[test]
 fn linear_bias_gelu_by_hand() {
-    let mut g = Graph::new("lin");
-    g.add_param("w", ParamSpec::dense(vec![2, 2])).unwrap();
-    g.add_param("b", ParamSpec::dense(vec![2])).unwrap();
-    let x = g
-        .add(
-            Op::Input {
-                name: "x".into(),
-                ty: TensorType::f32(vec![1, 2]),
-            },
-            &[],
-        )
-        .unwrap();
-    let y = g
-        .add(
-            Op::Linear {
-                weight: "w".into(),
-                bias: Some("b".into()),
-                act: Activation::Gelu,
-            },
-            &[x],
-        )
-        .unwrap();
-    g.set_outputs(vec![y]).unwrap();
+    let g = LinearArch {
+        tokens: 1,
+        input: 2,
+        output: 2,
+        bias: true,
+        act: Activation::Gelu,
+    }
+    .build()
+    .unwrap();
     let mut w = Weights::new();
-    w.insert_dense("w", t(&[2, 2], &[1.0, 0.0, 0.5, -1.0]));
-    w.insert_dense("b", t(&[2], &[0.0, 1.0]));
+    w.insert_dense("fc.w", t(&[2, 2], &[1.0, 0.0, 0.5, -1.0]));
+    w.insert_dense("fc.b", t(&[2], &[0.0, 1.0]));
     let out = run(&g, &w, &[("x", t(&[1, 2], &[1.0, 2.0]))]);
     // y = [1*1 + 0*2 + 0, 0.5*1 - 1*2 + 1] = [1, -0.5]
     assert!((f64::from(out[0].data()[0]) - gelu(1.0)).abs() < 1e-6);
@@ -306,38 +292,19 @@ proptest! {
 
 #[test]
 fn sparse_parameters_run_as_their_projection() {
-    let mut g = Graph::new("sp");
-    let mask = BitMask(vec![true, false, false, true]);
-    g.add_param(
-        "w",
-        ParamSpec {
-            shape: vec![3, 3],
-            sparsity: Sparsity::Block { block: [2, 2], mask },
-        },
-    )
+    let mut g = LinearArch {
+        tokens: 1,
+        input: 3,
+        output: 3,
+        bias: false,
+        act: Activation::Identity,
+    }
+    .build()
     .unwrap();
-    let x = g
-        .add(
-            Op::Input {
-                name: "x".into(),
-                ty: TensorType::f32(vec![1, 3]),
-            },
-            &[],
-        )
-        .unwrap();
-    let y = g
-        .add(
-            Op::Linear {
-                weight: "w".into(),
-                bias: None,
-                act: Activation::Identity,
-            },
-            &[x],
-        )
-        .unwrap();
-    g.set_outputs(vec![y]).unwrap();
+    let mask = BitMask(vec![true, false, false, true]);
+    g.set_sparsity("fc.w", Sparsity::Block { block: [2, 2], mask }).unwrap();
     let mut w = Weights::new();
-    w.insert_dense("w", t(&[3, 3], &[1.0; 9]));
+    w.insert_dense("fc.w", t(&[3, 3], &[1.0; 9]));
     let out = run(&g, &w, &[("x", t(&[1, 3], &[1.0, 10.0, 100.0]))]);
     // Kept: rows 0-1 x cols 0-1 and row 2 x col 2.
     assert_eq!(out[0].data(), &[11.0, 11.0, 100.0]);

@@ -1,6 +1,6 @@
 //! IR behaviour: text round trips, shape errors, hand-checked costs, passes, RON errors.
 
-use canao_ir::builders::{Arch, BertArch, BertLayer, GcnArch, LeNetArch, from_ron};
+use canao_ir::builders::{Arch, BertArch, BertLayer, GcnArch, LeNetArch, LinearArch, from_ron};
 use canao_ir::pass::{DeadNodeElimination, FuseLinearEpilogue, Pass, Pipeline};
 use canao_ir::{Activation, BitMask, Graph, Op, ParamSpec, Sparsity, TensorType, parse_graph};
 
@@ -39,6 +39,15 @@ fn builders() -> Vec<Graph> {
             hidden: 16,
             classes: 3,
             nnz: 90,
+        }
+        .build()
+        .unwrap(),
+        LinearArch {
+            tokens: 5,
+            input: 7,
+            output: 3,
+            bias: true,
+            act: Activation::Relu,
         }
         .build()
         .unwrap(),
@@ -111,29 +120,16 @@ fn shape_errors_name_the_node() {
 fn cost_of_known_layers_by_hand() {
     // One linear 128x384 -> 1536 with bias and GELU: 2*128*384*1536 MACs-as-2 plus bias (1)
     // and GELU (8) per output element.
-    let mut g = Graph::new("ffn");
-    g.add_param("w", ParamSpec::dense(vec![1536, 384])).unwrap();
-    g.add_param("b", ParamSpec::dense(vec![1536])).unwrap();
-    let x = g
-        .add(
-            Op::Input {
-                name: "x".into(),
-                ty: TensorType::f32(vec![128, 384]),
-            },
-            &[],
-        )
-        .unwrap();
-    let y = g
-        .add(
-            Op::Linear {
-                weight: "w".into(),
-                bias: Some("b".into()),
-                act: Activation::Gelu,
-            },
-            &[x],
-        )
-        .unwrap();
-    g.set_outputs(vec![y]).unwrap();
+    let mut g = LinearArch {
+        tokens: 128,
+        input: 384,
+        output: 1536,
+        bias: true,
+        act: Activation::Gelu,
+    }
+    .build()
+    .unwrap();
+    let y = g.outputs()[0];
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 + 9 * 128 * 1536);
     assert_eq!(c.params, 1536 * 384 + 1536);
@@ -142,7 +138,8 @@ fn cost_of_known_layers_by_hand() {
     // The same layer block-sparse at density 1/4 costs a quarter of the product's FLOPs.
     let grid = (1536 / 16) * (384 / 16);
     let mask = BitMask((0..grid).map(|i| i % 4 == 0).collect());
-    g.set_sparsity("w", Sparsity::Block { block: [16, 16], mask }).unwrap();
+    g.set_sparsity("fc.w", Sparsity::Block { block: [16, 16], mask })
+        .unwrap();
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 / 4 + 9 * 128 * 1536);
     assert_eq!(c.params, 1536 * 384 / 4 + 1536);

@@ -1,7 +1,8 @@
 //! The shipped `rt3-reference` profile against RT3's formulas on hand-checked cases, and profile
 //! schema errors.
 
-use canao_ir::{Activation, BitMask, Graph, Op, ParamSpec, Sparsity, TensorType};
+use canao_ir::builders::LinearArch;
+use canao_ir::{Activation, BitMask, Graph, Sparsity};
 use canao_latency::{DeviceProfile, count_ops, energy_per_run, rt3_latency_ms, runs_per_battery};
 
 fn reference() -> DeviceProfile {
@@ -11,36 +12,16 @@ fn reference() -> DeviceProfile {
 
 /// 10 tokens through a 100 -> 50 linear layer with bias.
 fn linear(sparsity: Sparsity) -> Graph {
-    let mut g = Graph::new("lin");
-    g.add_param(
-        "w",
-        ParamSpec {
-            shape: vec![50, 100],
-            sparsity,
-        },
-    )
+    let mut g = LinearArch {
+        tokens: 10,
+        input: 100,
+        output: 50,
+        bias: true,
+        act: Activation::Identity,
+    }
+    .build()
     .unwrap();
-    g.add_param("b", ParamSpec::dense(vec![50])).unwrap();
-    let x = g
-        .add(
-            Op::Input {
-                name: "x".into(),
-                ty: TensorType::f32(vec![10, 100]),
-            },
-            &[],
-        )
-        .unwrap();
-    let y = g
-        .add(
-            Op::Linear {
-                weight: "w".into(),
-                bias: Some("b".into()),
-                act: Activation::Identity,
-            },
-            &[x],
-        )
-        .unwrap();
-    g.set_outputs(vec![y]).unwrap();
+    g.set_sparsity("fc.w", sparsity).unwrap();
     g
 }
 

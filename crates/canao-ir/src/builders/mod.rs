@@ -3,6 +3,7 @@
 mod bert;
 mod gcn;
 mod lenet;
+mod linear;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::graph::Graph;
 pub use bert::{BertArch, BertLayer};
 pub use gcn::GcnArch;
 pub use lenet::LeNetArch;
+pub use linear::LinearArch;
 
 /// Any architecture canao can build, as written in an architecture RON file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +23,7 @@ pub enum Arch {
     Bert(BertArch),
     LeNet5(LeNetArch),
     Gcn(GcnArch),
+    Linear(LinearArch),
 }
 
 impl Arch {
@@ -29,6 +32,7 @@ impl Arch {
             Arch::Bert(a) => a.build(),
             Arch::LeNet5(a) => a.build(),
             Arch::Gcn(a) => a.build(),
+            Arch::Linear(a) => a.build(),
         }
     }
 }
