@@ -28,6 +28,8 @@ pub enum NnError {
         expected: Vec<usize>,
         got: Vec<usize>,
     },
+    #[error("student architecture: `{field}` {detail}")]
+    Student { field: String, detail: String },
     #[error("backend: {0}")]
     Backend(String),
     #[error(transparent)]

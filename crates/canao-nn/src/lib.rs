@@ -6,10 +6,12 @@ mod binding;
 mod embed;
 mod error;
 mod minilm;
+mod student;
 mod tokenizer;
 
 pub use binding::{bind_bert_weights, hf_name};
 pub use embed::{Embeddings, cosine_matrix};
 pub use error::{NnError, Result};
 pub use minilm::MiniLm;
+pub use student::{LAYER_WEIGHTS, StudentArch, StudentLayer};
 pub use tokenizer::{Encoded, LengthPolicy, TextTokenizer};
