@@ -27,6 +27,11 @@ enum Command {
     Run(cmd::embed::Args),
     /// Benchmark the CPU kernels or a whole model.
     Bench(cmd::bench::Args),
+    /// Calibrate the latency model on this host's kernels and write its device profile.
+    Profile(cmd::profile::Args),
+    /// Predict latency and energy of an architecture on a device profile, or validate the
+    /// prediction against measurements here.
+    Predict(cmd::predict::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +41,7 @@ fn main() -> anyhow::Result<()> {
         Command::Embed(a) => cmd::embed::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Profile(a) => cmd::profile::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
     }
 }

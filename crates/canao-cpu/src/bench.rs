@@ -79,29 +79,7 @@ impl Prepared {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let data: Vec<f32> = (0..c.n * c.k).map(|_| rng.random_range(-1.0..1.0)).collect();
         let w = Tensor::new(vec![c.n, c.k], data).expect("sizes match");
-        let sparsity = match c.kernel {
-            "block" => {
-                let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
-                Sparsity::Block {
-                    block: c.block,
-                    mask: BitMask(exact_mask(grid, c.density, &mut rng)),
-                }
-            }
-            "pattern" => {
-                let cells = c.block[0] * c.block[1];
-                let patterns: Vec<BitMask> = (0..4)
-                    .map(|_| BitMask(exact_mask(cells, c.density, &mut rng)))
-                    .collect();
-                let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
-                Sparsity::Pattern {
-                    block: c.block,
-                    patterns,
-                    assign: (0..grid).map(|_| rng.random_range(0..4)).collect(),
-                }
-            }
-            "circulant" => Sparsity::Circulant { block: c.block[0] },
-            _ => Sparsity::Dense,
-        };
+        let sparsity = case_sparsity(c, &mut rng);
         let weight = pack_weight("bench", &w, &sparsity).expect("valid by construction");
         let xf = Fm {
             rows: c.k,
@@ -142,6 +120,32 @@ impl Prepared {
     /// circulant, as the IR counts it).
     pub fn actual_flops(&self, c: &Case) -> u64 {
         self.sparsity.matmul_flops(c.m, &[c.n, c.k])
+    }
+}
+
+/// The structure a case asks for, drawn at random: exact-density block masks, 4 random patterns
+/// per layer assigned at random, or circulant tiles.
+pub fn case_sparsity(c: &Case, rng: &mut ChaCha8Rng) -> Sparsity {
+    match c.kernel {
+        "block" => {
+            let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
+            Sparsity::Block {
+                block: c.block,
+                mask: BitMask(exact_mask(grid, c.density, rng)),
+            }
+        }
+        "pattern" => {
+            let cells = c.block[0] * c.block[1];
+            let patterns: Vec<BitMask> = (0..4).map(|_| BitMask(exact_mask(cells, c.density, rng))).collect();
+            let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
+            Sparsity::Pattern {
+                block: c.block,
+                patterns,
+                assign: (0..grid).map(|_| rng.random_range(0..4)).collect(),
+            }
+        }
+        "circulant" => Sparsity::Circulant { block: c.block[0] },
+        _ => Sparsity::Dense,
     }
 }
 

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use canao_ir::{Executable, Graph, Runtime, Schedule, TensorType, Weights, check_inputs};
 use canao_tensor::Tensor;
@@ -93,6 +94,11 @@ impl CpuExe {
         m
     }
 
+    /// The work of every step, in the order [`Self::profile`] times them.
+    pub fn work(&self) -> Vec<crate::StepWork> {
+        self.plan.work()
+    }
+
     /// Bytes of the activation arena and scratch.
     pub fn arena_bytes(&self) -> usize {
         4 * (self.buffers.iter().map(Aligned::len).sum::<usize>() + self.scratch.len())
@@ -147,26 +153,50 @@ impl CpuExe {
         Ok(Tensor::new(shape, data)?)
     }
 
-    /// Runs once more after `run` and returns each step's label and wall time, in plan order.
-    /// For profiles only: the timing calls themselves add a little to each step.
-    pub fn profile(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<(String, std::time::Duration)>> {
-        self.run(inputs)?;
-        let mut times = Vec::with_capacity(self.plan.steps.len());
+    /// Runs once, timing each step, and returns each step's label and wall time in plan order,
+    /// then `io`: checking and loading the inputs and converting the outputs back (the entries
+    /// line up with [`Self::work`]). For profiles only: the timing calls add a little to each.
+    pub fn profile(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<(String, Duration)>> {
+        let mut times = Vec::with_capacity(self.plan.steps.len() + 1);
+        self.run_timed(inputs, Some(&mut times))?;
+        let labels = self.plan.steps.iter().map(Step::label).chain(["io".to_string()]);
+        Ok(labels.zip(times).collect())
+    }
+
+    /// A run; with `times`, each step's wall time is pushed, then the input and output handling.
+    fn run_timed(
+        &mut self,
+        inputs: &BTreeMap<String, Tensor>,
+        mut times: Option<&mut Vec<Duration>>,
+    ) -> Result<Vec<Tensor>> {
+        let start = Instant::now();
+        check_inputs(self.inputs.iter().map(|(n, ty, _)| (n.as_str(), ty)), inputs)?;
+        for (name, ty, out) in &self.inputs {
+            Self::load_input(&self.plan, &mut self.buffers, &ty.shape, *out, &inputs[name]);
+        }
+        let load = start.elapsed();
         let pool = self.pool.take();
         let r = match &pool {
-            Some(p) => p.install(|| self.run_steps_timed(&mut times)),
-            None => self.run_steps_timed(&mut times),
+            Some(p) => p.install(|| self.run_steps(times.as_deref_mut())),
+            None => self.run_steps(times.as_deref_mut()),
         };
         self.pool = pool;
         r?;
-        Ok(self.plan.steps.iter().map(Step::label).zip(times).collect())
+        let start = Instant::now();
+        let outputs = (0..self.plan.outputs.len()).map(|i| self.output(i)).collect();
+        if let Some(t) = times {
+            t.push(load + start.elapsed());
+        }
+        outputs
     }
 
-    fn run_steps_timed(&mut self, times: &mut Vec<std::time::Duration>) -> Result<()> {
+    fn run_steps(&mut self, mut times: Option<&mut Vec<Duration>>) -> Result<()> {
         for i in 0..self.plan.steps.len() {
-            let start = std::time::Instant::now();
+            let start = times.is_some().then(Instant::now);
             self.run_step(i)?;
-            times.push(start.elapsed());
+            if let (Some(t), Some(s)) = (times.as_deref_mut(), start) {
+                t.push(s.elapsed());
+            }
         }
         Ok(())
     }
@@ -179,13 +209,6 @@ impl CpuExe {
         let r = self.step(i, out.as_mut_slice());
         self.buffers[out_buf] = out;
         r
-    }
-
-    fn run_steps(&mut self) -> Result<()> {
-        for i in 0..self.plan.steps.len() {
-            self.run_step(i)?;
-        }
-        Ok(())
     }
 
     fn step(&mut self, i: usize, out: &mut [f32]) -> Result<()> {
@@ -333,18 +356,6 @@ impl Executable for CpuExe {
     type Error = CpuError;
 
     fn run(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<Tensor>> {
-        check_inputs(self.inputs.iter().map(|(n, ty, _)| (n.as_str(), ty)), inputs)?;
-        for (name, ty, out) in &self.inputs {
-            Self::load_input(&self.plan, &mut self.buffers, &ty.shape, *out, &inputs[name]);
-        }
-        match self.pool.take() {
-            Some(pool) => {
-                let r = pool.install(|| self.run_steps());
-                self.pool = Some(pool);
-                r?
-            }
-            None => self.run_steps()?,
-        }
-        (0..self.plan.outputs.len()).map(|i| self.output(i)).collect()
+        self.run_timed(inputs, None)
     }
 }

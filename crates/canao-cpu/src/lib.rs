@@ -11,10 +11,12 @@ pub mod kernels;
 mod lower;
 pub mod pack;
 mod plan;
+mod work;
 
 pub use error::{CpuError, Result};
 pub use exec::{CpuExe, CpuRuntime};
 pub use pack::{PackedWeight, pack_weight};
+pub use work::{FEATURES, Features, MEMORY_BOUND, StepWork};
 
 /// Activation rows are padded to a multiple of this many columns so kernels can work on whole
 /// vector tiles; padding columns never feed real ones.

@@ -1,13 +1,22 @@
 //! Device profiles and the latency / energy models that read them.
 
+pub mod calibrate;
 mod energy;
 mod error;
+mod features;
+mod fitted;
+mod host;
+pub mod measure;
+mod nnls;
 mod profile;
 mod rt3;
 
 pub use energy::{LevelEnergy, energy_per_run, runs_per_battery};
 pub use error::{LatencyError, Result};
+pub use features::NAMES as FEATURE_NAMES;
+pub use fitted::{Fitted, LatencyModel, Prediction};
+pub use host::{Host, today};
 pub use profile::{
-    ComputeUnit, CostModel, DeviceProfile, DvfsLevel, FORMAT_VERSION, Memory, Power, Provenance, Source,
+    Battery, ComputeUnit, CostModel, DeviceProfile, DvfsLevel, FORMAT_VERSION, Memory, Power, Provenance, Source,
 };
 pub use rt3::{OpCounts, count_ops, rt3_latency_ms};

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LatencyError, Result};
+use crate::fitted::Fitted;
 
 /// The profile format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -36,7 +37,9 @@ pub enum ComputeUnit {
 pub struct DvfsLevel {
     pub name: String,
     pub ghz: f64,
-    pub volts: f64,
+    /// Supply voltage, where known (needed by `Power::Switched`).
+    #[serde(default)]
+    pub volts: Option<f64>,
     pub power: Power,
     /// Latency limit at this level, in milliseconds, when the profile sets one (RT3 does).
     #[serde(default)]
@@ -79,12 +82,16 @@ pub enum CostModel {
         ms_per_10k_add: f64,
         reference_ghz: f64,
     },
+    /// Per-kernel-class coefficients over the CPU backend's lowered plan (`canao profile`, or
+    /// derived from published figures).
+    Fitted(Fitted),
 }
 
 impl CostModel {
     pub fn kind(&self) -> &'static str {
         match self {
             CostModel::Analytic { .. } => "analytic",
+            CostModel::Fitted(_) => "fitted",
         }
     }
 }
@@ -105,6 +112,8 @@ pub enum Source {
     Measured { host: String, date: String },
     /// Taken from a public source, not measured by canao.
     Published { citation: String },
+    /// Neither measured nor published: an assumption, and why it was needed.
+    Assumed { reason: String },
 }
 
 impl DeviceProfile {
@@ -141,8 +150,14 @@ impl DeviceProfile {
             return field("dvfs".into(), "needs at least one level".into());
         }
         for (i, l) in self.dvfs.iter().enumerate() {
-            if !(l.ghz > 0.0 && l.volts > 0.0) {
+            if !(l.ghz > 0.0 && l.volts.is_none_or(|v| v > 0.0)) {
                 return field(format!("dvfs[{i}]"), "frequency and voltage must be positive".into());
+            }
+            if matches!(l.power, Power::Switched { .. }) && l.volts.is_none() {
+                return field(
+                    format!("dvfs[{i}].volts"),
+                    "switched-capacitance power needs a voltage".into(),
+                );
             }
         }
         if let Some(b) = &self.battery
@@ -152,6 +167,15 @@ impl DeviceProfile {
                 "battery.shares".into(),
                 "needs one share per DVFS level, summing to 1".into(),
             );
+        }
+        if let CostModel::Fitted(f) = &self.model {
+            f.validate(origin)?;
+            if self.memory.bandwidth_gbs.is_nan() || self.memory.bandwidth_gbs <= 0.0 {
+                return field(
+                    "memory.bandwidth_gbs".into(),
+                    "a fitted model scales memory-bound terms by it; must be positive".into(),
+                );
+            }
         }
         if self.provenance.is_empty() {
             return field(
@@ -178,7 +202,10 @@ impl DvfsLevel {
             Power::Switched {
                 nanofarads,
                 static_watts,
-            } => nanofarads * 1e-9 * self.volts * self.volts * self.ghz * 1e9 + static_watts,
+            } => {
+                let v = self.volts.unwrap_or(0.0);
+                nanofarads * 1e-9 * v * v * self.ghz * 1e9 + static_watts
+            }
             Power::Watts(w) => w,
         }
     }

@@ -53,14 +53,14 @@ pub fn rt3_latency_ms(profile: &DeviceProfile, counts: OpCounts, level: usize) -
         ms_per_10k_mul,
         ms_per_10k_add,
         reference_ghz,
-    } = profile.model;
-    if l.ghz <= 0.0 {
+    } = profile.model
+    else {
         return Err(LatencyError::Model {
             profile: profile.name.clone(),
-            kind: "analytic",
-            wanted: "a positive frequency".into(),
+            kind: profile.model.kind(),
+            wanted: "RT3's latency needs the analytic model".into(),
         });
-    }
+    };
     let at_reference = counts.mul as f64 / 1e4 * ms_per_10k_mul + counts.add as f64 / 1e4 * ms_per_10k_add;
     Ok(at_reference * reference_ghz / l.ghz)
 }

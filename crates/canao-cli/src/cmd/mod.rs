@@ -4,4 +4,7 @@ pub mod bench;
 pub mod embed;
 pub mod inspect;
 mod model;
+mod plot;
+pub mod predict;
+pub mod profile;
 pub mod run;

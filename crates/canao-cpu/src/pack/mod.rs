@@ -11,7 +11,7 @@ use canao_tensor::Tensor;
 
 use crate::error::{CpuError, Result};
 
-pub use block::{BlockPacked, Strip};
+pub use block::{BlockPacked, STRIP_HEIGHTS, Strip};
 pub use circulant::CirculantPacked;
 pub use pattern::PatternPacked;
 

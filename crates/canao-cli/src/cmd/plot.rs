@@ -1,0 +1,59 @@
+//! SVG plots for results people would rather look at than read.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing the plot: {e:?}")
+}
+
+/// A scatter plot of (x, y) points on equal axes from zero; with `diagonal`, the y = x line and
+/// the +/-10 % band around it.
+pub fn scatter(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+    diagonal: bool,
+) -> Result<()> {
+    let max = points
+        .iter()
+        .flat_map(|&(x, y)| [x, y])
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.08;
+    let root = SVGBackend::new(path, (720, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..max, 0.0..max)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(draw_err)?;
+    if diagonal {
+        for (factor, style) in [
+            (1.0, BLACK.stroke_width(1)),
+            (1.1, RED.stroke_width(1)),
+            (0.9, RED.stroke_width(1)),
+        ] {
+            chart
+                .draw_series(LineSeries::new([(0.0, 0.0), (max, max * factor)], style))
+                .map_err(draw_err)?;
+        }
+    }
+    chart
+        .draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 3, BLUE.filled())))
+        .map_err(draw_err)?;
+    root.present().map_err(draw_err)?;
+    Ok(())
+}

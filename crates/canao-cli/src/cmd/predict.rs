@@ -1,0 +1,274 @@
+//! `canao predict`: the latency model's per-kernel prediction for an architecture on a device
+//! profile, and `--validate`, which measures sampled students here against the prediction.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use canao_cpu::{CpuRuntime, StepWork};
+use canao_ir::builders::{Arch, BertArch, from_ron};
+use canao_ir::{Runtime, Schedule};
+use canao_latency::calibrate::{Accuracy, GROUP};
+use canao_latency::measure::{ANCHOR, Spec, Workload, anchor, measure_specs};
+use canao_latency::{DeviceProfile, LatencyModel, Source, energy_per_run, runs_per_battery};
+use canao_nn::StudentArch;
+use canao_search::SearchSpace;
+use rand::SeedableRng;
+use serde_json::json;
+
+use crate::cmd::plot;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A device profile: a path, or a name under device-profiles/.
+    #[arg(long)]
+    device: String,
+    /// An architecture RON: a student of MiniLM (`StudentArch`) or any `Arch`.
+    #[arg(long, required_unless_present = "validate")]
+    arch: Option<PathBuf>,
+    /// DVFS level (0 = fastest).
+    #[arg(long, default_value_t = 0)]
+    level: usize,
+    /// Tokens per sequence for a student architecture.
+    #[arg(long, default_value_t = 128)]
+    seq: usize,
+    /// Measure sampled students here and compare them with the prediction.
+    #[arg(long)]
+    validate: bool,
+    #[arg(long, default_value_t = 30)]
+    samples: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "search-spaces/minilm.ron")]
+    space: PathBuf,
+    /// Timing rounds for --validate (each runs every sample once; medians over rounds).
+    #[arg(long, default_value_t = 9)]
+    rounds: usize,
+    /// Where --validate writes its table and plot.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Reads a profile from a path, or by name from device-profiles/.
+pub fn load_profile(device: &str) -> Result<DeviceProfile> {
+    let path = if Path::new(device).exists() {
+        PathBuf::from(device)
+    } else {
+        PathBuf::from(format!("device-profiles/{device}.ron"))
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading device profile {} (a path, or a name under device-profiles/)",
+            path.display()
+        )
+    })?;
+    Ok(DeviceProfile::from_ron(&text, &path.display().to_string())?)
+}
+
+/// The lowered plan's work for an architecture file, with random weights (a student's block
+/// masks are then random at its density).
+fn arch_work(path: &Path, seq: usize, threads: usize) -> Result<(String, Vec<StepWork>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let origin = path.display().to_string();
+    let workload = match from_ron::<StudentArch>(&text, &origin) {
+        Ok(s) => Workload::student(origin.clone(), &BertArch::minilm(seq), &s, seq, 0)?,
+        Err(student_err) => {
+            let arch: Arch = from_ron(&text, &origin).map_err(|arch_err| {
+                anyhow::anyhow!(
+                    "{} is neither a student of MiniLM ({student_err}) nor an Arch ({arch_err})",
+                    path.display()
+                )
+            })?;
+            let vocab = match &arch {
+                Arch::Bert(b) => b.vocab,
+                _ => 1,
+            };
+            Workload::new(origin.clone(), arch.build()?, None, vocab, 0)?
+        }
+    };
+    let exe = CpuRuntime.prepare(&workload.graph, &workload.weights, &Schedule { threads })?;
+    Ok((origin, exe.work()))
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let profile = load_profile(&a.device)?;
+    if a.validate {
+        return validate(&a, &profile);
+    }
+    let model = LatencyModel::new(&profile, a.level)?;
+    let (name, work) = arch_work(a.arch.as_deref().expect("clap requires --arch"), a.seq, model.threads())?;
+    let p = model.predict(&work)?;
+    let level = profile.level(a.level)?;
+    let joules = energy_per_run(&profile, a.level, p.total_ms)?;
+    let battery = profile
+        .battery
+        .as_ref()
+        .map(|_| {
+            let per_level = (0..profile.dvfs.len())
+                .map(|l| Ok(LatencyModel::new(&profile, l)?.predict(&work)?.total_ms))
+                .collect::<Result<Vec<f64>>>()?;
+            anyhow::Ok(runs_per_battery(&profile, &per_level)?)
+        })
+        .transpose()?;
+    if a.json {
+        let steps: Vec<_> = work
+            .iter()
+            .zip(&p.steps_ms)
+            .enumerate()
+            .map(|(i, (w, ms))| json!({"step": i, "class": w.class, "ms": ms}))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "device": profile.name, "arch": name, "level": level.name, "ghz": level.ghz,
+                "threads": model.threads(), "latency_ms": p.total_ms, "energy_mj": joules * 1e3,
+                "runs_per_battery": battery.map(|b| b.iter().map(|l| l.runs).collect::<Vec<_>>()),
+                "steps": steps,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{name} on {} at {} ({:.2} GHz), {} thread(s)",
+        profile.name,
+        level.name,
+        level.ghz,
+        model.threads()
+    );
+    println!("{:>5}  {:<20} {:>10} {:>7}", "step", "kernel class", "ms", "share");
+    for (i, (w, ms)) in work.iter().zip(&p.steps_ms).enumerate() {
+        println!("{i:>5}  {:<20} {ms:>10.4} {:>6.1}%", w.class, 100.0 * ms / p.total_ms);
+    }
+    println!(
+        "total: {:.3} ms, {:.3} mJ per run ({:.2} W)",
+        p.total_ms,
+        joules * 1e3,
+        level.watts()
+    );
+    if let Some(b) = battery {
+        for (l, e) in profile.dvfs.iter().zip(b) {
+            println!("  {:<8} {:>12} runs per battery share", l.name, e.runs);
+        }
+    }
+    Ok(())
+}
+
+/// Samples students from the space, measures each end to end here (all in turns), and compares
+/// with the profile's prediction.
+fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let measured_here = profile
+        .provenance
+        .iter()
+        .any(|p| p.figure == "model" && matches!(&p.source, Source::Measured { host, .. } if host == here.trim()));
+    if !measured_here {
+        eprintln!(
+            "warning: {}'s model was not measured on this host; validation times this host",
+            profile.name
+        );
+    }
+    if a.samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    let model = LatencyModel::new(profile, a.level)?;
+    let space = SearchSpace::from_file(&a.space)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
+    let teacher = space.teacher_arch();
+    let students: Vec<StudentArch> = (0..a.samples).map(|_| space.sample(&mut rng)).collect();
+    // Each group measured together holds the anchor workload too, so the host's drift since
+    // calibration can be told apart from the model's error.
+    let anchor_ms = match &profile.model {
+        canao_latency::CostModel::Fitted(f) => f.anchor_ms,
+        _ => None,
+    };
+    let mut specs: Vec<Spec> = Vec::new();
+    for (i, s) in students.iter().enumerate() {
+        specs.push(Spec::Student {
+            name: format!("sample{i}"),
+            teacher: teacher.clone(),
+            student: s.clone(),
+            seq: space.seq,
+            seed: a.seed.wrapping_add(i as u64),
+        });
+        if anchor_ms.is_some() && (i % (GROUP - 1) == GROUP - 2 || i + 1 == students.len()) {
+            specs.push(anchor());
+        }
+    }
+    let measured = measure_specs(&specs, model.threads(), a.rounds, GROUP, &mut |what| {
+        eprintln!("{what}")
+    })?;
+    let mut rows = Vec::new();
+    let mut corrected = Vec::new();
+    let mut csv = String::from("sample,layers,heads,ffn,density,predicted_ms,measured_ms,error_pct,drift,arch\n");
+    let mut samples = students.iter().zip(measured.iter().filter(|m| m.name != ANCHOR));
+    for group in measured.split_inclusive(|m| m.name == ANCHOR) {
+        // Host speed in this group against calibration time (1 = unchanged).
+        let drift = match (group.last().filter(|m| m.name == ANCHOR), anchor_ms) {
+            (Some(m), Some(cal)) => m.total_ns / 1e6 / cal,
+            _ => 1.0,
+        };
+        for _ in group.iter().filter(|m| m.name != ANCHOR) {
+            let (s, m) = samples.next().expect("one measurement per sample");
+            let pred = model.predict(&m.work)?.total_ms;
+            let meas = m.total_ns / 1e6;
+            let list =
+                |f: &dyn Fn(&canao_nn::StudentLayer) -> String| s.layers.iter().map(f).collect::<Vec<_>>().join(" ");
+            csv += &format!(
+                "{},{},{},{},{},{pred:.4},{meas:.4},{:.2},{drift:.4},\"{}\"\n",
+                m.name,
+                s.layers.len(),
+                list(&|l| l.heads.to_string()),
+                list(&|l| l.ffn.to_string()),
+                list(&|l| l.density.to_string()),
+                100.0 * (pred / meas - 1.0),
+                ron::to_string(s).expect("students serialise").replace('"', "'"),
+            );
+            rows.push((pred, meas));
+            corrected.push((pred * drift, meas));
+        }
+    }
+    let acc = Accuracy::of(&rows);
+    let anchored = anchor_ms.map(|_| Accuracy::of(&corrected));
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let stem = a.out.join(format!("latency-validation-{}", profile.name));
+    let (csv_path, svg_path) = (stem.with_extension("csv"), stem.with_extension("svg"));
+    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    plot::scatter(
+        &svg_path,
+        &format!(
+            "{}: {} students of {}, within 10 %: {:.0} %, MAPE {:.1} %",
+            profile.name,
+            a.samples,
+            space.name,
+            100.0 * acc.within_10pct,
+            acc.mape
+        ),
+        "measured (ms)",
+        "predicted (ms)",
+        &rows.iter().map(|&(p, m)| (m, p)).collect::<Vec<_>>(),
+        true,
+    )?;
+    if a.json {
+        println!(
+            "{}",
+            json!({"device": profile.name, "space": space.name, "samples": a.samples, "seed": a.seed,
+                   "within_10pct": acc.within_10pct, "mape": acc.mape,
+                   "drift_corrected": anchored.map(|c| json!({"within_10pct": c.within_10pct, "mape": c.mape})),
+                   "table": csv_path, "plot": svg_path})
+        );
+    } else {
+        println!(
+            "{} samples: within_10pct = {:.3}, mape = {:.2} %",
+            a.samples, acc.within_10pct, acc.mape
+        );
+        if let Some(c) = anchored {
+            println!(
+                "  with the host's drift since calibration taken out (anchor re-measured per group): within_10pct = {:.3}, mape = {:.2} %",
+                c.within_10pct, c.mape
+            );
+        }
+        println!("wrote {} and {}", csv_path.display(), svg_path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! `canao profile`: calibrate the latency model on this host's CPU kernels and write the device
+//! profile with its raw calibration data beside it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use canao_latency::Host;
+use canao_latency::calibrate::{Accuracy, Options, calibrate, to_csv};
+use serde_json::json;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to write the profile (the CSV goes beside it); default device-profiles/host-<cpu>.ron.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A small slice of the calibration set (short sequences): seconds instead of minutes.
+    #[arg(long)]
+    quick: bool,
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timing rounds (each runs every workload once; medians over rounds).
+    #[arg(long)]
+    reps: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn show(what: &str, a: &Accuracy) {
+    eprintln!(
+        "  {what:<34} n = {:>4}  mape {:>5.1} %  within 10 %: {:>5.1} %",
+        a.count,
+        a.mape,
+        100.0 * a.within_10pct
+    );
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let host = Host::probe();
+    eprintln!(
+        "host {} ({}, {} cores, {:.2} GHz, caches {:?} KiB, read bandwidth {:.1} GB/s)",
+        host.hostname, host.cpu, host.cores, host.ghz, host.caches_kib, host.bandwidth_gbs
+    );
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("device-profiles/{}.ron", host.profile_name())));
+    let csv_path = out.with_extension("csv");
+    let opts = Options {
+        quick: a.quick,
+        threads: a.threads,
+        reps: a.reps.unwrap_or(if a.quick { 3 } else { 9 }),
+        seed: a.seed,
+        ghz: host.ghz,
+        bandwidth_gbs: host.bandwidth_gbs,
+        resident_bytes: host.resident_bytes(),
+    };
+    let cal = calibrate(&opts, &mut |what| eprintln!("{what}"))?;
+    let csv_name = csv_path
+        .file_name()
+        .context("output path has no file name")?
+        .to_string_lossy()
+        .to_string();
+    let profile = host.profile(cal.fitted.clone(), &csv_name);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&csv_path, to_csv(&cal.measured, host.resident_bytes()))
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    let header = format!(
+        "// Fitted by `canao profile{}` on {} ({}), {} thread(s).\n// Held-out workloads: mape {:.1} %, {:.0} % within 10 %. Raw data: {csv_name}.\n",
+        if a.quick { " --quick" } else { "" },
+        host.hostname,
+        canao_latency::today(),
+        a.threads,
+        cal.totals_held_out.mape,
+        100.0 * cal.totals_held_out.within_10pct
+    );
+    std::fs::write(&out, header + &profile.to_ron()).with_context(|| format!("writing {}", out.display()))?;
+    if a.json {
+        let acc = |x: &Accuracy| json!({"count": x.count, "mape": x.mape, "within_10pct": x.within_10pct});
+        println!(
+            "{}",
+            json!({
+                "profile": out, "csv": csv_path, "workloads": cal.measured.len(),
+                "steps_fit": acc(&cal.steps_fit), "steps_held_out": acc(&cal.steps_held_out),
+                "totals_held_out": acc(&cal.totals_held_out),
+            })
+        );
+    } else {
+        eprintln!("accuracy:");
+        show("kernels, fitted workloads", &cal.steps_fit);
+        show("kernels, held-out workloads", &cal.steps_held_out);
+        show("whole graphs, held-out workloads", &cal.totals_held_out);
+        println!("wrote {} and {}", out.display(), csv_path.display());
+    }
+    Ok(())
+}

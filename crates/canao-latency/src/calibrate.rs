@@ -1,0 +1,170 @@
+//! Fitting a per-kernel-class model to measured step times, checking it on held-out workloads,
+//! and the raw calibration data as CSV.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::error::Result;
+use crate::features::{NAMES, Row, rows};
+use crate::fitted::{Fitted, LatencyModel};
+use crate::measure::{ANCHOR, Measured, calibration_set, measure_specs};
+
+/// Workloads measured together (in turns); see [`measure_specs`].
+pub const GROUP: usize = 10;
+use crate::nnls::nnls;
+
+/// Every fourth workload is held out of the fit and used to check it.
+pub fn held_out(index: usize) -> bool {
+    index % 4 == 3
+}
+
+/// Fits each kernel class by non-negative least squares on relative error (each row divided by
+/// its measured time, so a 2 us layer norm and a 2 ms GEMM weigh alike within their class).
+/// Takes (class, features, measured ns); returns class -> feature -> nanoseconds per unit,
+/// listing only the features the class uses.
+pub fn fit(samples: &[(&str, Row, f64)]) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut by_class: BTreeMap<&str, Vec<(&Row, f64)>> = BTreeMap::new();
+    for (class, row, ns) in samples {
+        if *ns > 0.0 {
+            by_class.entry(class).or_default().push((row, *ns));
+        }
+    }
+    by_class
+        .into_iter()
+        .map(|(class, rows)| {
+            let a: Vec<Vec<f64>> = rows.iter().map(|(r, ns)| r.iter().map(|f| f / ns).collect()).collect();
+            let x = nnls(&a, &vec![1.0; rows.len()], NAMES.len());
+            let used = NAMES
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| rows.iter().any(|(r, _)| r[i] != 0.0))
+                .map(|(i, name)| (name.to_string(), x[i]))
+                .collect();
+            (class.to_string(), used)
+        })
+        .collect()
+}
+
+/// Accuracy figures of a prediction set: mean absolute percentage error, and the share of
+/// predictions within 10 % of the measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Accuracy {
+    pub count: usize,
+    pub mape: f64,
+    pub within_10pct: f64,
+}
+
+impl Accuracy {
+    /// From (predicted, measured) pairs.
+    pub fn of(pairs: &[(f64, f64)]) -> Self {
+        let errs: Vec<f64> = pairs
+            .iter()
+            .filter(|(_, m)| *m > 0.0)
+            .map(|(p, m)| ((p - m) / m).abs())
+            .collect();
+        let n = errs.len().max(1) as f64;
+        Self {
+            count: errs.len(),
+            mape: 100.0 * errs.iter().sum::<f64>() / n,
+            within_10pct: errs.iter().filter(|&&e| e <= 0.10).count() as f64 / n,
+        }
+    }
+}
+
+/// One CSV row per step of every workload: workload, split, step, class, the model features
+/// (spill for a cache of `resident_bytes`), the measured median (ns) and, last, a row per
+/// workload for its end-to-end median (class `total`).
+pub fn to_csv(measured: &[Measured], resident_bytes: f64) -> String {
+    let mut s = format!("workload,split,step,class,{},measured_ns\n", NAMES.join(","));
+    for (i, m) in measured.iter().enumerate() {
+        let split = if held_out(i) { "held_out" } else { "fit" };
+        for (j, ((w, row), ns)) in m
+            .work
+            .iter()
+            .zip(rows(&m.work, resident_bytes))
+            .zip(&m.steps_ns)
+            .enumerate()
+        {
+            let feats: Vec<String> = row.iter().map(|f| f.to_string()).collect();
+            writeln!(s, "{},{split},{j},{},{},{ns:.0}", m.name, w.class, feats.join(",")).expect("string");
+        }
+        let zeros = vec!["0"; NAMES.len()].join(",");
+        writeln!(s, "{},{split},,total,{zeros},{:.0}", m.name, m.total_ns).expect("string");
+    }
+    s
+}
+
+/// How to calibrate.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub quick: bool,
+    pub threads: usize,
+    /// Rounds of timing (each runs every workload once; medians over rounds).
+    pub reps: usize,
+    pub seed: u64,
+    /// The host's clock and read bandwidth, which the coefficients hold at.
+    pub ghz: f64,
+    pub bandwidth_gbs: f64,
+    /// Bytes of weights the host keeps in cache between runs (its L2).
+    pub resident_bytes: f64,
+}
+
+/// A fitted model with what it was fitted on and how well it does.
+#[derive(Debug, Clone)]
+pub struct Calibration {
+    pub measured: Vec<Measured>,
+    pub fitted: Fitted,
+    /// Per-step accuracy on the fitted workloads and on the held-out ones.
+    pub steps_fit: Accuracy,
+    pub steps_held_out: Accuracy,
+    /// Whole-workload accuracy (sum of step predictions against the end-to-end median) on the
+    /// held-out workloads.
+    pub totals_held_out: Accuracy,
+}
+
+/// Measures the designed set, fits on three quarters of it and checks on the rest.
+/// `progress` hears what is being done.
+pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calibration> {
+    let specs = calibration_set(opts.quick, opts.seed);
+    let measured = measure_specs(&specs, opts.threads, opts.reps, GROUP, progress)?;
+    let features: Vec<Vec<Row>> = measured.iter().map(|m| rows(&m.work, opts.resident_bytes)).collect();
+    let samples: Vec<(&str, Row, f64)> = measured
+        .iter()
+        .zip(&features)
+        .enumerate()
+        .filter(|(i, _)| !held_out(*i))
+        .flat_map(|(_, (m, r))| {
+            m.work
+                .iter()
+                .zip(r)
+                .zip(&m.steps_ns)
+                .map(|((w, r), ns)| (w.class.as_str(), *r, *ns))
+        })
+        .collect();
+    let fitted = Fitted {
+        threads: opts.threads,
+        reference_ghz: opts.ghz,
+        reference_bandwidth_gbs: opts.bandwidth_gbs,
+        resident_bytes: opts.resident_bytes,
+        classes: fit(&samples),
+        anchor_ms: measured.iter().find(|m| m.name == ANCHOR).map(|m| m.total_ns / 1e6),
+        calibration_csv: None,
+    };
+    let model = LatencyModel::from_classes("calibration", &fitted, 1.0, 1.0);
+    let (mut steps, mut totals) = ([Vec::new(), Vec::new()], Vec::new());
+    for (i, m) in measured.iter().enumerate() {
+        let p = model.predict(&m.work)?;
+        let held = usize::from(held_out(i));
+        steps[held].extend(p.steps_ms.iter().map(|ms| ms * 1e6).zip(m.steps_ns.iter().copied()));
+        if held == 1 {
+            totals.push((p.total_ms * 1e6, m.total_ns));
+        }
+    }
+    Ok(Calibration {
+        steps_fit: Accuracy::of(&steps[0]),
+        steps_held_out: Accuracy::of(&steps[1]),
+        totals_held_out: Accuracy::of(&totals),
+        fitted,
+        measured,
+    })
+}
