@@ -27,6 +27,8 @@ enum Command {
     Run(cmd::embed::Args),
     /// Benchmark the CPU kernels or a whole model.
     Bench(cmd::bench::Args),
+    /// Export a model (or a student of it) as ONNX or as a canao deployment bundle.
+    Export(cmd::export::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Embed(a) => cmd::embed::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Export(a) => cmd::export::run(a),
     }
 }
