@@ -15,9 +15,9 @@ fn temp_beside(path: &Path) -> PathBuf {
 }
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |source| ExportError::Write {
+    move |cause| ExportError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -40,7 +40,7 @@ pub fn write_dir(dir: &Path, marker: &str, fill: impl FnOnce(&Path) -> Result<()
         if !empty && !dir.join(marker).exists() {
             return Err(ExportError::Write {
                 path: dir.to_path_buf(),
-                source: std::io::Error::new(
+                cause: std::io::Error::new(
                     std::io::ErrorKind::AlreadyExists,
                     format!("exists and holds no {marker}; refusing to replace it"),
                 ),

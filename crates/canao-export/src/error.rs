@@ -11,18 +11,12 @@ pub enum ExportError {
     Weight { tensor: String, detail: String },
     #[error("graph output {index} has no name; give one name per output")]
     OutputName { index: usize },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message rather than a `source`, so that it is not printed
+    // twice by reporters that walk the chain.
+    #[error("cannot write {path}: {cause}")]
+    Write { path: PathBuf, cause: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("bundle file {file}: {detail}")]
     Bundle { file: String, detail: String },
     #[error("{file}: {detail}")]

@@ -96,9 +96,9 @@ pub fn write_bundle(dir: &Path, model_name: &str, model: &MiniLm) -> Result<()> 
         stored,
     };
     let tokenizer_path = model.dir().join(TOKENIZER);
-    let tokenizer = std::fs::read(&tokenizer_path).map_err(|source| ExportError::Read {
+    let tokenizer = std::fs::read(&tokenizer_path).map_err(|cause| ExportError::Read {
         path: tokenizer_path,
-        source,
+        cause,
     })?;
     let arch_text = ron::ser::to_string_pretty(&arch, ron::ser::PrettyConfig::default())
         .map_err(|e| bundle_err(ARCH, e.to_string()))?;
@@ -112,14 +112,14 @@ pub fn write_bundle(dir: &Path, model_name: &str, model: &MiniLm) -> Result<()> 
     let manifest_text = serde_json::to_string_pretty(&manifest).map_err(|e| bundle_err(MANIFEST, e.to_string()))?;
     atomic::write_dir(dir, MANIFEST, |tmp| {
         for (name, bytes) in &files {
-            std::fs::write(tmp.join(name), bytes).map_err(|source| ExportError::Write {
+            std::fs::write(tmp.join(name), bytes).map_err(|cause| ExportError::Write {
                 path: dir.join(name),
-                source,
+                cause,
             })?;
         }
-        std::fs::write(tmp.join(MANIFEST), manifest_text).map_err(|source| ExportError::Write {
+        std::fs::write(tmp.join(MANIFEST), manifest_text).map_err(|cause| ExportError::Write {
             path: dir.join(MANIFEST),
-            source,
+            cause,
         })
     })
 }
