@@ -32,6 +32,8 @@ enum Command {
     /// Predict latency and energy of an architecture on a device profile, or validate the
     /// prediction against measurements here.
     Predict(cmd::predict::Args),
+    /// Export a model (or a student of it) as ONNX or as a canao deployment bundle.
+    Export(cmd::export::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +45,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Profile(a) => cmd::profile::run(a),
         Command::Predict(a) => cmd::predict::run(a),
+        Command::Export(a) => cmd::export::run(a),
     }
 }

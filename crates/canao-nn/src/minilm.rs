@@ -11,6 +11,8 @@ use crate::assets;
 use crate::binding::bind_bert_weights;
 use crate::embed::Embeddings;
 use crate::error::{NnError, Result};
+use crate::inherit::inherit;
+use crate::student::StudentArch;
 use crate::tokenizer::{Encoded, LengthPolicy, TextTokenizer};
 
 /// The fields of a Hugging Face BERT `config.json` that decide the architecture.
@@ -38,6 +40,8 @@ pub struct MiniLm {
     weights: Weights,
     /// Structures imposed on parameters (compression results), applied to every graph built.
     sparsity: BTreeMap<String, Sparsity>,
+    /// For a student: the teacher's architecture and the student's description.
+    origin: Option<(BertArch, StudentArch)>,
 }
 
 impl MiniLm {
@@ -60,11 +64,56 @@ impl MiniLm {
             tokenizer,
             weights,
             sparsity: BTreeMap::new(),
+            origin: None,
         })
+    }
+
+    /// A model from parts already in memory (a deployment bundle); the weights must fit `arch`.
+    /// `origin` is the teacher and student description when the model is a student.
+    pub fn from_parts(
+        dir: &Path,
+        arch: BertArch,
+        tokenizer: TextTokenizer,
+        weights: Weights,
+        origin: Option<(BertArch, StudentArch)>,
+    ) -> Result<Self> {
+        weights.check_against(&arch.with_seq(1).build()?)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            arch: arch.with_seq(1),
+            tokenizer,
+            weights,
+            sparsity: BTreeMap::new(),
+            origin,
+        })
+    }
+
+    /// The student `student` of this model: inherited weights (see [`crate::inherit`]) and the
+    /// student's block masks. Sparsity imposed on this model is not carried over: the student's
+    /// parameters are different matrices.
+    pub fn student(&self, student: &StudentArch) -> Result<Self> {
+        let weights = inherit(&self.weights, &self.arch, student)?;
+        let mut model = Self {
+            dir: self.dir.clone(),
+            arch: student.bert(&self.arch, 1)?,
+            tokenizer: self.tokenizer.clone(),
+            weights,
+            sparsity: BTreeMap::new(),
+            origin: Some((self.arch.clone(), student.clone())),
+        };
+        for (param, s) in student.masks(&model.weights)? {
+            model.set_sparsity(&param, s)?;
+        }
+        Ok(model)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// For a student made by [`Self::student`]: its teacher's architecture and description.
+    pub fn origin(&self) -> Option<&(BertArch, StudentArch)> {
+        self.origin.as_ref()
     }
 
     /// The architecture at a given sequence length.

@@ -21,7 +21,7 @@ pub struct Encoded {
 
 /// A WordPiece tokenizer from `tokenizer.json`, with its built-in padding and truncation (to
 /// 128 in MiniLM's file) turned off, so length is decided here and explicitly.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TextTokenizer {
     file: PathBuf,
     inner: Tokenizer,

@@ -1,11 +1,13 @@
 //! Choosing the backend a model runs on, and the MiniLM options shared by `embed`, `run` and
 //! `bench model`.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_ir::Schedule;
-use canao_nn::{Embeddings, LengthPolicy, MiniLm, assets};
+use canao_nn::{Embeddings, LengthPolicy, MiniLm, StudentArch, assets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -30,6 +32,10 @@ pub struct ModelArgs {
     /// Model to use (minilm).
     #[arg(long, default_value = "minilm")]
     pub model: String,
+    /// A student of the model (StudentArch RON: kept layers, heads, FFN width, block density
+    /// per layer); its weights are inherited from the model's.
+    #[arg(long, value_name = "ARCH.ron")]
+    pub arch: Option<PathBuf>,
     /// Prune every encoder linear layer to this block sparsity by block magnitude (0 to <1).
     #[arg(long)]
     pub sparsity: Option<f64>,
@@ -52,12 +58,22 @@ pub fn parse_block(s: &str) -> Result<[usize; 2], String> {
 }
 
 impl ModelArgs {
-    /// Loads the model (fetching it if missing) and applies the requested pruning.
+    /// Loads the model (fetching it if missing), then takes the `--arch` student of it and
+    /// applies the requested pruning.
     pub fn load(&self) -> Result<MiniLm> {
+        let student = self.arch.as_deref().map(read_student).transpose()?;
+        self.load_with(student.as_ref())
+    }
+
+    /// As [`Self::load`], with the student given rather than read from `--arch`.
+    pub fn load_with(&self, student: Option<&StudentArch>) -> Result<MiniLm> {
         if self.model != "minilm" {
             bail!("unknown model `{}`; available: minilm", self.model);
         }
         let mut model = MiniLm::from_cache(&assets::canao_home(), &mut |line| eprintln!("{line}"))?;
+        if let Some(s) = student {
+            model = model.student(s)?;
+        }
         if let Some(s) = self.sparsity {
             for p in model.prunable() {
                 let w = model.weights().dense(&p)?.clone();
@@ -73,6 +89,12 @@ impl ModelArgs {
     pub fn block_label(&self) -> Option<String> {
         self.sparsity.map(|_| format!("{}x{}", self.block[0], self.block[1]))
     }
+}
+
+/// Reads a StudentArch RON file; errors name the file (and line and column).
+pub fn read_student(path: &Path) -> Result<StudentArch> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(canao_ir::builders::from_ron(&text, &path.display().to_string())?)
 }
 
 pub fn embed(

@@ -1,5 +1,7 @@
-use anyhow::Result;
-use canao_nn::LengthPolicy;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use canao_nn::{LengthPolicy, MiniLm};
 use serde_json::json;
 
 use crate::cmd::backend::{self, Backend, ModelArgs};
@@ -17,6 +19,10 @@ pub struct Args {
     pub texts: Vec<String>,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Run a deployment bundle (from `canao export --format bundle`) instead of --model; every
+    /// file is checked against the bundle's manifest first.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["arch", "sparsity"])]
+    pub bundle: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
     /// Worker threads for the CPU backend.
@@ -39,6 +45,16 @@ impl Args {
         }
     }
 
+    /// The bundle when one is given, else the model as `--model`, `--arch` and `--sparsity` say.
+    pub fn load_model(&self) -> Result<MiniLm> {
+        match &self.bundle {
+            Some(dir) => Ok(canao_export::load_bundle(dir)
+                .with_context(|| format!("loading bundle {}", dir.display()))?
+                .model),
+            None => self.model.load(),
+        }
+    }
+
     pub fn policy(&self) -> LengthPolicy {
         if self.truncate {
             LengthPolicy::Truncate
@@ -50,7 +66,7 @@ impl Args {
 
 pub fn run(a: Args) -> Result<()> {
     let texts = a.texts();
-    let model = a.model.load()?;
+    let model = a.load_model()?;
     let emb = backend::embed(&model, a.backend, a.threads, &texts, a.policy())?;
     let sim = emb.similarity();
     if a.json {

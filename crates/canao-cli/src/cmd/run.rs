@@ -8,13 +8,16 @@ use crate::cmd::embed;
 /// configuration, per-text token counts and forward-pass times, embeddings and similarities.
 pub fn run(a: embed::Args) -> Result<()> {
     let texts = a.texts();
-    let model = a.model.load()?;
+    let model = a.load_model()?;
     let emb = backend::embed(&model, a.backend, a.threads, &texts, a.policy())?;
     let out = json!({
         "model": a.model.model,
+        "bundle": a.bundle.as_ref().map(|d| d.display().to_string()),
+        "arch": a.model.arch.as_ref().map(|p| p.display().to_string()),
         "backend": a.backend.name(),
         "threads": a.threads,
-        "sparsity": a.model.sparsity.unwrap_or(0.0),
+        // A bundle's structure is in its own files, not on the command line.
+        "sparsity": a.bundle.is_none().then(|| a.model.sparsity.unwrap_or(0.0)),
         "block": a.model.block_label(),
         "tokens": emb.tokens,
         "ms": emb.ms,
