@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::features::{NAMES, Row, rows};
 use crate::fitted::{Fitted, LatencyModel};
-use crate::measure::{ANCHOR, Measured, calibration_set, measure_specs};
+use crate::measure::{ANCHOR, Measured, anchor, calibration_set, measure_specs, median};
 
 /// Workloads measured together (in turns); see [`measure_specs`].
 pub const GROUP: usize = 10;
@@ -71,11 +71,12 @@ impl Accuracy {
     }
 }
 
-/// One CSV row per step of every workload: workload, split, step, class, the model features
+/// One CSV row per step of every workload: workload, split, the host's drift it was normalised
+/// by (times are already divided by it), step, class, the model features
 /// (spill for a cache of `resident_bytes`), the measured median (ns) and, last, a row per
 /// workload for its end-to-end median (class `total`).
 pub fn to_csv(measured: &[Measured], resident_bytes: f64) -> String {
-    let mut s = format!("workload,split,step,class,{},measured_ns\n", NAMES.join(","));
+    let mut s = format!("workload,split,drift,step,class,{},measured_ns\n", NAMES.join(","));
     for (i, m) in measured.iter().enumerate() {
         let split = if held_out(i) { "held_out" } else { "fit" };
         for (j, ((w, row), ns)) in m
@@ -86,12 +87,46 @@ pub fn to_csv(measured: &[Measured], resident_bytes: f64) -> String {
             .enumerate()
         {
             let feats: Vec<String> = row.iter().map(|f| f.to_string()).collect();
-            writeln!(s, "{},{split},{j},{},{},{ns:.0}", m.name, w.class, feats.join(",")).expect("string");
+            writeln!(
+                s,
+                "{},{split},{:.4},{j},{},{},{ns:.0}",
+                m.name,
+                m.drift,
+                w.class,
+                feats.join(",")
+            )
+            .expect("string");
         }
         let zeros = vec!["0"; NAMES.len()].join(",");
-        writeln!(s, "{},{split},,total,{zeros},{:.0}", m.name, m.total_ns).expect("string");
+        writeln!(s, "{},{split},{:.4},,total,{zeros},{:.0}", m.name, m.drift, m.total_ns).expect("string");
     }
     s
+}
+
+/// Splits measurements into groups ending with an anchor, divides each group's times by its
+/// anchor over the median anchor, and drops the anchors. Returns the normalised measurements and
+/// the median anchor time (ms): the reference speed they now stand at.
+pub fn normalise_by_anchor(raw: &[Measured]) -> (Vec<Measured>, f64) {
+    let groups: Vec<&[Measured]> = raw.split_inclusive(|m| m.name == ANCHOR).collect();
+    let anchors: Vec<f64> = groups
+        .iter()
+        .filter_map(|g| g.last().filter(|m| m.name == ANCHOR).map(|m| m.total_ns))
+        .collect();
+    if anchors.is_empty() {
+        return (raw.to_vec(), 0.0);
+    }
+    let reference = median(anchors);
+    let measured = groups
+        .iter()
+        .flat_map(|g| {
+            let drift = g
+                .last()
+                .filter(|m| m.name == ANCHOR)
+                .map_or(1.0, |a| a.total_ns / reference);
+            g.iter().filter(|m| m.name != ANCHOR).map(move |m| m.normalised(drift))
+        })
+        .collect();
+    (measured, reference / 1e6)
 }
 
 /// How to calibrate.
@@ -126,7 +161,16 @@ pub struct Calibration {
 /// `progress` hears what is being done.
 pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calibration> {
     let specs = calibration_set(opts.quick, opts.seed);
-    let measured = measure_specs(&specs, opts.threads, opts.reps, GROUP, progress)?;
+    // Every group ends with the anchor workload: a shared host's speed drifts by tens of percent
+    // over minutes, and the anchor's time in each group tells by how much, so every group is
+    // brought to the median speed before fitting.
+    let mut with_anchors = Vec::new();
+    for chunk in specs.chunks(GROUP - 1) {
+        with_anchors.extend(chunk.iter().cloned());
+        with_anchors.push(anchor());
+    }
+    let raw = measure_specs(&with_anchors, opts.threads, opts.reps, GROUP, progress)?;
+    let (measured, anchor_ms) = normalise_by_anchor(&raw);
     let features: Vec<Vec<Row>> = measured.iter().map(|m| rows(&m.work, opts.resident_bytes)).collect();
     let samples: Vec<(&str, Row, f64)> = measured
         .iter()
@@ -147,7 +191,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         reference_bandwidth_gbs: opts.bandwidth_gbs,
         resident_bytes: opts.resident_bytes,
         classes: fit(&samples),
-        anchor_ms: measured.iter().find(|m| m.name == ANCHOR).map(|m| m.total_ns / 1e6),
+        anchor_ms: Some(anchor_ms),
         calibration_csv: None,
     };
     let model = LatencyModel::from_classes("calibration", &fitted, 1.0, 1.0);

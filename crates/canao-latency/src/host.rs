@@ -131,6 +131,7 @@ impl Host {
                 name: self.cpu.clone(),
                 cores: self.cores,
                 max_ghz: self.ghz,
+                levels_ghz: vec![self.ghz],
             }],
             dvfs: vec![DvfsLevel {
                 name: "nominal".into(),

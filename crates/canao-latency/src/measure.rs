@@ -34,6 +34,22 @@ pub struct Measured {
     pub work: Vec<StepWork>,
     pub steps_ns: Vec<f64>,
     pub total_ns: f64,
+    /// How much slower the host ran while this was measured than at the reference speed
+    /// (1 = same); times above are already divided by it.
+    pub drift: f64,
+}
+
+impl Measured {
+    /// The same measurement with its times divided by `drift`.
+    pub fn normalised(&self, drift: f64) -> Self {
+        Self {
+            name: self.name.clone(),
+            work: self.work.clone(),
+            steps_ns: self.steps_ns.iter().map(|t| t / drift).collect(),
+            total_ns: self.total_ns / drift,
+            drift: self.drift * drift,
+        }
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> LatencyError {
@@ -116,6 +132,7 @@ impl Prepared {
                 .map(|i| median(self.steps.iter().map(|r| r[i]).collect()))
                 .collect(),
             total_ns: median(self.totals.clone()),
+            drift: 1.0,
         }
     }
 }

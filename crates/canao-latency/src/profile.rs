@@ -28,8 +28,23 @@ pub struct DeviceProfile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum ComputeUnit {
-    CpuCluster { name: String, cores: usize, max_ghz: f64 },
-    Gpu { name: String, max_ghz: f64 },
+    CpuCluster {
+        name: String,
+        cores: usize,
+        max_ghz: f64,
+        /// The unit's frequency table, where known.
+        #[serde(default)]
+        levels_ghz: Vec<f64>,
+    },
+    Gpu {
+        name: String,
+        max_ghz: f64,
+        #[serde(default)]
+        levels_ghz: Vec<f64>,
+        /// Peak single-precision GFLOP/s, where published.
+        #[serde(default)]
+        peak_gflops: Option<f64>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
