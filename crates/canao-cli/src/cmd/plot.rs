@@ -9,19 +9,22 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing the plot: {e:?}")
 }
 
-/// A scatter plot of (x, y) points on equal axes from zero; with `diagonal`, the y = x line and
-/// the +/-10 % band around it.
+/// One labelled set of points.
+pub type Series<'a> = (&'a str, RGBColor, &'a [(f64, f64)]);
+
+/// A scatter plot of labelled point sets on equal axes from zero; with `diagonal`, the y = x
+/// line and the +/-10 % band around it (red).
 pub fn scatter(
     path: &Path,
     title: &str,
     x_label: &str,
     y_label: &str,
-    points: &[(f64, f64)],
+    series: &[Series],
     diagonal: bool,
 ) -> Result<()> {
-    let max = points
+    let max = series
         .iter()
-        .flat_map(|&(x, y)| [x, y])
+        .flat_map(|s| s.2.iter().flat_map(|&(x, y)| [x, y]))
         .fold(0.0f64, f64::max)
         .max(1e-9)
         * 1.08;
@@ -51,8 +54,19 @@ pub fn scatter(
                 .map_err(draw_err)?;
         }
     }
+    for &(label, color, points) in series {
+        chart
+            .draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x, y), 3, color.filled()));
+    }
     chart
-        .draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 3, BLUE.filled())))
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
         .map_err(draw_err)?;
     root.present().map_err(draw_err)?;
     Ok(())

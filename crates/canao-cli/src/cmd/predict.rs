@@ -4,12 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use canao_cpu::{CpuRuntime, StepWork};
+use canao_cpu::CpuRuntime;
 use canao_ir::builders::{Arch, BertArch, from_ron};
 use canao_ir::{Runtime, Schedule};
 use canao_latency::calibrate::{Accuracy, GROUP};
 use canao_latency::measure::{ANCHOR, Spec, Workload, anchor, measure_specs};
-use canao_latency::{DeviceProfile, LatencyModel, Source, energy_per_run, runs_per_battery};
+use canao_latency::{
+    CostModel, DeviceProfile, LatencyModel, Source, count_ops, energy_per_run, rt3_latency_ms, runs_per_battery,
+};
 use canao_nn::StudentArch;
 use canao_search::SearchSpace;
 use rand::SeedableRng;
@@ -66,9 +68,9 @@ pub fn load_profile(device: &str) -> Result<DeviceProfile> {
     Ok(DeviceProfile::from_ron(&text, &path.display().to_string())?)
 }
 
-/// The lowered plan's work for an architecture file, with random weights (a student's block
-/// masks are then random at its density).
-fn arch_work(path: &Path, seq: usize, threads: usize) -> Result<(String, Vec<StepWork>)> {
+/// An architecture file as a workload with random weights (a student's block masks are then
+/// random at its density).
+fn arch_workload(path: &Path, seq: usize) -> Result<Workload> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let origin = path.display().to_string();
     let workload = match from_ron::<StudentArch>(&text, &origin) {
@@ -87,8 +89,7 @@ fn arch_work(path: &Path, seq: usize, threads: usize) -> Result<(String, Vec<Ste
             Workload::new(origin.clone(), arch.build()?, None, vocab, 0)?
         }
     };
-    let exe = CpuRuntime.prepare(&workload.graph, &workload.weights, &Schedule { threads })?;
-    Ok((origin, exe.work()))
+    Ok(workload)
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -96,8 +97,21 @@ pub fn run(a: Args) -> Result<()> {
     if a.validate {
         return validate(&a, &profile);
     }
+    let workload = arch_workload(a.arch.as_deref().expect("clap requires --arch"), a.seq)?;
+    let name = workload.name.clone();
+    if matches!(profile.model, CostModel::Analytic { .. }) {
+        return analytic(&a, &profile, &workload);
+    }
     let model = LatencyModel::new(&profile, a.level)?;
-    let (name, work) = arch_work(a.arch.as_deref().expect("clap requires --arch"), a.seq, model.threads())?;
+    let work = CpuRuntime
+        .prepare(
+            &workload.graph,
+            &workload.weights,
+            &Schedule {
+                threads: model.threads(),
+            },
+        )?
+        .work();
     let p = model.predict(&work)?;
     let level = profile.level(a.level)?;
     let joules = energy_per_run(&profile, a.level, p.total_ms)?;
@@ -150,6 +164,43 @@ pub fn run(a: Args) -> Result<()> {
         for (l, e) in profile.dvfs.iter().zip(b) {
             println!("  {:<8} {:>12} runs per battery share", l.name, e.runs);
         }
+    }
+    Ok(())
+}
+
+/// RT3's analytic model: latency from the multiplies and adds left after pruning, at every level.
+fn analytic(a: &Args, profile: &DeviceProfile, workload: &Workload) -> Result<()> {
+    let counts = count_ops(&workload.graph);
+    let per_level = (0..profile.dvfs.len())
+        .map(|l| Ok(rt3_latency_ms(profile, counts, l)?))
+        .collect::<Result<Vec<f64>>>()?;
+    let ms = *per_level.get(a.level).context("no such DVFS level")?;
+    let joules = energy_per_run(profile, a.level, ms)?;
+    let runs = profile
+        .battery
+        .as_ref()
+        .map(|_| runs_per_battery(profile, &per_level))
+        .transpose()?;
+    if a.json {
+        println!(
+            "{}",
+            json!({"device": profile.name, "arch": workload.name, "model": "analytic",
+                   "level": profile.dvfs[a.level].name, "multiplies": counts.mul, "adds": counts.add,
+                   "latency_ms": ms, "energy_mj": joules * 1e3,
+                   "runs_per_battery": runs.map(|r| r.iter().map(|l| l.runs).collect::<Vec<_>>())})
+        );
+    } else {
+        println!(
+            "{} on {} (analytic, RT3): {} multiplies, {} adds",
+            workload.name, profile.name, counts.mul, counts.add
+        );
+        for (i, (l, ms)) in profile.dvfs.iter().zip(&per_level).enumerate() {
+            let runs = runs
+                .as_ref()
+                .map_or(String::new(), |r| format!(", {} runs per battery share", r[i].runs));
+            println!("  {:<6} {:.2} GHz: {ms:.3} ms{runs}", l.name, l.ghz);
+        }
+        println!("level {}: {ms:.3} ms, {:.3} mJ per run", a.level, joules * 1e3);
     }
     Ok(())
 }
@@ -234,19 +285,33 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
     let stem = a.out.join(format!("latency-validation-{}", profile.name));
     let (csv_path, svg_path) = (stem.with_extension("csv"), stem.with_extension("svg"));
     std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let flip = |v: &[(f64, f64)]| v.iter().map(|&(p, m)| (m, p)).collect::<Vec<_>>();
+    let (raw_points, corrected_points) = (flip(&rows), flip(&corrected));
+    let raw_label = format!(
+        "as predicted: {:.0} % within 10 %, MAPE {:.1} %",
+        100.0 * acc.within_10pct,
+        acc.mape
+    );
+    let mut series: Vec<plot::Series> = vec![(&raw_label, plotters::style::BLUE, &raw_points)];
+    let corrected_label = anchored.map(|c| {
+        format!(
+            "host drift taken out: {:.0} % within 10 %, MAPE {:.1} %",
+            100.0 * c.within_10pct,
+            c.mape
+        )
+    });
+    if let Some(label) = &corrected_label {
+        series.push((label, plotters::style::GREEN, &corrected_points));
+    }
     plot::scatter(
         &svg_path,
         &format!(
-            "{}: {} students of {}, within 10 %: {:.0} %, MAPE {:.1} %",
-            profile.name,
-            a.samples,
-            space.name,
-            100.0 * acc.within_10pct,
-            acc.mape
+            "{}: {} students of {} (seed {})",
+            profile.name, a.samples, space.name, a.seed
         ),
-        "measured (ms)",
+        "measured here (ms)",
         "predicted (ms)",
-        &rows.iter().map(|&(p, m)| (m, p)).collect::<Vec<_>>(),
+        &series,
         true,
     )?;
     if a.json {
