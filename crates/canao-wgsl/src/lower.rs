@@ -161,6 +161,9 @@ impl Lowering<'_> {
             Sparsity::Csr { .. } => return Err(unsupported(&self.g, lin, "a CSR weight in a linear layer")),
         };
         let mut args = vec![Arg::Value(self.vals[&x]), self.param(Data::F32(data))];
+        if let Some(t) = &kernel.tables {
+            args.push(self.param(Data::U32(t.clone())));
+        }
         if let Some(b) = &bias {
             args.push(self.dense(b)?);
         }
@@ -352,11 +355,10 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
             });
         }
     }
-    l.plan.outputs = l
-        .g
-        .outputs()
-        .iter()
-        .map(|o| (l.vals[o], l.g.node(*o).ty.shape.clone()))
-        .collect();
+    l.plan.outputs =
+        l.g.outputs()
+            .iter()
+            .map(|o| (l.vals[o], l.g.node(*o).ty.shape.clone()))
+            .collect();
     Ok(l.plan)
 }

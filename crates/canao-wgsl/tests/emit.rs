@@ -99,12 +99,23 @@ fn every_family_validates() {
             validate(&pattern::emit(SHAPE, &pattern_layout(), &ep));
         }
     }
+    let big = BlockLayout::new([33, 77], [1, 1], &BitMask(vec![true; 33 * 77]));
+    let k = block::emit(SHAPE, &big, &FULL);
+    assert_eq!(k.tables.as_ref().map(Vec::len), Some(34 + 33 * 77));
+    assert_eq!(k.bindings[2].name, "tables");
+    assert!(block::emit(SHAPE, &block_layout(), &FULL).tables.is_none());
     for k in [
         elementwise::add(7),
         elementwise::bias(21, 7),
         elementwise::split_heads(5, 3, 4),
         elementwise::merge_heads(5, 3, 4),
         softmax::emit(3, 5, false),
+        // A mask too large to bake: its tables become a bound buffer.
+        block::emit(
+            SHAPE,
+            &BlockLayout::new([33, 77], [1, 1], &BitMask(vec![true; 33 * 77])),
+            &FULL,
+        ),
         // An all-zero mask still emits valid (placeholder) constant arrays.
         block::emit(
             SHAPE,

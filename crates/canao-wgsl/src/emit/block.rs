@@ -1,12 +1,13 @@
 //! Block-sparse weight x activation. The block mask is baked into the shader: for each block
-//! row, the block columns it keeps (`ROW_START`, `COLS`, as in CSR over blocks). Only kept
+//! row, the block columns it keeps (`ROW_START`, `COLS`, as in CSR over blocks; a bound buffer
+//! instead when the mask is too large to bake, see [`crate::emit::BAKE_LIMIT`]). Only kept
 //! blocks are stored, each as a full `BR x BC` row-major tile (edge tiles zero-padded), in block
 //! order, so the buffer holds exactly what is computed with.
 
 use canao_ir::BitMask;
 
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{FLAT_INDEX, Kernel, LinearShape, const_u32_array, grid_1d};
+use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
 
 /// The kept blocks of a [N, K] weight under a block mask.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +29,7 @@ impl BlockLayout {
             cols.extend(row.iter().enumerate().filter(|(_, k)| **k).map(|(c, _)| c as u32));
             row_start.push(cols.len() as u32);
         }
-        Self {
-            block,
-            row_start,
-            cols,
-        }
+        Self { block, row_start, cols }
     }
 
     /// The kept blocks of dense row-major `w` [N, K], in the order the kernel reads them.
@@ -44,7 +41,11 @@ impl BlockLayout {
                 for i in 0..br {
                     for j in 0..bc {
                         let (n, k) = (r * br + i, c as usize * bc + j);
-                        out.push(if n < shape[0] && k < shape[1] { w[n * shape[1] + k] } else { 0.0 });
+                        out.push(if n < shape[0] && k < shape[1] {
+                            w[n * shape[1] + k]
+                        } else {
+                            0.0
+                        });
                     }
                 }
             }
@@ -55,23 +56,26 @@ impl BlockLayout {
 
 pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
     let [br, bc] = layout.block;
+    let mut tables = Tables::default();
+    tables.add("row_start", layout.row_start.clone());
+    tables.add("cols", layout.cols.clone());
     let (bindings, mut source) = shape.header(
         &format!(
             "block-sparse weight, {br}x{bc} blocks, {} of {} kept (mask baked in)",
             layout.cols.len(),
             (layout.row_start.len() - 1) * shape.input.div_ceil(bc)
         ),
+        &tables,
         ep,
     );
     source.push_str(&format!(
         "const BR: u32 = {br}u;\nconst BC: u32 = {bc}u;\n\n\
-         // Block row r keeps blocks ROW_START[r]..ROW_START[r + 1]; block b lies in block\n\
-         // column COLS[b] and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.\n"
+         // Block row r keeps blocks row_start(r)..row_start(r + 1); block b lies in block\n\
+         // column cols(b) and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.\n"
     ));
-    source.push_str(&const_u32_array("ROW_START", &layout.row_start));
-    source.push_str(&const_u32_array("COLS", &layout.cols));
+    source.push_str(&tables.wgsl());
     source.push_str(&format!(
-        "\n{}
+        "\n{FLAT_MAIN}
     {FLAT_INDEX}
     if (i >= T * N) {{ return; }}
     // Neighbouring invocations take neighbouring outputs of one token.
@@ -79,8 +83,8 @@ pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
     let n = i % N;
     let r = n / BR;
     var acc = 0.0;
-    for (var b = ROW_START[r]; b < ROW_START[r + 1u]; b++) {{
-        let k0 = COLS[b] * BC;
+    for (var b = row_start(r); b < row_start(r + 1u); b++) {{
+        let k0 = cols(b) * BC;
         let wrow = (b * BR + n % BR) * BC;
         let width = min(BC, K - k0);
         for (var j = 0u; j < width; j++) {{
@@ -89,13 +93,13 @@ pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
     }}
     y[i] = epilogue(acc, t, n);
 }}
-",
-        crate::emit::FLAT_MAIN
+"
     ));
     Kernel {
         name: format!("linear_block_{br}x{bc}{}", ep.suffix()),
         source,
         bindings,
         workgroups: grid_1d(shape.tokens * shape.output),
+        tables: tables.data(),
     }
 }

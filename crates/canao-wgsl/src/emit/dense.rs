@@ -3,13 +3,13 @@
 //! memory is used 16 times.
 
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{Kernel, LinearShape};
+use crate::emit::{Kernel, LinearShape, Tables};
 
 /// Rows and columns of the output tile a workgroup computes, and the depth of a k slice.
 pub const TILE: u32 = 16;
 
 pub fn emit(shape: LinearShape, ep: &Epilogue) -> Kernel {
-    let (bindings, mut source) = shape.header("dense weight, tiled through workgroup memory", ep);
+    let (bindings, mut source) = shape.header("dense weight, tiled through workgroup memory", &Tables::default(), ep);
     source.push_str(&format!(
         "const TILE: u32 = {TILE}u;\n\
 \n\
@@ -53,5 +53,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
             (shape.tokens as u32).div_ceil(TILE),
             1,
         ],
+        tables: None,
     }
 }

@@ -25,6 +25,7 @@ fn map(name: &str, what: &str, len: usize, inputs: Vec<Binding>, consts: &str, p
         source,
         bindings,
         workgroups: grid_1d(len),
+        tables: None,
     }
 }
 

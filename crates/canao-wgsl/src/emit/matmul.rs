@@ -49,5 +49,6 @@ pub fn emit(s: MatMulShape) -> Kernel {
         source,
         bindings,
         workgroups: grid_1d(s.batch * s.m * s.n),
+        tables: None,
     }
 }

@@ -73,6 +73,8 @@ pub struct Kernel {
     pub source: String,
     pub bindings: Vec<Binding>,
     pub workgroups: [u32; 3],
+    /// Index tables too large to bake, for the `tables` binding.
+    pub tables: Option<Vec<u32>>,
 }
 
 /// `@group(0) @binding(i) var<storage, ...>` lines for `bindings`.
@@ -94,22 +96,80 @@ pub fn declare(bindings: &[Binding]) -> String {
     s
 }
 
-/// `const NAME = array<u32, n>(...);`, sixteen entries a line. WGSL has no empty arrays, so an
-/// empty list becomes one unused zero (the loops that read it run zero times).
-pub fn const_u32_array(name: &str, values: &[u32]) -> String {
-    let padded: &[u32] = if values.is_empty() { &[0] } else { values };
-    let lines: Vec<String> = padded
-        .chunks(16)
-        .map(|c| {
-            let items: Vec<String> = c.iter().map(|v| format!("{v}u")).collect();
-            format!("    {}", items.join(", "))
-        })
-        .collect();
-    format!(
-        "const {name} = array<u32, {}>(\n{}\n);\n",
-        padded.len(),
-        lines.join(",\n")
-    )
+/// Index tables of at most this many entries in all are baked into the source as `const`
+/// arrays. Larger ones go to a storage buffer: WGSL has no constant memory, so naga's SPIR-V
+/// output copies a dynamically indexed `const` array into function memory, which for tens of
+/// thousands of entries stalls drivers (lavapipe compiles for minutes).
+pub const BAKE_LIMIT: usize = 1024;
+
+/// The index tables a sparse kernel reads (kept block columns, patterns, tile assignments),
+/// each read through an accessor function `name(i)`, so the kernel body is the same whether
+/// they are baked in or bound.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tables {
+    entries: Vec<(&'static str, Vec<u32>)>,
+}
+
+impl Tables {
+    /// Adds table `name` (lower case: its accessor is `name(i)`, a baked array `NAME`).
+    pub fn add(&mut self, name: &'static str, values: Vec<u32>) {
+        self.entries.push((name, values));
+    }
+
+    fn len(&self) -> usize {
+        self.entries.iter().map(|(_, v)| v.len()).sum()
+    }
+
+    /// True when the tables are part of the source.
+    pub fn baked(&self) -> bool {
+        self.len() <= BAKE_LIMIT
+    }
+
+    /// The storage binding the tables need when they are not baked.
+    pub fn binding(&self) -> Option<Binding> {
+        (!self.baked()).then(|| Binding::read_u32("tables"))
+    }
+
+    /// Their contents, concatenated in order, when they are bound rather than baked.
+    pub fn data(&self) -> Option<Vec<u32>> {
+        (!self.baked()).then(|| self.entries.iter().flat_map(|(_, v)| v.iter().copied()).collect())
+    }
+
+    /// Baked: `const NAME = array<u32, n>(...)` (sixteen a line) and its accessor. Bound: an
+    /// accessor reading the table's slice of the `tables` buffer.
+    pub fn wgsl(&self) -> String {
+        let mut s = String::new();
+        let mut offset = 0;
+        for (name, values) in &self.entries {
+            if self.baked() {
+                // WGSL has no empty arrays: an empty table becomes one unused zero.
+                let padded: &[u32] = if values.is_empty() { &[0] } else { values };
+                let lines: Vec<String> = padded
+                    .chunks(16)
+                    .map(|c| {
+                        let items: Vec<String> = c.iter().map(|v| format!("{v}u")).collect();
+                        format!("    {}", items.join(", "))
+                    })
+                    .collect();
+                let upper = name.to_uppercase();
+                writeln!(
+                    s,
+                    "const {upper} = array<u32, {}>(\n{}\n);\nfn {name}(i: u32) -> u32 {{ return {upper}[i]; }}",
+                    padded.len(),
+                    lines.join(",\n")
+                )
+            } else {
+                writeln!(
+                    s,
+                    "// {} entries, at tables[{offset}..]\nfn {name}(i: u32) -> u32 {{ return tables[{offset}u + i]; }}",
+                    values.len()
+                )
+            }
+            .expect("writing to a String cannot fail");
+            offset += values.len();
+        }
+        s
+    }
 }
 
 /// A WGSL f32 literal that round-trips `v` exactly.
@@ -143,10 +203,12 @@ pub struct LinearShape {
 }
 
 impl LinearShape {
-    /// Bindings (x, w, then the epilogue's, then y) and the source every weight kernel starts
+    /// Bindings (x, w, the tables if bound, then the epilogue's, then y) and the source every weight kernel starts
     /// with: its shape as constants, the bindings, and the epilogue function.
-    pub fn header(&self, what: &str, ep: &epilogue::Epilogue) -> (Vec<Binding>, String) {
+    /// `tables` are bound after w when they are not baked.
+    pub fn header(&self, what: &str, tables: &Tables, ep: &epilogue::Epilogue) -> (Vec<Binding>, String) {
         let mut bindings = vec![Binding::read("x"), Binding::read("w")];
+        bindings.extend(tables.binding());
         bindings.extend(ep.bindings());
         bindings.push(Binding::output());
         let src = format!(

@@ -23,7 +23,15 @@ fn row_sum(v: f32, l: u32) -> f32 {
 }
 ";
 
-fn row_kernel(name: &str, what: &str, rows: usize, d: usize, bindings: Vec<Binding>, consts: &str, body: &str) -> Kernel {
+fn row_kernel(
+    name: &str,
+    what: &str,
+    rows: usize,
+    d: usize,
+    bindings: Vec<Binding>,
+    consts: &str,
+    body: &str,
+) -> Kernel {
     let source = format!(
         "// {what}\n// over {rows} rows of D = {d}, one workgroup per row.\n\
          const D: u32 = {d}u;\n{consts}\n{}\n{ROW_SUM}\n\
@@ -38,6 +46,7 @@ fn row_kernel(name: &str, what: &str, rows: usize, d: usize, bindings: Vec<Bindi
         bindings,
         // Rows fit u32: lowering refuses larger values.
         workgroups: [rows as u32, 1, 1],
+        tables: None,
     }
 }
 
@@ -48,7 +57,12 @@ pub fn layer_norm(rows: usize, d: usize, eps: f32) -> Kernel {
         "layer norm: y = (x - mean) / sqrt(variance + EPS) * gamma + beta",
         rows,
         d,
-        vec![Binding::read("x"), Binding::read("gamma"), Binding::read("beta"), Binding::output()],
+        vec![
+            Binding::read("x"),
+            Binding::read("gamma"),
+            Binding::read("beta"),
+            Binding::output(),
+        ],
         &format!("const EPS: f32 = {};\n", f32_lit(eps)),
         "    var s = 0.0;
     for (var i = l; i < D; i += 64u) { s += x[row + i]; }

@@ -1,12 +1,13 @@
 //! Pattern-sparse weight x activation (RT3's pattern pruning): every BR x BC tile of the weight
 //! takes one of a few patterns. Both the patterns and the per-tile assignment are baked into the
-//! shader, so the inner loop visits exactly the kept positions. The weight buffer is the dense
+//! shader (bound as a buffer when too large, see [`crate::emit::BAKE_LIMIT`]), so the inner
+//! loop visits exactly the kept positions. The weight buffer is the dense
 //! projected matrix, read only where a pattern keeps a value.
 
 use canao_ir::BitMask;
 
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, const_u32_array, grid_1d};
+use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
 
 /// Patterns as per-row lists of kept columns, and the tile assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,19 +42,22 @@ impl PatternLayout {
 pub fn emit(shape: LinearShape, layout: &PatternLayout, ep: &Epilogue) -> Kernel {
     let [br, bc] = layout.block;
     let patterns = (layout.start.len() - 1) / br;
+    let mut tables = Tables::default();
+    tables.add("pat_start", layout.start.clone());
+    tables.add("pat_cols", layout.cols.clone());
+    tables.add("assign", layout.assign.clone());
     let (bindings, mut source) = shape.header(
-        &format!("pattern-sparse weight, {br}x{bc} tiles, {patterns} patterns (baked in)"),
+        &format!("pattern-sparse weight, {br}x{bc} tiles, {patterns} patterns"),
+        &tables,
         ep,
     );
     source.push_str(&format!(
         "const BR: u32 = {br}u;\nconst BC: u32 = {bc}u;\nconst GC: u32 = {}u; // tiles per row\n\n\
-         // Tile (r, c) of the grid takes pattern ASSIGN[r * GC + c]; row i of pattern p keeps\n\
-         // tile columns PAT_COLS[PAT_START[p * BR + i]..PAT_START[p * BR + i + 1]].\n",
+         // Tile (r, c) of the grid takes pattern assign(r * GC + c); row i of pattern p keeps\n\
+         // tile columns pat_cols(j) for j in pat_start(p * BR + i)..pat_start(p * BR + i + 1).\n",
         shape.input.div_ceil(bc)
     ));
-    source.push_str(&const_u32_array("PAT_START", &layout.start));
-    source.push_str(&const_u32_array("PAT_COLS", &layout.cols));
-    source.push_str(&const_u32_array("ASSIGN", &layout.assign));
+    source.push_str(&tables.wgsl());
     source.push_str(&format!(
         "\n{FLAT_MAIN}
     {FLAT_INDEX}
@@ -63,9 +67,9 @@ pub fn emit(shape: LinearShape, layout: &PatternLayout, ep: &Epilogue) -> Kernel
     let r = n / BR;
     var acc = 0.0;
     for (var c = 0u; c < GC; c++) {{
-        let row = ASSIGN[r * GC + c] * BR + n % BR;
-        for (var j = PAT_START[row]; j < PAT_START[row + 1u]; j++) {{
-            let k = c * BC + PAT_COLS[j];
+        let row = assign(r * GC + c) * BR + n % BR;
+        for (var j = pat_start(row); j < pat_start(row + 1u); j++) {{
+            let k = c * BC + pat_cols(j);
             if (k < K) {{
                 acc += x[t * K + k] * w[n * K + k];
             }}
@@ -80,5 +84,6 @@ pub fn emit(shape: LinearShape, layout: &PatternLayout, ep: &Epilogue) -> Kernel
         source,
         bindings,
         workgroups: grid_1d(shape.tokens * shape.output),
+        tables: tables.data(),
     }
 }

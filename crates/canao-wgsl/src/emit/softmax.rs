@@ -41,5 +41,6 @@ pub fn emit(rows: usize, len: usize, masked: bool) -> Kernel {
         source,
         bindings,
         workgroups: grid_1d(rows),
+        tables: None,
     }
 }

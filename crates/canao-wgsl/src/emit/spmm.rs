@@ -33,5 +33,6 @@ pub fn emit(rows: usize, features: usize) -> Kernel {
         source,
         bindings,
         workgroups: grid_1d(rows * features),
+        tables: None,
     }
 }

@@ -34,14 +34,16 @@ fn epilogue(v: f32, t: u32, n: u32) -> f32 {
 const BR: u32 = 8u;
 const BC: u32 = 16u;
 
-// Block row r keeps blocks ROW_START[r]..ROW_START[r + 1]; block b lies in block
-// column COLS[b] and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.
+// Block row r keeps blocks row_start(r)..row_start(r + 1); block b lies in block
+// column cols(b) and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.
 const ROW_START = array<u32, 6>(
     0u, 2u, 2u, 3u, 5u, 7u
 );
+fn row_start(i: u32) -> u32 { return ROW_START[i]; }
 const COLS = array<u32, 7>(
     0u, 3u, 2u, 0u, 3u, 1u, 4u
 );
+fn cols(i: u32) -> u32 { return COLS[i]; }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
@@ -52,8 +54,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let n = i % N;
     let r = n / BR;
     var acc = 0.0;
-    for (var b = ROW_START[r]; b < ROW_START[r + 1u]; b++) {
-        let k0 = COLS[b] * BC;
+    for (var b = row_start(r); b < row_start(r + 1u); b++) {
+        let k0 = cols(b) * BC;
         let wrow = (b * BR + n % BR) * BC;
         let width = min(BC, K - k0);
         for (var j = 0u; j < width; j++) {

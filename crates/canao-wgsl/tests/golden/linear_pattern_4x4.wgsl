@@ -1,4 +1,4 @@
-// pattern-sparse weight, 4x4 tiles, 2 patterns (baked in)
+// pattern-sparse weight, 4x4 tiles, 2 patterns
 // y[t, n] = epilogue(sum over k of x[t, k] * w[n, k]), row-major, for
 // T = 50 tokens, K = 77 inputs, N = 33 outputs.
 const T: u32 = 50u;
@@ -18,14 +18,16 @@ const BR: u32 = 4u;
 const BC: u32 = 4u;
 const GC: u32 = 20u; // tiles per row
 
-// Tile (r, c) of the grid takes pattern ASSIGN[r * GC + c]; row i of pattern p keeps
-// tile columns PAT_COLS[PAT_START[p * BR + i]..PAT_START[p * BR + i + 1]].
+// Tile (r, c) of the grid takes pattern assign(r * GC + c); row i of pattern p keeps
+// tile columns pat_cols(j) for j in pat_start(p * BR + i)..pat_start(p * BR + i + 1).
 const PAT_START = array<u32, 9>(
     0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u
 );
+fn pat_start(i: u32) -> u32 { return PAT_START[i]; }
 const PAT_COLS = array<u32, 8>(
     0u, 1u, 2u, 3u, 0u, 1u, 2u, 3u
 );
+fn pat_cols(i: u32) -> u32 { return PAT_COLS[i]; }
 const ASSIGN = array<u32, 180>(
     1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u,
     0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u,
@@ -40,6 +42,7 @@ const ASSIGN = array<u32, 180>(
     0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u, 0u, 1u, 0u,
     0u, 1u, 0u, 0u
 );
+fn assign(i: u32) -> u32 { return ASSIGN[i]; }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
@@ -50,9 +53,9 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     let r = n / BR;
     var acc = 0.0;
     for (var c = 0u; c < GC; c++) {
-        let row = ASSIGN[r * GC + c] * BR + n % BR;
-        for (var j = PAT_START[row]; j < PAT_START[row + 1u]; j++) {
-            let k = c * BC + PAT_COLS[j];
+        let row = assign(r * GC + c) * BR + n % BR;
+        for (var j = pat_start(row); j < pat_start(row + 1u); j++) {
+            let k = c * BC + pat_cols(j);
             if (k < K) {
                 acc += x[t * K + k] * w[n * K + k];
             }
