@@ -149,7 +149,8 @@ impl WgpuExe {
         Ok(())
     }
 
-    fn submit_and_read(&mut self) -> Result<Vec<Tensor>> {
+    /// Records every step as a dispatch of one compute pass.
+    fn encode(&self) -> wgpu::CommandEncoder {
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
@@ -162,6 +163,29 @@ impl WgpuExe {
                 pass.dispatch_workgroups(x, y, z);
             }
         }
+        enc
+    }
+
+    fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| WgslError::Device(format!("waiting for the GPU: {e}")))
+    }
+
+    /// Runs the steps once on whatever the buffers hold (the inputs of the last
+    /// [`Executable::run`]) and waits for them: no upload, no read-back. What kernel benchmarks
+    /// time.
+    pub fn run_dispatches(&mut self) -> Result<()> {
+        let device = self.device.clone();
+        scoped(&device, "running", || {
+            self.queue.submit([self.encode().finish()]);
+            self.wait()
+        })
+    }
+
+    fn submit_and_read(&mut self) -> Result<Vec<Tensor>> {
+        let mut enc = self.encode();
         for ((v, _), s) in self.outputs.iter().zip(&self.staging) {
             enc.copy_buffer_to_buffer(&self.values[*v], 0, s, 0, s.size());
         }
@@ -169,9 +193,7 @@ impl WgpuExe {
         for s in &self.staging {
             s.map_async(wgpu::MapMode::Read, .., |_| {});
         }
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| WgslError::Device(format!("waiting for the GPU: {e}")))?;
+        self.wait()?;
         let mut out = Vec::with_capacity(self.outputs.len());
         for ((_, shape), s) in self.outputs.iter().zip(&self.staging) {
             let data: Vec<f32> = {
