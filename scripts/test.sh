@@ -13,8 +13,19 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
   as_root apt-get install -y -qq --no-install-recommends python3-pip
 fi
 
-# Build the CLI once (tests reuse the build) and fetch the model the end-to-end tests use.
-cargo build --locked -p canao-cli
+# The wgpu tests run on Mesa's lavapipe, a CPU Vulkan driver, when the machine has no GPU.
+if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1
+fi
+
+# Build the whole suite once (its build of the `canao` binary included: a separate
+# `cargo build` would compile the dependencies a second time with other features) and fetch the
+# model the end-to-end tests use.
+cargo test --locked --workspace --exclude canao-benches --no-run
 ./target/debug/canao assets fetch minilm
 
 cargo test --locked --workspace --exclude canao-benches
+# The GPU backend's execution tests (the feature adds about a minute of build). A Vulkan driver
+# was installed above, so a missing adapter is a failure here, not a skip.
+CANAO_REQUIRE_GPU=1 cargo test --locked -p canao-wgsl --features wgpu

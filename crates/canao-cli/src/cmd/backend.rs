@@ -15,6 +15,8 @@ pub enum Backend {
     Cpu,
     /// The reference interpreter (slow, obviously right).
     Interp,
+    /// canao's WGSL kernels on the first wgpu adapter (needs a build with `--features wgpu`).
+    Wgpu,
 }
 
 impl Backend {
@@ -22,6 +24,7 @@ impl Backend {
         match self {
             Backend::Cpu => "cpu",
             Backend::Interp => "interp",
+            Backend::Wgpu => "wgpu",
         }
     }
 }
@@ -108,5 +111,23 @@ pub fn embed(
     Ok(match backend {
         Backend::Cpu => model.embed(&CpuRuntime, &schedule, texts, policy)?,
         Backend::Interp => model.embed(&Interpreter, &schedule, texts, policy)?,
+        Backend::Wgpu => embed_wgpu(model, &schedule, texts, policy)?,
     })
+}
+
+#[cfg(feature = "wgpu")]
+fn embed_wgpu(model: &MiniLm, schedule: &Schedule, texts: &[String], policy: LengthPolicy) -> Result<Embeddings> {
+    let rt = canao_wgsl::WgpuRuntime::new()?;
+    let note = if rt.is_cpu() {
+        " (a CPU adapter: timings are not GPU figures)"
+    } else {
+        ""
+    };
+    eprintln!("wgpu adapter: {}{note}", rt.describe());
+    Ok(model.embed(&rt, schedule, texts, policy)?)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn embed_wgpu(_: &MiniLm, _: &Schedule, _: &[String], _: LengthPolicy) -> Result<Embeddings> {
+    bail!("this canao was built without the wgpu backend; rebuild with `cargo build -p canao-cli --features wgpu`")
 }

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_cpu::bench::{Case, Prepared, median_times, suite};
 use canao_ir::{Executable, Runtime, Schedule};
@@ -9,7 +9,7 @@ use canao_nn::MiniLm;
 use canao_tensor::Tensor;
 use serde_json::json;
 
-use crate::cmd::backend::ModelArgs;
+use crate::cmd::backend::{Backend, ModelArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,8 +19,12 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum What {
-    /// Every CPU weight kernel at BERT shapes (128 tokens), against dense in the same run.
+    /// Every weight kernel at BERT shapes (128 tokens), against dense in the same run.
     Kernels {
+        /// cpu, or wgpu (canao's WGSL kernels; circulant cases are left out, as the GPU runs
+        /// them as dense).
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Only the first matrix shape.
@@ -51,7 +55,22 @@ enum What {
 
 pub fn run(a: Args) -> Result<()> {
     match a.what {
-        What::Kernels { threads, quick, json } => kernels(threads, quick, json),
+        What::Kernels {
+            backend: Backend::Wgpu,
+            quick,
+            json,
+            ..
+        } => crate::cmd::bench_wgpu::kernels(quick, json),
+        What::Kernels {
+            backend: Backend::Interp,
+            ..
+        } => bail!("the interpreter is the oracle, not a kernel to benchmark: use --backend cpu or wgpu"),
+        What::Kernels {
+            backend: Backend::Cpu,
+            threads,
+            quick,
+            json,
+        } => kernels(threads, quick, json),
         What::Model {
             model,
             seq,

@@ -1,6 +1,7 @@
 pub mod assets;
 mod backend;
 pub mod bench;
+mod bench_wgpu;
 pub mod embed;
 pub mod export;
 pub mod inspect;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# GPU figures for canao's WGSL kernels, for a machine with a real GPU (not run by CI).
+# Builds canao with the wgpu backend, prints the adapter, runs the weight-kernel suite
+# (ms and GFLOP/s per kernel, speedup over dense in the same run) and MiniLM forward passes on
+# the GPU; where PyTorch with CUDA is importable, times the same GEMM shapes with it (cuBLAS) in
+# the same run for the ratio. canao's kernel times include one submit and host wait per run;
+# PyTorch's are CUDA-event times of back-to-back launches, so small shapes favour PyTorch. Output goes to stdout and results/gpu-<date>/.
+#   benches/gpu/run.sh [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+quick=""
+[ "${1:-}" = "--quick" ] && quick="--quick"
+out="results/gpu-$(date -u +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+
+cargo build --release --locked -p canao-cli --features wgpu
+canao=./target/release/canao
+
+echo "== weight kernels (wgpu)"
+$canao bench kernels --backend wgpu $quick | tee "$out/kernels.txt"
+$canao bench kernels --backend wgpu $quick --json > "$out/kernels.jsonl"
+
+echo "== MiniLM forward (wgpu): forward-pass ms per text, dense and 80 % block-sparse"
+for args in "" "--sparsity 0.8 --block 32x32"; do
+  # shellcheck disable=SC2086
+  $canao run --model minilm --backend wgpu $args \
+    "The weather is lovely today." "It's so sunny outside!" "He drove to the stadium." \
+    | tee -a "$out/minilm.jsonl"
+done
+
+if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "== the same GEMM shapes with PyTorch (cuBLAS)"
+  python3 - "$quick" <<'PY' | tee "$out/torch.txt"
+import sys, torch
+quick = sys.argv[1] == "--quick"
+shapes = [(384, 384)] if quick else [(384, 384), (384, 1536), (1536, 384), (768, 768), (768, 3072)]
+print(f"device: {torch.cuda.get_device_name()}")
+print(f"{'k':>5} {'n':>5} {'ms':>9} {'GFLOP/s':>9}")
+for k, n in shapes:
+    x = torch.randn(128, k, device="cuda")
+    w = torch.randn(n, k, device="cuda")
+    for _ in range(10):
+        x @ w.T
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    reps = 200
+    start.record()
+    for _ in range(reps):
+        x @ w.T
+    end.record()
+    torch.cuda.synchronize()
+    ms = start.elapsed_time(end) / reps
+    print(f"{k:>5} {n:>5} {ms:>9.4f} {2 * 128 * k * n / ms / 1e6:>9.1f}")
+PY
+else
+  echo "(PyTorch with CUDA not importable here: no cuBLAS comparison)"
+fi
+echo "results in $out"

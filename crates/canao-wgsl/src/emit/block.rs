@@ -1,0 +1,105 @@
+//! Block-sparse weight x activation. The block mask is baked into the shader: for each block
+//! row, the block columns it keeps (`ROW_START`, `COLS`, as in CSR over blocks; a bound buffer
+//! instead when the mask is too large to bake, see [`crate::emit::BAKE_LIMIT`]). Only kept
+//! blocks are stored, each as a full `BR x BC` row-major tile (edge tiles zero-padded), in block
+//! order, so the buffer holds exactly what is computed with.
+
+use canao_ir::BitMask;
+
+use crate::emit::epilogue::Epilogue;
+use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
+
+/// The kept blocks of a [N, K] weight under a block mask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockLayout {
+    pub block: [usize; 2],
+    /// Block b of block row r is in `row_start[r]..row_start[r + 1]`.
+    pub row_start: Vec<u32>,
+    /// Block column of each kept block.
+    pub cols: Vec<u32>,
+}
+
+impl BlockLayout {
+    /// From a mask over the row-major grid of ceil(N / BR) x ceil(K / BC) blocks.
+    pub fn new(shape: [usize; 2], block: [usize; 2], mask: &BitMask) -> Self {
+        let gc = shape[1].div_ceil(block[1]);
+        let mut row_start = vec![0u32];
+        let mut cols = Vec::new();
+        for row in mask.0.chunks(gc) {
+            cols.extend(row.iter().enumerate().filter(|(_, k)| **k).map(|(c, _)| c as u32));
+            row_start.push(cols.len() as u32);
+        }
+        Self { block, row_start, cols }
+    }
+
+    /// The kept blocks of dense row-major `w` [N, K], in the order the kernel reads them.
+    pub fn pack(&self, shape: [usize; 2], w: &[f32]) -> Vec<f32> {
+        let [br, bc] = self.block;
+        let mut out = Vec::with_capacity(self.cols.len() * br * bc);
+        for (r, span) in self.row_start.windows(2).enumerate() {
+            for &c in &self.cols[span[0] as usize..span[1] as usize] {
+                for i in 0..br {
+                    for j in 0..bc {
+                        let (n, k) = (r * br + i, c as usize * bc + j);
+                        out.push(if n < shape[0] && k < shape[1] {
+                            w[n * shape[1] + k]
+                        } else {
+                            0.0
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
+    let [br, bc] = layout.block;
+    let mut tables = Tables::default();
+    tables.add("row_start", layout.row_start.clone());
+    tables.add("cols", layout.cols.clone());
+    let (bindings, mut source) = shape.header(
+        &format!(
+            "block-sparse weight, {br}x{bc} blocks, {} of {} kept (mask baked in)",
+            layout.cols.len(),
+            (layout.row_start.len() - 1) * shape.input.div_ceil(bc)
+        ),
+        &tables,
+        ep,
+    );
+    source.push_str(&format!(
+        "const BR: u32 = {br}u;\nconst BC: u32 = {bc}u;\n\n\
+         // Block row r keeps blocks row_start(r)..row_start(r + 1); block b lies in block\n\
+         // column cols(b) and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.\n"
+    ));
+    source.push_str(&tables.wgsl());
+    source.push_str(&format!(
+        "\n{FLAT_MAIN}
+    {FLAT_INDEX}
+    if (i >= T * N) {{ return; }}
+    // Neighbouring invocations take neighbouring outputs of one token.
+    let t = i / N;
+    let n = i % N;
+    let r = n / BR;
+    var acc = 0.0;
+    for (var b = row_start(r); b < row_start(r + 1u); b++) {{
+        let k0 = cols(b) * BC;
+        let wrow = (b * BR + n % BR) * BC;
+        let width = min(BC, K - k0);
+        for (var j = 0u; j < width; j++) {{
+            acc += x[t * K + k0 + j] * w[wrow + j];
+        }}
+    }}
+    y[i] = epilogue(acc, t, n);
+}}
+"
+    ));
+    Kernel {
+        name: format!("linear_block_{br}x{bc}{}", ep.suffix()),
+        source,
+        bindings,
+        workgroups: grid_1d(shape.tokens * shape.output),
+        tables: tables.data(),
+    }
+}

@@ -1,0 +1,229 @@
+//! WGSL emission: one generator per kernel family, each returning a [`Kernel`]: plain, readable
+//! source specialised to its shapes (and to its weight's sparsity), the storage buffers it binds
+//! in binding order, and the workgroup grid to dispatch. Emission needs no GPU.
+//!
+//! Every value is a flat row-major `array<f32>` in the IR's own layout ([tokens, features] for
+//! activations, [out, in] for weights), so a kernel's indexing reads like the IR's definition.
+
+pub mod block;
+pub mod dense;
+pub mod elementwise;
+pub mod epilogue;
+pub mod matmul;
+pub mod norm;
+pub mod pattern;
+pub mod softmax;
+pub mod spmm;
+
+use std::fmt::Write;
+
+/// Invocations in a one-dimensional workgroup; also the width of the row reductions.
+pub const WG: u32 = 64;
+/// WebGPU's guaranteed limit on workgroups along one dispatch dimension.
+pub const MAX_GROUPS: u32 = 65_535;
+
+/// Element type of a storage buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    F32,
+    /// Indices (CSR row pointers and columns).
+    U32,
+}
+
+/// One storage buffer a kernel binds, at `@group(0) @binding(i)` for its position i.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub name: &'static str,
+    pub elem: Elem,
+    /// Only the last binding of every kernel, its output, is written.
+    pub writable: bool,
+}
+
+impl Binding {
+    pub fn read(name: &'static str) -> Self {
+        Self {
+            name,
+            elem: Elem::F32,
+            writable: false,
+        }
+    }
+
+    pub fn read_u32(name: &'static str) -> Self {
+        Self {
+            name,
+            elem: Elem::U32,
+            writable: false,
+        }
+    }
+
+    pub fn output() -> Self {
+        Self {
+            name: "y",
+            elem: Elem::F32,
+            writable: true,
+        }
+    }
+}
+
+/// A generated compute shader with entry point `main`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    /// Family and specialisation, e.g. `linear_block_4x8`: names golden files and profiles.
+    pub name: String,
+    pub source: String,
+    pub bindings: Vec<Binding>,
+    pub workgroups: [u32; 3],
+    /// Index tables too large to bake, for the `tables` binding.
+    pub tables: Option<Vec<u32>>,
+}
+
+/// `@group(0) @binding(i) var<storage, ...>` lines for `bindings`.
+pub fn declare(bindings: &[Binding]) -> String {
+    let mut s = String::new();
+    for (i, b) in bindings.iter().enumerate() {
+        let access = if b.writable { "read_write" } else { "read" };
+        let elem = match b.elem {
+            Elem::F32 => "f32",
+            Elem::U32 => "u32",
+        };
+        writeln!(
+            s,
+            "@group(0) @binding({i}) var<storage, {access}> {}: array<{elem}>;",
+            b.name
+        )
+        .expect("writing to a String cannot fail");
+    }
+    s
+}
+
+/// Index tables of at most this many entries in all are baked into the source as `const`
+/// arrays. Larger ones go to a storage buffer: WGSL has no constant memory, so naga's SPIR-V
+/// output copies a dynamically indexed `const` array into function memory, which for tens of
+/// thousands of entries stalls drivers (lavapipe compiles for minutes).
+pub const BAKE_LIMIT: usize = 1024;
+
+/// The index tables a sparse kernel reads (kept block columns, patterns, tile assignments),
+/// each read through an accessor function `name(i)`, so the kernel body is the same whether
+/// they are baked in or bound.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tables {
+    entries: Vec<(&'static str, Vec<u32>)>,
+}
+
+impl Tables {
+    /// Adds table `name` (lower case: its accessor is `name(i)`, a baked array `NAME`).
+    pub fn add(&mut self, name: &'static str, values: Vec<u32>) {
+        self.entries.push((name, values));
+    }
+
+    fn len(&self) -> usize {
+        self.entries.iter().map(|(_, v)| v.len()).sum()
+    }
+
+    /// True when the tables are part of the source.
+    pub fn baked(&self) -> bool {
+        self.len() <= BAKE_LIMIT
+    }
+
+    /// The storage binding the tables need when they are not baked.
+    pub fn binding(&self) -> Option<Binding> {
+        (!self.baked()).then(|| Binding::read_u32("tables"))
+    }
+
+    /// Their contents, concatenated in order, when they are bound rather than baked.
+    pub fn data(&self) -> Option<Vec<u32>> {
+        (!self.baked()).then(|| self.entries.iter().flat_map(|(_, v)| v.iter().copied()).collect())
+    }
+
+    /// Baked: `const NAME = array<u32, n>(...)` (sixteen a line) and its accessor. Bound: an
+    /// accessor reading the table's slice of the `tables` buffer.
+    pub fn wgsl(&self) -> String {
+        let mut s = String::new();
+        let mut offset = 0;
+        for (name, values) in &self.entries {
+            if self.baked() {
+                // WGSL has no empty arrays: an empty table becomes one unused zero.
+                let padded: &[u32] = if values.is_empty() { &[0] } else { values };
+                let lines: Vec<String> = padded
+                    .chunks(16)
+                    .map(|c| {
+                        let items: Vec<String> = c.iter().map(|v| format!("{v}u")).collect();
+                        format!("    {}", items.join(", "))
+                    })
+                    .collect();
+                let upper = name.to_uppercase();
+                writeln!(
+                    s,
+                    "const {upper} = array<u32, {}>(\n{}\n);\nfn {name}(i: u32) -> u32 {{ return {upper}[i]; }}",
+                    padded.len(),
+                    lines.join(",\n")
+                )
+            } else {
+                writeln!(
+                    s,
+                    "// {} entries, at tables[{offset}..]\nfn {name}(i: u32) -> u32 {{ return tables[{offset}u + i]; }}",
+                    values.len()
+                )
+            }
+            .expect("writing to a String cannot fail");
+            offset += values.len();
+        }
+        s
+    }
+}
+
+/// A WGSL f32 literal that round-trips `v` exactly.
+pub fn f32_lit(v: f32) -> String {
+    let s = format!("{v:?}");
+    if s.contains(['.', 'e']) { s } else { format!("{s}.0") }
+}
+
+/// Workgroups for `n` invocations of a one-dimensional kernel: x first, overflowing into y.
+/// Kernels recover the flat index with [`FLAT_INDEX`].
+pub fn grid_1d(n: usize) -> [u32; 3] {
+    // Sizes fit u32: lowering refuses values of more than u32::MAX elements.
+    let groups = (n as u32).div_ceil(WG);
+    let x = groups.min(MAX_GROUPS);
+    [x, groups.div_ceil(x.max(1)), 1]
+}
+
+/// The flat invocation index of a kernel dispatched with [`grid_1d`] (needs `g` =
+/// global_invocation_id and `nw` = num_workgroups).
+pub const FLAT_INDEX: &str = "let i = g.x + g.y * nw.x * 64u;";
+
+/// Entry-point signature of a flat kernel.
+pub const FLAT_MAIN: &str = "@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {";
+
+/// The shape of a weight x activation product: x [tokens, input] times w [output, input]^T.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinearShape {
+    pub tokens: usize,
+    pub input: usize,
+    pub output: usize,
+}
+
+impl LinearShape {
+    /// Bindings (x, w, the tables if bound, then the epilogue's, then y) and the source every weight kernel starts
+    /// with: its shape as constants, the bindings, and the epilogue function.
+    /// `tables` are bound after w when they are not baked.
+    pub fn header(&self, what: &str, tables: &Tables, ep: &epilogue::Epilogue) -> (Vec<Binding>, String) {
+        let mut bindings = vec![Binding::read("x"), Binding::read("w")];
+        bindings.extend(tables.binding());
+        bindings.extend(ep.bindings());
+        bindings.push(Binding::output());
+        let src = format!(
+            "// {what}\n// y[t, n] = epilogue(sum over k of x[t, k] * w[n, k]), row-major, for\n\
+             // T = {} tokens, K = {} inputs, N = {} outputs.\n\
+             const T: u32 = {}u;\nconst K: u32 = {}u;\nconst N: u32 = {}u;\n\n{}\n{}\n",
+            self.tokens,
+            self.input,
+            self.output,
+            self.tokens,
+            self.input,
+            self.output,
+            declare(&bindings),
+            ep.wgsl()
+        );
+        (bindings, src)
+    }
+}

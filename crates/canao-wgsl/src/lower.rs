@@ -1,0 +1,364 @@
+//! Lowering: an IR graph (after the standard passes) becomes a plan of WGSL kernels over
+//! numbered values, one buffer each, in the IR's own row-major layout. A residual `add` that
+//! reads a linear layer's value joins that layer's epilogue, as on the CPU; everything else
+//! maps one op to one kernel.
+
+use std::collections::BTreeMap;
+
+use canao_ir::pass::Pipeline;
+use canao_ir::{Graph, NodeId, Op, ParamValue, Sparsity, TensorType, Weights};
+
+use crate::emit::block::{self, BlockLayout};
+use crate::emit::epilogue::Epilogue;
+use crate::emit::matmul::{self, MatMulShape};
+use crate::emit::pattern::{self, PatternLayout};
+use crate::emit::{Kernel, LinearShape, MAX_GROUPS, dense, elementwise, norm, softmax, spmm};
+use crate::error::{Result, WgslError};
+
+/// Data uploaded once, at prepare time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    F32(Vec<f32>),
+    U32(Vec<u32>),
+}
+
+/// What a kernel binding is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// A value of the plan (an activation).
+    Value(usize),
+    /// Prepared parameter data, by index into [`Plan::params`].
+    Param(usize),
+}
+
+/// One kernel dispatch: `args` line up with the kernel's bindings; the last is its output.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The IR node it computes, as `%12 (linear)`.
+    pub node: String,
+    pub kernel: Kernel,
+    pub args: Vec<Arg>,
+}
+
+/// Ids fed to an embedding straight from a graph input, checked on the host before they run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdCheck {
+    pub input: String,
+    pub vocab: usize,
+    pub node: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Elements of each value.
+    pub values: Vec<usize>,
+    pub params: Vec<Data>,
+    /// Values with content fixed at prepare time (position ids).
+    pub constants: Vec<(usize, Vec<f32>)>,
+    /// Graph inputs: name, type, value.
+    pub inputs: Vec<(String, TensorType, usize)>,
+    pub id_checks: Vec<IdCheck>,
+    pub steps: Vec<Step>,
+    /// Output values and their IR shapes, in the graph's output order.
+    pub outputs: Vec<(usize, Vec<usize>)>,
+}
+
+fn unsupported(g: &Graph, id: NodeId, detail: &str) -> WgslError {
+    WgslError::Unsupported {
+        node: g.label(id),
+        detail: detail.into(),
+    }
+}
+
+/// The single reader of `id`, unless `id` is also a graph output.
+fn sole_user(g: &Graph, id: NodeId) -> Option<NodeId> {
+    match g.users(id)[..] {
+        [u] if !g.outputs().contains(&id) => Some(u),
+        _ => None,
+    }
+}
+
+/// Linear nodes whose only reader is an `add`, keyed by that add: (linear, other operand).
+fn residual_adds(g: &Graph) -> BTreeMap<NodeId, (NodeId, NodeId)> {
+    let mut fused = BTreeMap::new();
+    for id in g.topo_order() {
+        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, sole_user(g, id))
+            && matches!(g.node(user).op, Op::Add)
+            && !fused.contains_key(&user)
+        {
+            let ins = g.inputs(user);
+            let other = if ins[0] == id { ins[1] } else { ins[0] };
+            if other != id {
+                fused.insert(user, (id, other));
+            }
+        }
+    }
+    fused
+}
+
+struct Lowering<'a> {
+    g: Graph,
+    weights: &'a Weights,
+    plan: Plan,
+    vals: BTreeMap<NodeId, usize>,
+}
+
+impl Lowering<'_> {
+    fn param(&mut self, data: Data) -> Arg {
+        self.plan.params.push(data);
+        Arg::Param(self.plan.params.len() - 1)
+    }
+
+    fn dense(&mut self, name: &str) -> Result<Arg> {
+        Ok(self.param(Data::F32(self.weights.dense(name)?.data().to_vec())))
+    }
+
+    fn shape(&self, id: NodeId) -> &[usize] {
+        &self.g.node(id).ty.shape
+    }
+
+    /// The kernel of linear node `lin`, with `residual` added in its epilogue.
+    fn linear(&mut self, lin: NodeId, residual: Option<NodeId>) -> Result<(Kernel, Vec<Arg>)> {
+        let Op::Linear { weight, bias, act } = self.g.node(lin).op.clone() else {
+            unreachable!("called on linear nodes only")
+        };
+        let x = self.g.inputs(lin)[0];
+        let spec = self.g.param(&weight).expect("validated graph").clone();
+        let [n, k] = spec.shape[..] else {
+            return Err(unsupported(&self.g, lin, "linear weights are 2-D"));
+        };
+        let shape = LinearShape {
+            tokens: self.g.node(x).ty.elements() / k,
+            input: k,
+            output: n,
+        };
+        let ep = Epilogue {
+            bias: bias.is_some(),
+            act,
+            residual: residual.is_some(),
+        };
+        let w = self.weights.dense(&weight)?.data();
+        let (kernel, data) = match &spec.sparsity {
+            Sparsity::Dense => (dense::emit(shape, &ep), w.to_vec()),
+            // Circulant weights run as their dense projection (no FFT kernel on the GPU yet).
+            Sparsity::Circulant { .. } => {
+                let mut d = w.to_vec();
+                spec.sparsity.project(&spec.shape, &mut d);
+                (dense::emit(shape, &ep), d)
+            }
+            Sparsity::Block { block, mask } => {
+                let layout = BlockLayout::new([n, k], *block, mask);
+                (block::emit(shape, &layout, &ep), layout.pack([n, k], w))
+            }
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            } => {
+                let layout = PatternLayout::new(*block, patterns, assign);
+                (pattern::emit(shape, &layout, &ep), w.to_vec())
+            }
+            Sparsity::Csr { .. } => return Err(unsupported(&self.g, lin, "a CSR weight in a linear layer")),
+        };
+        let mut args = vec![Arg::Value(self.vals[&x]), self.param(Data::F32(data))];
+        if let Some(t) = &kernel.tables {
+            args.push(self.param(Data::U32(t.clone())));
+        }
+        if let Some(b) = &bias {
+            args.push(self.dense(b)?);
+        }
+        if let Some(r) = residual {
+            args.push(Arg::Value(self.vals[&r]));
+        }
+        Ok((kernel, args))
+    }
+
+    /// The kernel and input arguments of node `id` (the output argument is added by the caller);
+    /// None for nodes that need no kernel.
+    fn node(&mut self, id: NodeId, fused: &BTreeMap<NodeId, (NodeId, NodeId)>) -> Result<Option<(Kernel, Vec<Arg>)>> {
+        if let Some(&(lin, other)) = fused.get(&id) {
+            return self.linear(lin, Some(other)).map(Some);
+        }
+        let ins = self.g.inputs(id);
+        let v: Vec<Arg> = ins.iter().map(|i| Arg::Value(self.vals[i])).collect();
+        let out_len = self.g.node(id).ty.elements();
+        let last = |s: &[usize]| *s.last().expect("rank >= 1");
+        let op = self.g.node(id).op.clone();
+        let kernel = match &op {
+            Op::Input { name, ty } => {
+                self.plan.inputs.push((name.clone(), ty.clone(), self.vals[&id]));
+                return Ok(None);
+            }
+            Op::Arange { len } => {
+                self.plan
+                    .constants
+                    .push((self.vals[&id], (0..*len).map(|i| i as f32).collect()));
+                return Ok(None);
+            }
+            Op::Embedding { table } => {
+                let vocab = self.shape_of_param(table)[0];
+                self.check_ids(id, ins[0], vocab)?;
+                let d = last(self.shape(id));
+                let t = self.dense(table)?;
+                return Ok(Some((elementwise::embedding(out_len / d, d), vec![v[0], t])));
+            }
+            Op::Linear { .. } => return self.linear(id, None).map(Some),
+            Op::Add => elementwise::add(out_len),
+            Op::BiasAdd { bias } => {
+                let b = self.dense(bias)?;
+                return Ok(Some((elementwise::bias(out_len, last(self.shape(id))), vec![v[0], b])));
+            }
+            Op::Act(a) => elementwise::activation(out_len, *a),
+            Op::LayerNorm { gamma, beta, eps } => {
+                let d = last(self.shape(id));
+                let (gm, bt) = (self.dense(gamma)?, self.dense(beta)?);
+                return Ok(Some((norm::layer_norm(out_len / d, d, *eps), vec![v[0], gm, bt])));
+            }
+            Op::L2Normalize => {
+                let d = last(self.shape(id));
+                norm::l2_normalize(out_len / d, d)
+            }
+            Op::Softmax | Op::MaskedSoftmax => {
+                let l = last(self.shape(id));
+                softmax::emit(out_len / l, l, matches!(op, Op::MaskedSoftmax))
+            }
+            Op::MatMul { transpose_b, alpha } => {
+                let (a, b) = (self.shape(ins[0]).to_vec(), self.shape(ins[1]));
+                let k = last(&a);
+                let n = if *transpose_b { b[b.len() - 2] } else { last(b) };
+                let m = a[a.len() - 2];
+                matmul::emit(MatMulShape {
+                    batch: out_len / (m * n),
+                    m,
+                    k,
+                    n,
+                    transpose_b: *transpose_b,
+                    alpha: *alpha,
+                })
+            }
+            Op::SplitHeads { heads } => {
+                let s = self.shape(id);
+                elementwise::split_heads(s[1], *heads, s[2])
+            }
+            Op::MergeHeads => {
+                let s = self.shape(ins[0]);
+                elementwise::merge_heads(s[1], s[0], s[2])
+            }
+            Op::MaskedMean => {
+                let s = self.shape(ins[0]);
+                elementwise::masked_mean(s[0], s[1])
+            }
+            Op::SpMM { adj } => {
+                let Some(ParamValue::Csr(a)) = self.weights.get(adj) else {
+                    return Err(unsupported(&self.g, id, "adjacency is not bound to a CSR matrix"));
+                };
+                let mut indptr = vec![0u32];
+                let (mut indices, mut values) = (Vec::new(), Vec::new());
+                for r in 0..a.rows() {
+                    let (c, val) = a.row(r);
+                    // Sizes fit u32: checked for every value below, and nnz <= rows * cols.
+                    indices.extend(c.iter().map(|&c| c as u32));
+                    values.extend_from_slice(val);
+                    indptr.push(indices.len() as u32);
+                }
+                let args = vec![
+                    self.param(Data::U32(indptr)),
+                    self.param(Data::U32(indices)),
+                    self.param(Data::F32(values)),
+                    v[0],
+                ];
+                return Ok(Some((spmm::emit(a.rows(), last(self.shape(id))), args)));
+            }
+            Op::Conv2d { .. } | Op::Pool { .. } | Op::Flatten => {
+                return Err(unsupported(&self.g, id, "convolutional ops have no WGSL kernels yet"));
+            }
+        };
+        Ok(Some((kernel, v)))
+    }
+
+    fn shape_of_param(&self, name: &str) -> Vec<usize> {
+        self.g.param(name).expect("validated graph").shape.clone()
+    }
+
+    /// Ids from a graph input are checked per run; position ids now.
+    fn check_ids(&mut self, id: NodeId, ids: NodeId, vocab: usize) -> Result<()> {
+        match &self.g.node(ids).op {
+            Op::Input { name, .. } => {
+                self.plan.id_checks.push(IdCheck {
+                    input: name.clone(),
+                    vocab,
+                    node: self.g.label(id),
+                });
+                Ok(())
+            }
+            Op::Arange { len } if *len <= vocab => Ok(()),
+            Op::Arange { len } => Err(WgslError::Ids {
+                node: self.g.label(id),
+                detail: format!("positions 0..{len} exceed the table of {vocab} rows"),
+            }),
+            _ => Err(unsupported(&self.g, id, "ids must come from a graph input or arange")),
+        }
+    }
+}
+
+/// Builds the plan for `graph` with `weights`.
+pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
+    graph.validate()?;
+    weights.check_against(graph)?;
+    let mut g = graph.clone();
+    Pipeline::standard().run(&mut g)?;
+    let fused = residual_adds(&g);
+    let skipped: Vec<NodeId> = fused.values().map(|(lin, _)| *lin).collect();
+    let mut l = Lowering {
+        g,
+        weights,
+        plan: Plan {
+            values: Vec::new(),
+            params: Vec::new(),
+            constants: Vec::new(),
+            inputs: Vec::new(),
+            id_checks: Vec::new(),
+            steps: Vec::new(),
+            outputs: Vec::new(),
+        },
+        vals: BTreeMap::new(),
+    };
+    for id in l.g.topo_order() {
+        if skipped.contains(&id) {
+            continue;
+        }
+        let elements = l.g.node(id).ty.elements();
+        // Kernels index with u32; every flat index must fit.
+        if u32::try_from(elements).is_err() {
+            return Err(WgslError::TooLarge {
+                node: l.g.label(id),
+                detail: format!("{elements} elements exceed u32 indexing"),
+            });
+        }
+        l.plan.values.push(elements);
+        l.vals.insert(id, l.plan.values.len() - 1);
+        if let Some((kernel, mut args)) = l.node(id, &fused)? {
+            if kernel.workgroups.iter().any(|&w| w > MAX_GROUPS) {
+                return Err(WgslError::TooLarge {
+                    node: l.g.label(id),
+                    detail: format!(
+                        "{} needs {:?} workgroups, over the {MAX_GROUPS} a dimension allows",
+                        kernel.name, kernel.workgroups
+                    ),
+                });
+            }
+            args.push(Arg::Value(l.vals[&id]));
+            l.plan.steps.push(Step {
+                node: l.g.label(id),
+                kernel,
+                args,
+            });
+        }
+    }
+    l.plan.outputs =
+        l.g.outputs()
+            .iter()
+            .map(|o| (l.vals[o], l.g.node(*o).ty.shape.clone()))
+            .collect();
+    Ok(l.plan)
+}

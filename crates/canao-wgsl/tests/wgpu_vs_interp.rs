@@ -1,0 +1,295 @@
+//! Every kernel family run on whatever wgpu adapter exists (Mesa's lavapipe on CI) against the
+//! reference interpreter, on shapes that are not multiples of the tile sizes and random
+//! sparsity. With no adapter each test prints `SKIP: no wgpu adapter` and returns;
+//! `CANAO_REQUIRE_GPU=1` turns a missing adapter into a failure.
+#![cfg(feature = "wgpu")]
+
+use std::collections::BTreeMap;
+
+use canao_interp::Interpreter;
+use canao_interp::testing::{random_inputs, random_weights};
+use canao_ir::builders::{BertArch, BertLayer, GcnArch, LinearArch};
+use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
+use canao_tensor::{Tensor, tolerance};
+use canao_wgsl::WgpuRuntime;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn runtime(test: &str) -> Option<WgpuRuntime> {
+    match WgpuRuntime::new() {
+        Ok(rt) => {
+            println!("{test}: on {}", rt.describe());
+            Some(rt)
+        }
+        Err(e) => {
+            println!("SKIP: no wgpu adapter ({test}: {e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn adapter_present_when_required() {
+    let required = std::env::var_os("CANAO_REQUIRE_GPU").is_some_and(|v| v == "1");
+    let rt = runtime("adapter_present_when_required");
+    assert!(
+        rt.is_some() || !required,
+        "CANAO_REQUIRE_GPU=1 but wgpu found no adapter"
+    );
+}
+
+/// Runs both backends (the GPU twice: the second run reuses buffers) and returns the largest
+/// absolute difference, failing beyond KERNEL_ABS relative to magnitude.
+fn check(rt: &WgpuRuntime, g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>) -> f32 {
+    let want = Interpreter
+        .prepare(g, w, &Schedule::default())
+        .unwrap()
+        .run(inputs)
+        .unwrap();
+    let mut exe = rt.prepare(g, w, &Schedule::default()).unwrap();
+    let mut worst = 0.0f32;
+    for _ in 0..2 {
+        let got = exe.run(inputs).unwrap();
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(a.shape(), b.shape(), "output {i}");
+            for (j, (x, y)) in a.data().iter().zip(b.data()).enumerate() {
+                worst = worst.max((x - y).abs());
+                assert!(
+                    (x - y).abs() <= tolerance::KERNEL_ABS * (1.0 + y.abs()),
+                    "{}: output {i}[{j}]: wgpu {x} vs interp {y}",
+                    g.name()
+                );
+            }
+        }
+    }
+    worst
+}
+
+/// A random structure of the given kind for an [n, k] weight.
+fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
+    let grid = |b: [usize; 2]| n.div_ceil(b[0]) * k.div_ceil(b[1]);
+    match kind {
+        0 => Sparsity::Dense,
+        1 => {
+            let sizes = [1usize, 4, 8, 16, 32];
+            let block = [sizes[rng.random_range(0..5)], sizes[rng.random_range(0..5)]];
+            let density = rng.random_range(0.05..1.0);
+            Sparsity::Block {
+                block,
+                mask: BitMask((0..grid(block)).map(|_| rng.random_bool(density)).collect()),
+            }
+        }
+        2 => {
+            let block = [rng.random_range(1..9), rng.random_range(1..12)];
+            let patterns: Vec<BitMask> = (0..rng.random_range(1..5))
+                .map(|_| BitMask((0..block[0] * block[1]).map(|_| rng.random_bool(0.5)).collect()))
+                .collect();
+            let assign = (0..grid(block))
+                .map(|_| rng.random_range(0..patterns.len()) as u16)
+                .collect();
+            Sparsity::Pattern {
+                block,
+                patterns,
+                assign,
+            }
+        }
+        _ => Sparsity::Circulant {
+            block: [1usize, 3, 4, 8][rng.random_range(0..4)],
+        },
+    }
+}
+
+fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
+    let mut g = LinearArch {
+        tokens,
+        input: k,
+        output: n,
+        bias,
+        act,
+    }
+    .build()
+    .unwrap();
+    g.set_sparsity("fc.w", s).unwrap();
+    if residual {
+        let y = g.outputs()[0];
+        let r = g
+            .add(
+                Op::Input {
+                    name: "r".into(),
+                    ty: TensorType::f32(vec![tokens, n]),
+                },
+                &[],
+            )
+            .unwrap();
+        let sum = g.add(Op::Add, &[y, r]).unwrap();
+        g.set_outputs(vec![sum]).unwrap();
+    }
+    g
+}
+
+#[test]
+fn linear_layers_match() {
+    let Some(rt) = runtime("linear_layers_match") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(61);
+    let mut worst = 0.0f32;
+    for case in 0..40 {
+        let pick = |rng: &mut ChaCha8Rng, v: &[usize]| v[rng.random_range(0..v.len())];
+        let tokens = pick(&mut rng, &[1, 3, 16, 17, 50, 77]);
+        let k = pick(&mut rng, &[1, 3, 17, 50, 77, 100, 783]);
+        let n = pick(&mut rng, &[1, 3, 9, 33, 50, 96]);
+        // Every structure and epilogue turns up in 40 cases.
+        let s = sparsity(case % 4, n, k, &mut rng);
+        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][case % 3];
+        let g = linear_graph(tokens, k, n, s, act, rng.random_bool(0.5), rng.random_bool(0.5));
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 0);
+        worst = worst.max(check(&rt, &g, &w, &inputs));
+    }
+    println!("linear_layers_match: max |diff| {worst:e}");
+}
+
+fn bert(seq: usize, hidden: usize, layers: Vec<BertLayer>, head_dim: usize, vocab: usize) -> BertArch {
+    BertArch {
+        vocab,
+        max_positions: seq.max(40),
+        type_vocab: 2,
+        seq,
+        hidden,
+        head_dim,
+        layer_norm_eps: 1e-12,
+        layers,
+    }
+}
+
+/// Whole encoders: embeddings, attention (split, scores, masked softmax, context, merge), layer
+/// norms, GELU, residual epilogues, the masked mean and L2 normalisation, with every encoder
+/// weight given the same random structure kind.
+#[test]
+fn bert_encoders_match() {
+    let Some(rt) = runtime("bert_encoders_match") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(62);
+    let mut worst = 0.0f32;
+    for kind in 0..4 {
+        let seq = [3, 17, 50, 39][kind];
+        let layers = vec![
+            BertLayer {
+                hidden: 12,
+                heads: rng.random_range(1..5),
+                ffn: rng.random_range(1..50),
+            },
+            BertLayer {
+                hidden: 10,
+                heads: 2,
+                ffn: 7,
+            },
+        ];
+        let mut g = bert(seq, 12, layers, 4, 40).build().unwrap();
+        sparsify(&mut g, kind, &mut rng);
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 40);
+        worst = worst.max(check(&rt, &g, &w, &inputs));
+    }
+    println!("bert_encoders_match: max |diff| {worst:e}");
+}
+
+fn sparsify(g: &mut Graph, kind: usize, rng: &mut ChaCha8Rng) {
+    let names: Vec<(String, Vec<usize>)> = g
+        .params()
+        .iter()
+        .filter(|(n, _)| n.starts_with("enc") && n.ends_with(".w"))
+        .map(|(n, s)| (n.clone(), s.shape.clone()))
+        .collect();
+    for (name, shape) in names {
+        let s = sparsity(kind, shape[0], shape[1], rng);
+        g.set_sparsity(&name, s).unwrap();
+    }
+}
+
+/// One MiniLM-width layer (384 wide, 12 heads of 32, FFN 1536) at 77 tokens, 80 % of its
+/// 32 x 32 blocks pruned: the shapes the real model runs.
+#[test]
+fn minilm_width_layer_matches() {
+    let Some(rt) = runtime("minilm_width_layer_matches") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(63);
+    let layer = BertLayer {
+        hidden: 384,
+        heads: 12,
+        ffn: 1536,
+    };
+    let mut g = bert(77, 384, vec![layer], 32, 500).build().unwrap();
+    let names: Vec<(String, Vec<usize>)> = g
+        .params()
+        .iter()
+        .filter(|(n, _)| n.starts_with("enc") && n.ends_with(".w"))
+        .map(|(n, s)| (n.clone(), s.shape.clone()))
+        .collect();
+    for (name, shape) in names {
+        let grid = shape[0].div_ceil(32) * shape[1].div_ceil(32);
+        let mask = BitMask((0..grid).map(|_| rng.random_bool(0.2)).collect());
+        g.set_sparsity(&name, Sparsity::Block { block: [32, 32], mask })
+            .unwrap();
+    }
+    let w = random_weights(&g, &mut rng);
+    let inputs = random_inputs(&g, &mut rng, 500);
+    let worst = check(&rt, &g, &w, &inputs);
+    println!("minilm_width_layer_matches: max |diff| {worst:e}");
+}
+
+#[test]
+fn gcn_matches() {
+    let Some(rt) = runtime("gcn_matches") else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(64);
+    let g = GcnArch {
+        nodes: 77,
+        features: 50,
+        hidden: 17,
+        classes: 3,
+        nnz: 300,
+    }
+    .build()
+    .unwrap();
+    let w = random_weights(&g, &mut rng);
+    let inputs = random_inputs(&g, &mut rng, 0);
+    let worst = check(&rt, &g, &w, &inputs);
+    println!("gcn_matches: max |diff| {worst:e}");
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let Some(rt) = runtime("bad_inputs_are_typed_errors") else {
+        return;
+    };
+    let g = bert(
+        5,
+        12,
+        vec![BertLayer {
+            hidden: 12,
+            heads: 3,
+            ffn: 7,
+        }],
+        4,
+        40,
+    )
+    .build()
+    .unwrap();
+    let w = random_weights(&g, &mut ChaCha8Rng::seed_from_u64(1));
+    let mut exe = rt.prepare(&g, &w, &Schedule::default()).unwrap();
+    let mut inputs = random_inputs(&g, &mut ChaCha8Rng::seed_from_u64(2), 40);
+    inputs.insert(
+        "input_ids".into(),
+        Tensor::new(vec![5], vec![1.0, 2.0, 40.0, 3.0, 4.0]).unwrap(),
+    );
+    let err = exe.run(&inputs).unwrap_err().to_string();
+    assert!(
+        err.contains("(embedding)") && err.contains("id 40 at position 2"),
+        "{err}"
+    );
+    inputs.remove("attention_mask");
+    assert!(exe.run(&inputs).unwrap_err().to_string().contains("`attention_mask`"));
+}
