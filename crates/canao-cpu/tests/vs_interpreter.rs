@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
-use canao_interp::testing::{random_inputs, random_weights};
-use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
+use canao_interp::testing::{linear_graph, random_inputs, random_weights};
+use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
 use canao_tensor::{Tensor, tolerance};
 use proptest::prelude::*;
@@ -68,35 +68,6 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
             block: [1usize, 2, 3, 4, 8, 16][rng.random_range(0..6)],
         },
     }
-}
-
-/// One linear layer with a random epilogue (bias, activation, residual) on [tokens, k].
-fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
-    let mut g = LinearArch {
-        tokens,
-        input: k,
-        output: n,
-        bias,
-        act,
-    }
-    .build()
-    .unwrap();
-    g.set_sparsity("fc.w", s).unwrap();
-    if residual {
-        let y = g.outputs()[0];
-        let r = g
-            .add(
-                Op::Input {
-                    name: "r".into(),
-                    ty: TensorType::f32(vec![tokens, n]),
-                },
-                &[],
-            )
-            .unwrap();
-        let sum = g.add(Op::Add, &[y, r]).unwrap();
-        g.set_outputs(vec![sum]).unwrap();
-    }
-    g
 }
 
 proptest! {

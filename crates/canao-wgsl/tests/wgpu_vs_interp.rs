@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use canao_interp::Interpreter;
-use canao_interp::testing::{random_inputs, random_weights};
-use canao_ir::builders::{BertArch, BertLayer, GcnArch, LinearArch};
-use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
+use canao_interp::testing::{linear_graph, random_inputs, random_weights};
+use canao_ir::builders::{BertArch, BertLayer, GcnArch};
+use canao_ir::{Activation, BitMask, Executable, Graph, Runtime, Schedule, Sparsity, Weights};
 use canao_tensor::{Tensor, tolerance};
 use canao_wgsl::WgpuRuntime;
 use rand::{Rng, SeedableRng};
@@ -97,34 +97,6 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
             block: [1usize, 3, 4, 8][rng.random_range(0..4)],
         },
     }
-}
-
-fn linear_graph(tokens: usize, k: usize, n: usize, s: Sparsity, act: Activation, residual: bool, bias: bool) -> Graph {
-    let mut g = LinearArch {
-        tokens,
-        input: k,
-        output: n,
-        bias,
-        act,
-    }
-    .build()
-    .unwrap();
-    g.set_sparsity("fc.w", s).unwrap();
-    if residual {
-        let y = g.outputs()[0];
-        let r = g
-            .add(
-                Op::Input {
-                    name: "r".into(),
-                    ty: TensorType::f32(vec![tokens, n]),
-                },
-                &[],
-            )
-            .unwrap();
-        let sum = g.add(Op::Add, &[y, r]).unwrap();
-        g.set_outputs(vec![sum]).unwrap();
-    }
-    g
 }
 
 #[test]
