@@ -31,14 +31,6 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> CpuError {
     }
 }
 
-/// The single reader of `id`, unless `id` is also a graph output.
-fn sole_user(g: &Graph, id: NodeId) -> Option<NodeId> {
-    match g.users(id)[..] {
-        [u] if !g.outputs().contains(&id) => Some(u),
-        _ => None,
-    }
-}
-
 fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     let ctx = *g.inputs(merge).first()?;
     let Op::MatMul {
@@ -48,13 +40,13 @@ fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     else {
         return None;
     };
-    if sole_user(g, ctx)? != merge || alpha != 1.0 {
+    if g.sole_user(ctx)? != merge || alpha != 1.0 {
         return None;
     }
     let [probs, vh] = g.inputs(ctx)[..] else {
         return None;
     };
-    let (Op::MaskedSoftmax, Some(true)) = (&g.node(probs).op, sole_user(g, probs).map(|u| u == ctx)) else {
+    let (Op::MaskedSoftmax, Some(true)) = (&g.node(probs).op, g.sole_user(probs).map(|u| u == ctx)) else {
         return None;
     };
     let [scores, mask] = g.inputs(probs)[..] else {
@@ -69,7 +61,7 @@ fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     };
     // The kernel takes the softmax max over raw scores, which is the max of alpha * score only
     // for positive alpha.
-    if alpha <= 0.0 || sole_user(g, scores)? != probs {
+    if alpha <= 0.0 || g.sole_user(scores)? != probs {
         return None;
     }
     let [qh, kh] = g.inputs(scores)[..] else {
@@ -173,7 +165,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     // as its residual.
     let mut residual_of: BTreeMap<NodeId, (NodeId, NodeId)> = BTreeMap::new();
     for id in g.topo_order() {
-        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, sole_user(&g, id))
+        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, g.sole_user(id))
             && matches!(g.node(user).op, Op::Add)
             && !residual_of.contains_key(&user)
         {

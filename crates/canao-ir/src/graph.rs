@@ -202,6 +202,15 @@ impl Graph {
     }
 
     /// Nodes that read this node's value (each once, in id order).
+    /// The single reader of `id`, unless `id` is also a graph output: the condition for fusing
+    /// a node into the one that consumes it.
+    pub fn sole_user(&self, id: NodeId) -> Option<NodeId> {
+        match self.users(id)[..] {
+            [u] if !self.outputs().contains(&id) => Some(u),
+            _ => None,
+        }
+    }
+
     pub fn users(&self, id: NodeId) -> Vec<NodeId> {
         let mut u: Vec<NodeId> = self
             .g

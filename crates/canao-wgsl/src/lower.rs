@@ -70,19 +70,11 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> WgslError {
     }
 }
 
-/// The single reader of `id`, unless `id` is also a graph output.
-fn sole_user(g: &Graph, id: NodeId) -> Option<NodeId> {
-    match g.users(id)[..] {
-        [u] if !g.outputs().contains(&id) => Some(u),
-        _ => None,
-    }
-}
-
 /// Linear nodes whose only reader is an `add`, keyed by that add: (linear, other operand).
 fn residual_adds(g: &Graph) -> BTreeMap<NodeId, (NodeId, NodeId)> {
     let mut fused = BTreeMap::new();
     for id in g.topo_order() {
-        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, sole_user(g, id))
+        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, g.sole_user(id))
             && matches!(g.node(user).op, Op::Add)
             && !fused.contains_key(&user)
         {
