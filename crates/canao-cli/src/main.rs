@@ -32,6 +32,9 @@ enum Command {
     /// Predict latency and energy of an architecture on a device profile, or validate the
     /// prediction against measurements here.
     Predict(cmd::predict::Args),
+    /// Search students of MiniLM for the best accuracy under a device's latency limit (the
+    /// main job; with no arguments: RL on the phone profile at half the teacher's latency).
+    Search(cmd::search::Args),
     /// Export a model (or a student of it) as ONNX or as a canao deployment bundle.
     Export(cmd::export::Args),
 }
@@ -46,5 +49,6 @@ fn main() -> anyhow::Result<()> {
         Command::Profile(a) => cmd::profile::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Search(a) => cmd::search::run(a),
     }
 }

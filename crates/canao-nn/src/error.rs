@@ -9,6 +9,8 @@ pub enum NnError {
     Asset(#[from] AssetError),
     #[error("{file}: {detail}")]
     Config { file: PathBuf, detail: String },
+    #[error("{file}: {detail}")]
+    Data { file: PathBuf, detail: String },
     #[error("tokenizer {file}: {detail}")]
     Tokenizer { file: PathBuf, detail: String },
     #[error("text {index} is {tokens} tokens long but the model has {max} positions; shorten it or pass --truncate")]

@@ -7,6 +7,7 @@ mod embed;
 mod error;
 mod inherit;
 mod minilm;
+mod reviews;
 mod student;
 mod tokenizer;
 
@@ -15,5 +16,6 @@ pub use embed::{Embeddings, cosine_matrix};
 pub use error::{NnError, Result};
 pub use inherit::inherit;
 pub use minilm::MiniLm;
+pub use reviews::{CORPUS_FILE, Review, load_reviews, reviews_from_cache};
 pub use student::{LAYER_WEIGHTS, StudentArch, StudentLayer};
 pub use tokenizer::{Encoded, LengthPolicy, TextTokenizer};

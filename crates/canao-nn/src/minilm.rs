@@ -157,6 +157,10 @@ impl MiniLm {
         Ok(g)
     }
 
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
     pub fn tokenize(&self, texts: &[String], policy: LengthPolicy) -> Result<Vec<Encoded>> {
         texts
             .iter()
@@ -167,15 +171,29 @@ impl MiniLm {
 
     /// The graph inputs for one tokenised text.
     pub fn inputs(enc: &Encoded) -> Result<BTreeMap<String, Tensor>> {
+        Self::inputs_padded(enc, enc.ids.len())
+    }
+
+    /// The graph inputs for one text padded to `len` tokens ([PAD] = 0, masked out), so texts of
+    /// different lengths can share one executable; the outputs at the text's own positions and
+    /// the sentence embedding are those of the unpadded text.
+    pub fn inputs_padded(enc: &Encoded, len: usize) -> Result<BTreeMap<String, Tensor>> {
         let n = enc.ids.len();
-        let as_f32 = |v: &[u32]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        assert!(len >= n, "padding {n} tokens to {len}");
+        let padded = |v: &[u32]| {
+            let mut out: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            out.resize(len, 0.0);
+            out
+        };
+        let mut mask = vec![1.0; n];
+        mask.resize(len, 0.0);
         let mut m = BTreeMap::new();
-        m.insert("input_ids".to_string(), Tensor::new(vec![n], as_f32(&enc.ids))?);
+        m.insert("input_ids".to_string(), Tensor::new(vec![len], padded(&enc.ids))?);
         m.insert(
             "token_type_ids".to_string(),
-            Tensor::new(vec![n], as_f32(&enc.type_ids))?,
+            Tensor::new(vec![len], padded(&enc.type_ids))?,
         );
-        m.insert("attention_mask".to_string(), Tensor::new(vec![n], vec![1.0; n])?);
+        m.insert("attention_mask".to_string(), Tensor::new(vec![len], mask)?);
         Ok(m)
     }
 

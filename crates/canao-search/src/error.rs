@@ -15,6 +15,28 @@ pub enum SearchError {
         field: String,
         detail: String,
     },
+    #[error("{path}: {detail}")]
+    Io { path: std::path::PathBuf, detail: String },
+    #[error("{path}:{line}: not a search log record: {detail}")]
+    Log {
+        path: std::path::PathBuf,
+        line: usize,
+        detail: String,
+    },
+    #[error("evaluating {candidate}: {detail}")]
+    Evaluation { candidate: String, detail: String },
+    #[error("resuming: {detail}")]
+    Resume { detail: String },
+    #[error("configuration: `{field}` {detail}")]
+    Config { field: String, detail: String },
+    #[error(transparent)]
+    Nn(#[from] canao_nn::NnError),
+    #[error(transparent)]
+    Ir(#[from] canao_ir::IrError),
+    #[error(transparent)]
+    Cpu(#[from] canao_cpu::CpuError),
+    #[error(transparent)]
+    Latency(#[from] canao_latency::LatencyError),
 }
 
 pub type Result<T> = std::result::Result<T, SearchError>;

@@ -3,8 +3,20 @@
 
 mod encoding;
 mod error;
+mod log;
+mod objective;
+mod probe;
+mod report;
+mod runner;
 mod space;
 pub mod strategy;
+mod student_objective;
 
 pub use error::{Result, SearchError};
+pub use log::{Record, SearchLog};
+pub use objective::{Evaluation, Objective, Reward};
+pub use probe::probe_accuracy;
+pub use report::{Candidate, Report, best_so_far, pareto_front};
+pub use runner::{Budget, Outcome, Runner, StopReason};
 pub use space::{FORMAT_VERSION, SearchSpace, Teacher};
+pub use student_objective::{StudentObjective, Task};

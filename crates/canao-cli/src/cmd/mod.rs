@@ -10,3 +10,4 @@ mod plot;
 pub mod predict;
 pub mod profile;
 pub mod run;
+pub mod search;

@@ -71,3 +71,82 @@ pub fn scatter(
     root.present().map_err(draw_err)?;
     Ok(())
 }
+
+/// Points and lines on axes fitted to the data (with a margin); `x_marker` draws a dashed
+/// vertical line (a limit).
+pub fn xy(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[Series],
+    lines: &[Series],
+    x_marker: Option<f64>,
+) -> Result<()> {
+    let all = || points.iter().chain(lines).flat_map(|s| s.2.iter().copied());
+    let (mut x0, mut x1, mut y0, mut y1) = all().fold(
+        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY),
+        |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if let Some(m) = x_marker {
+        (x0, x1) = (x0.min(m), x1.max(m));
+    }
+    if !(x0.is_finite() && y0.is_finite()) {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let pad = |lo: f64, hi: f64| {
+        let m = ((hi - lo) * 0.06).max(1e-9);
+        (lo - m)..(hi + m)
+    };
+    let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let (xr, yr) = (pad(x0, x1), pad(y0, y1));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xr.clone(), yr.clone())
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(draw_err)?;
+    if let Some(m) = x_marker {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(m, yr.start), (m, yr.end)],
+                6,
+                4,
+                RED.stroke_width(1),
+            ))
+            .map_err(draw_err)?
+            .label("latency limit")
+            .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], RED));
+    }
+    for &(label, color, pts) in points {
+        chart
+            .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x, y), 3, color.filled()));
+    }
+    for &(label, color, pts) in lines {
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err)?;
+    root.present().map_err(draw_err)?;
+    Ok(())
+}

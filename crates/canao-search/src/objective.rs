@@ -1,0 +1,63 @@
+//! What a search optimises: an `Objective` measures a point, a `Reward` turns the measurement
+//! into the scalar the strategies climb (CANAO's: quality under the latency limit, penalised in
+//! proportion to the overshoot above it).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// The measurements of one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The task metric reported as the candidate's accuracy (0..1).
+    pub accuracy: f64,
+    /// What the search maximises under the latency limit (for the BERT space, accuracy blended
+    /// with embedding fidelity to the teacher; for others, the accuracy itself).
+    pub score: f64,
+    /// Predicted latency on the search's device profile and DVFS level.
+    pub latency_ms: f64,
+    pub energy_mj: f64,
+    /// Further figures worth keeping (fidelity, latency measured here, ...).
+    #[serde(default)]
+    pub extra: BTreeMap<String, f64>,
+}
+
+pub trait Objective: Sync {
+    /// The candidate's identity: points meaning the same candidate share a key, so a candidate
+    /// is evaluated once however many points name it.
+    fn key(&self, point: &[usize]) -> String;
+    /// The candidate as logged and reported (for the BERT space, its `StudentArch`).
+    fn describe(&self, point: &[usize]) -> serde_json::Value;
+    fn evaluate(&self, point: &[usize]) -> Result<Evaluation>;
+}
+
+/// CANAO's reward: the score when the latency meets the limit, otherwise the score minus
+/// `penalty` times the relative overshoot, so a slightly slow candidate still outranks a far
+/// too slow one and the controller gets a gradient back towards the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Reward {
+    pub latency_limit_ms: f64,
+    pub penalty: f64,
+}
+
+impl Reward {
+    /// No latency limit: the reward is the score.
+    pub const UNLIMITED: Reward = Reward {
+        latency_limit_ms: f64::INFINITY,
+        penalty: 0.0,
+    };
+
+    pub fn of(&self, e: &Evaluation) -> f64 {
+        if self.meets(e) {
+            e.score
+        } else {
+            e.score - self.penalty * (e.latency_ms / self.latency_limit_ms - 1.0)
+        }
+    }
+
+    pub fn meets(&self, e: &Evaluation) -> bool {
+        e.latency_ms <= self.latency_limit_ms
+    }
+}

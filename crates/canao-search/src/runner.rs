@@ -1,0 +1,179 @@
+//! The search loop: asks the strategy for points, evaluates the new ones in parallel, logs each
+//! as it finishes and tells the strategy the rewards, until a budget runs out.
+//!
+//! Resuming replays the run: a fresh strategy with the same seed asks the same points as long as
+//! it is told the same rewards, and every point found in the old log is answered from it instead
+//! of being evaluated. Nothing logged is repeated and the resumed run ends where the uninterrupted
+//! one would have.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SearchError};
+use crate::log::{Record, SearchLog};
+use crate::objective::{Objective, Reward};
+use crate::strategy::{Point, Strategy};
+
+/// Asks in a row that bring no new candidate before the search counts as converged.
+const CONVERGED_AFTER: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Distinct candidates to evaluate.
+    pub evaluations: usize,
+    /// Wall-clock limit, summed over resumed sessions; checked between batches.
+    pub seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The evaluation budget is spent.
+    Evaluations,
+    /// The wall-clock budget is spent.
+    WallTime,
+    /// The strategy kept proposing candidates already evaluated.
+    Converged,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    /// Every distinct candidate, in the order the strategy first asked for it.
+    pub records: Vec<Record>,
+    pub stop: StopReason,
+    /// Wall time over all sessions of the run.
+    pub elapsed_s: f64,
+    /// Candidates evaluated in this session (not answered from the log).
+    pub evaluated_now: usize,
+}
+
+#[derive(Clone, Copy)]
+pub struct Runner<'a> {
+    pub objective: &'a dyn Objective,
+    pub reward: Reward,
+    pub budget: Budget,
+    /// Candidates evaluated at once (rayon threads).
+    pub parallel: usize,
+}
+
+impl std::fmt::Debug for Runner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("reward", &self.reward)
+            .field("budget", &self.budget)
+            .field("parallel", &self.parallel)
+            .finish()
+    }
+}
+
+impl Runner<'_> {
+    /// Runs `strategy` to a stop. `logged` are the records of an earlier session of this run (empty
+    /// for a new run); `on_record` sees each newly evaluated record (for progress display).
+    pub fn run(
+        &self,
+        strategy: &mut dyn Strategy,
+        log: &mut SearchLog,
+        logged: Vec<Record>,
+        on_record: &(dyn Fn(&Record) + Sync),
+    ) -> Result<Outcome> {
+        let offset = logged.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
+        let mut logged: HashMap<String, Record> = logged.into_iter().map(|r| (r.key.clone(), r)).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.parallel.max(1))
+            .build()
+            .map_err(|e| SearchError::Resume { detail: e.to_string() })?;
+        let log = Mutex::new(log);
+        let start = Instant::now();
+        let mut records: Vec<Record> = Vec::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut idle = 0;
+        let mut evaluated_now = 0;
+        let stop = loop {
+            let remaining = self.budget.evaluations.saturating_sub(records.len());
+            if remaining == 0 {
+                break StopReason::Evaluations;
+            }
+            if self
+                .budget
+                .seconds
+                .is_some_and(|s| offset + start.elapsed().as_secs_f64() >= s)
+            {
+                break StopReason::WallTime;
+            }
+            if idle >= CONVERGED_AFTER {
+                break StopReason::Converged;
+            }
+            let points = strategy.ask(self.parallel.max(1).min(remaining));
+            let keys: Vec<String> = points.iter().map(|p| self.objective.key(p)).collect();
+            // New candidates of this batch, in ask order; those beyond the budget are dropped
+            // and the batch is then not told (the run stops with it).
+            let mut fresh: Vec<(usize, &String, &Point)> = Vec::new();
+            let mut truncated = false;
+            for (key, point) in keys.iter().zip(&points) {
+                if by_key.contains_key(key) || fresh.iter().any(|f| f.1 == key) {
+                    continue;
+                }
+                if records.len() + fresh.len() == self.budget.evaluations {
+                    truncated = true;
+                    break;
+                }
+                fresh.push((records.len() + fresh.len(), key, point));
+            }
+            idle = if fresh.is_empty() { idle + 1 } else { 0 };
+            let (replayed, new): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|f| logged.contains_key(f.1));
+            let evaluated: Vec<Result<Record>> = pool.install(|| {
+                new.par_iter()
+                    .map(|&(index, key, point)| {
+                        let evaluation = self.objective.evaluate(point)?;
+                        let record = Record {
+                            index,
+                            key: key.clone(),
+                            point: point.clone(),
+                            arch: self.objective.describe(point),
+                            reward: self.reward.of(&evaluation),
+                            meets_limit: self.reward.meets(&evaluation),
+                            evaluation,
+                            elapsed_s: offset + start.elapsed().as_secs_f64(),
+                        };
+                        log.lock().expect("log lock").append(&record)?;
+                        on_record(&record);
+                        Ok(record)
+                    })
+                    .collect()
+            });
+            evaluated_now += new.len();
+            let mut batch: Vec<Record> = replayed
+                .iter()
+                .map(|f| logged.remove(f.1).expect("partitioned on presence"))
+                .collect();
+            for r in evaluated {
+                batch.push(r?);
+            }
+            batch.sort_by_key(|r| r.index);
+            for mut r in batch {
+                r.index = records.len();
+                by_key.insert(r.key.clone(), records.len());
+                records.push(r);
+            }
+            if truncated {
+                break StopReason::Evaluations;
+            }
+            let told: Vec<(Point, f64)> = points
+                .into_iter()
+                .zip(&keys)
+                .map(|(p, k)| (p, records[by_key[k]].reward))
+                .collect();
+            strategy.tell(&told);
+        };
+        Ok(Outcome {
+            records,
+            stop,
+            elapsed_s: offset + start.elapsed().as_secs_f64(),
+            evaluated_now,
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! The BERT space's evaluator on the real teacher and corpus, with a small probe split.
+
+use canao_latency::DeviceProfile;
+use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
+use canao_search::{Objective, SearchError, SearchSpace, StudentObjective, Task};
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn objective(task: Task) -> canao_search::Result<StudentObjective> {
+    let home = assets::canao_home();
+    let teacher = MiniLm::from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
+    let reviews = reviews_from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
+    let space = SearchSpace::from_file(&repo("search-spaces/minilm.ron")).unwrap();
+    let text = std::fs::read_to_string(repo("device-profiles/snapdragon-855.ron")).unwrap();
+    let profile = DeviceProfile::from_ron(&text, "snapdragon-855.ron").unwrap();
+    StudentObjective::new(space, teacher, &reviews, task, profile, 0, false)
+}
+
+fn small() -> Task {
+    Task {
+        train: 48,
+        test: 24,
+        ..Task::default()
+    }
+}
+
+#[test]
+fn the_teacher_is_faithful_to_itself_and_students_are_faster_and_less_faithful() {
+    let o = objective(small()).unwrap();
+    let space = o.space().clone();
+    let teacher = o
+        .evaluate_student(&StudentArch::identity(&space.teacher_arch()))
+        .unwrap();
+    assert!((teacher.extra["fidelity"] - 1.0).abs() < 1e-5, "{:?}", teacher.extra);
+    assert!((0.0..=1.0).contains(&teacher.accuracy));
+
+    // Two layers, fewer heads, narrower FFN, block-sparse: much faster on the phone profile.
+    let mut point = vec![0; space.cardinalities().len()];
+    point[0] = 1; // keep layer 0 ...
+    point[5] = 1; // ... and layer 1, both with the first choice of everything else
+    point[5 + 3] = 2; // layer 1 at the lowest density
+    let small_student = o.evaluate(&point).unwrap();
+    assert!(
+        small_student.latency_ms < 0.5 * teacher.latency_ms,
+        "{small_student:?} vs {teacher:?}"
+    );
+    assert!(small_student.energy_mj < teacher.energy_mj);
+    assert!(small_student.extra["fidelity"] < 0.99);
+    // Deterministic: the same candidate scores the same.
+    assert_eq!(o.evaluate(&point).unwrap(), small_student);
+    // The key names the student, whatever unused choices the point carries.
+    let mut same = point.clone();
+    same[4] = 2; // the block of a dense layer
+    same[12] = 3; // a choice of a dropped layer
+    assert_eq!(o.key(&same), o.key(&point));
+}
+
+#[test]
+fn students_outside_the_space_and_bad_tasks_are_refused() {
+    let o = objective(small()).unwrap();
+    let mut s = StudentArch::identity(&o.space().teacher_arch());
+    s.layers[2].ffn = 1000;
+    let e = o.evaluate_student(&s).unwrap_err();
+    assert!(matches!(e, SearchError::Outside { .. }), "{e}");
+    assert!(e.to_string().contains("layers[2].ffn"), "{e}");
+
+    let e = objective(Task {
+        train: 20_000,
+        ..small()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("task") && e.contains("12808"), "{e}");
+}
