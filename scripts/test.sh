@@ -21,9 +21,10 @@ fi
 
 # Build the whole suite once (its build of the `canao` binary included: a separate
 # `cargo build` would compile the dependencies a second time with other features) and fetch the
-# model the end-to-end tests use.
+# model and the corpus the end-to-end tests use.
 cargo test --locked --workspace --exclude canao-benches --no-run
 ./target/debug/canao assets fetch minilm
+./target/debug/canao assets fetch rotten-tomatoes
 
 cargo test --locked --workspace --exclude canao-benches
 # The GPU backend's execution tests (the feature adds about a minute of build). A Vulkan driver

@@ -14,7 +14,7 @@ mod student_objective;
 
 pub use error::{Result, SearchError};
 pub use log::{Record, SearchLog};
-pub use objective::{Evaluation, Objective, Reward};
+pub use objective::{Evaluation, Memo, Objective, Reward};
 pub use probe::probe_accuracy;
 pub use report::{Candidate, Report, best_so_far, pareto_front};
 pub use runner::{Budget, Outcome, Runner, StopReason};

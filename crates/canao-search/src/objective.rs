@@ -61,3 +61,51 @@ impl Reward {
         e.latency_ms <= self.latency_limit_ms
     }
 }
+
+/// An objective that remembers its evaluations by key. Runs that share one (strategies and seeds
+/// compared over the same deterministic objective) evaluate each candidate once; each run still
+/// counts it against its own budget, so results are exactly those of separate runs.
+pub struct Memo<'a> {
+    inner: &'a dyn Objective,
+    seen: std::sync::Mutex<std::collections::HashMap<String, Evaluation>>,
+}
+
+impl<'a> Memo<'a> {
+    pub fn new(inner: &'a dyn Objective) -> Self {
+        Self {
+            inner,
+            seen: Default::default(),
+        }
+    }
+
+    /// Candidates actually evaluated so far.
+    pub fn computed(&self) -> usize {
+        self.seen.lock().expect("memo lock").len()
+    }
+}
+
+impl std::fmt::Debug for Memo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Memo({} evaluations)", self.computed())
+    }
+}
+
+impl Objective for Memo<'_> {
+    fn key(&self, point: &[usize]) -> String {
+        self.inner.key(point)
+    }
+
+    fn describe(&self, point: &[usize]) -> serde_json::Value {
+        self.inner.describe(point)
+    }
+
+    fn evaluate(&self, point: &[usize]) -> Result<Evaluation> {
+        let key = self.inner.key(point);
+        if let Some(e) = self.seen.lock().expect("memo lock").get(&key) {
+            return Ok(e.clone());
+        }
+        let e = self.inner.evaluate(point)?;
+        self.seen.lock().expect("memo lock").insert(key, e.clone());
+        Ok(e)
+    }
+}

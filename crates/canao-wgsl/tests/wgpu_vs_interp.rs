@@ -265,3 +265,44 @@ fn bad_inputs_are_typed_errors() {
     inputs.remove("attention_mask");
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("`attention_mask`"));
 }
+
+/// The real all-MiniLM-L6-v2 (weights from the asset cache) on wgpu: its sentence embeddings
+/// match the CPU backend's within 1e-4, dense and with 80 % of every encoder matrix's 32 x 32
+/// blocks pruned.
+#[test]
+fn real_minilm_embeddings_match_the_cpu_backend() {
+    let Some(rt) = runtime("real_minilm_embeddings_match_the_cpu_backend") else {
+        return;
+    };
+    let home = canao_nn::assets::canao_home();
+    let mut model = canao_nn::MiniLm::from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
+    let texts: Vec<String> = [
+        "The weather is lovely today.",
+        "It's so sunny outside!",
+        "He drove to the stadium.",
+    ]
+    .map(String::from)
+    .to_vec();
+    for pruned in [false, true] {
+        if pruned {
+            for param in model.prunable() {
+                let w = model.weights().dense(&param).unwrap();
+                let s = canao_compress::block_magnitude(&param, w, [32, 32], 0.8).unwrap();
+                model.set_sparsity(&param, s).unwrap();
+            }
+        }
+        let policy = canao_nn::LengthPolicy::Refuse;
+        let schedule = Schedule::default();
+        let gpu = model.embed(&rt, &schedule, &texts, policy).unwrap();
+        let cpu = model.embed(&canao_cpu::CpuRuntime, &schedule, &texts, policy).unwrap();
+        let worst = gpu
+            .vectors
+            .iter()
+            .flatten()
+            .zip(cpu.vectors.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        println!("real MiniLM (pruned: {pruned}): max |wgpu - cpu| {worst:e}");
+        assert!(worst <= 1e-4, "pruned {pruned}: max difference {worst}");
+    }
+}

@@ -2,6 +2,7 @@ pub mod assets;
 mod backend;
 pub mod bench;
 mod bench_wgpu;
+pub mod compare;
 pub mod embed;
 pub mod export;
 pub mod inspect;

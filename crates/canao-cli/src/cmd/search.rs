@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, default_value = "rl")]
     strategy: StrategyKind,
     /// Distinct candidates to evaluate.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 200)]
     budget: usize,
     /// Wall-clock limit of the search in seconds (over resumed sessions too).
     #[arg(long, default_value_t = 480.0)]
@@ -91,10 +91,6 @@ struct RunConfig {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let home = assets::canao_home();
-    let mut say = |line: &str| eprintln!("{line}");
-    let reviews = reviews_from_cache(&home, &mut say)?;
-    let teacher = MiniLm::from_cache(&home, &mut say)?;
     let (dir, config, objective) = match &a.resume {
         Some(dir) => {
             let path = dir.join("run.ron");
@@ -107,10 +103,16 @@ pub fn run(a: Args) -> Result<()> {
                     config.version
                 );
             }
-            let objective = objective(&config.space, teacher, &reviews, &config)?;
+            let objective = student_objective(
+                &config.space,
+                &config.device,
+                config.level,
+                &config.task,
+                config.measure,
+            )?;
             (dir.clone(), config, objective)
         }
-        None => fresh(&a, teacher, &reviews)?,
+        None => fresh(&a)?,
     };
     let log_path = dir.join("log.jsonl");
     let (mut log, logged) = if a.resume.is_some() {
@@ -119,10 +121,10 @@ pub fn run(a: Args) -> Result<()> {
         (SearchLog::create(&log_path)?, Vec::new())
     };
     eprintln!(
-        "searching {} for {} on {} (limit {:.2} ms; teacher {:.2} ms, accuracy {:.3}) with {}, seed {}; \
-         {} evaluations logged before",
+        "searching space `{}` ({:?} students) on {} (limit {:.2} ms; teacher {:.2} ms, accuracy {:.3}) with {}, \
+         seed {}; {} evaluations logged before",
         config.space.name,
-        config.space.teacher_arch().layers.len(),
+        config.space.teacher,
         config.device,
         config.reward.latency_limit_ms,
         config.teacher.latency_ms,
@@ -159,51 +161,16 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// Resolves a new run's configuration, scores the teacher and creates the output folder.
-fn fresh(a: &Args, teacher: MiniLm, reviews: &[canao_nn::Review]) -> Result<(PathBuf, RunConfig, StudentObjective)> {
+fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, StudentObjective)> {
     let space = SearchSpace::from_file(&a.space)?;
     let profile = load_profile(&a.device)?;
-    let defaults = Task::default();
-    let mut config = RunConfig {
-        version: RUN_VERSION,
-        space_file: a.space.display().to_string(),
-        space: space.clone(),
-        device: a.device.clone(),
-        level: a.level,
-        reward: Reward {
-            latency_limit_ms: a.latency_ms.unwrap_or(f64::NAN),
-            penalty: a.penalty,
-        },
-        strategy: a.strategy,
-        seed: a.seed,
-        budget: Budget {
-            evaluations: a.budget,
-            seconds: Some(a.time_limit),
-        },
-        parallel: a.parallel.unwrap_or_else(|| rayon_threads().max(1)),
-        task: Task {
-            train: a.train.unwrap_or(defaults.train),
-            test: a.test.unwrap_or(defaults.test),
-            ..defaults
-        },
-        measure: a.measure,
-        teacher: Evaluation {
-            accuracy: 0.0,
-            score: 0.0,
-            latency_ms: 0.0,
-            energy_mj: 0.0,
-            extra: Default::default(),
-        },
-    };
     if let Some(ms) = a.latency_ms
         && !(ms.is_finite() && ms > 0.0)
     {
         bail!("--latency-ms must be a positive number of milliseconds, got {ms}");
     }
-    eprintln!("embedding the probe snippets with the teacher ...");
-    let objective = objective(&space, teacher, reviews, &config)?;
-    config.teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
-    if a.latency_ms.is_none() {
-        config.reward.latency_limit_ms = DEFAULT_LIMIT_SHARE * config.teacher.latency_ms;
+    if a.budget == 0 || a.time_limit.is_nan() || a.time_limit <= 0.0 || a.parallel == Some(0) {
+        bail!("--budget, --time-limit and --parallel must be above 0");
     }
     let dir = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(format!(
@@ -221,31 +188,68 @@ fn fresh(a: &Args, teacher: MiniLm, reviews: &[canao_nn::Review]) -> Result<(Pat
             dir.display()
         );
     }
+    let defaults = Task::default();
+    let task = Task {
+        train: a.train.unwrap_or(defaults.train),
+        test: a.test.unwrap_or(defaults.test),
+        ..defaults
+    };
+    let objective = student_objective(&space, &a.device, a.level, &task, a.measure)?;
+    let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
+    let config = RunConfig {
+        version: RUN_VERSION,
+        space_file: a.space.display().to_string(),
+        space,
+        device: a.device.clone(),
+        level: a.level,
+        reward: Reward {
+            latency_limit_ms: a.latency_ms.unwrap_or(DEFAULT_LIMIT_SHARE * teacher.latency_ms),
+            penalty: a.penalty,
+        },
+        strategy: a.strategy,
+        seed: a.seed,
+        budget: Budget {
+            evaluations: a.budget,
+            seconds: Some(a.time_limit),
+        },
+        parallel: a.parallel.unwrap_or_else(rayon_threads),
+        task,
+        measure: a.measure,
+        teacher,
+    };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let text = ron::ser::to_string_pretty(&config, ron::ser::PrettyConfig::default()).expect("configs serialise");
     std::fs::write(dir.join("run.ron"), text).with_context(|| format!("writing {}/run.ron", dir.display()))?;
     Ok((dir, config, objective))
 }
 
-fn objective(
+/// The MiniLM student evaluator for a space and device (teacher and corpus from the asset cache;
+/// embeds the probe snippets with the teacher, which takes a few seconds).
+pub fn student_objective(
     space: &SearchSpace,
-    teacher: MiniLm,
-    reviews: &[canao_nn::Review],
-    config: &RunConfig,
+    device: &str,
+    level: usize,
+    task: &Task,
+    measure: bool,
 ) -> Result<StudentObjective> {
-    let profile = load_profile(&config.device)?;
+    let home = assets::canao_home();
+    let mut say = |line: &str| eprintln!("{line}");
+    let reviews = reviews_from_cache(&home, &mut say)?;
+    let teacher = MiniLm::from_cache(&home, &mut say)?;
+    let profile = load_profile(device)?;
+    eprintln!("embedding the probe snippets with the teacher ...");
     Ok(StudentObjective::new(
         space.clone(),
         teacher,
-        reviews,
-        config.task.clone(),
+        &reviews,
+        task.clone(),
         profile,
-        config.level,
-        config.measure,
+        level,
+        measure,
     )?)
 }
 
-fn rayon_threads() -> usize {
+pub fn rayon_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
