@@ -141,7 +141,23 @@ fn bundle_round_trips_compressed_and_refuses_damage_by_name() {
     assert!(st.tensor("enc.1.attn.q.w").is_err(), "no dense copy");
     assert!(st.tensor("enc.1.ffn.out.w.assign").is_ok());
 
-    for file in ["arch.ron", "weights.safetensors", "tokenizer.json"] {
+    // The generated WGSL kernels ship too, each named in the dispatch plan; the student's
+    // block-sparse layers get kernels with their masks baked in.
+    let shaders: Vec<&String> = bundle
+        .manifest
+        .files
+        .keys()
+        .filter(|f| f.starts_with("shaders/") && f.ends_with(".wgsl"))
+        .collect();
+    assert!(shaders.iter().any(|f| f.contains("block")), "{shaders:?}");
+    let plan = std::fs::read_to_string(dir.join("shaders/plan.txt")).unwrap();
+    for f in &shaders {
+        assert!(plan.contains(f.as_str()), "{f} is not in the plan");
+        assert!(std::fs::read_to_string(dir.join(f)).unwrap().contains("@compute"));
+    }
+    let shader = shaders[0].clone();
+
+    for file in ["arch.ron", "weights.safetensors", "tokenizer.json", "shaders/plan.txt", &shader] {
         let path = dir.join(file);
         let original = std::fs::read(&path).unwrap();
         let mut modified = original.clone();

@@ -4,14 +4,17 @@
 //!   parameter is stored;
 //! - `weights.safetensors`: dense parameters as they are, sparse ones compressed (see `packed`);
 //! - `tokenizer.json`: the model's tokenizer;
+//! - `shaders/`: the generated WGSL kernels of the model at 128 tokens and their dispatch order
+//!   (see `shaders`);
 //! - `manifest.json`: format and canao versions and the size and sha256 of every file above.
 //!
-//! Loading checks every file against the manifest before parsing it, so a modified, truncated
+//! Loading checks every file the manifest lists before parsing any, so a modified, truncated
 //! or missing file is refused with its name. CPU kernels are not shipped as code: the CPU
 //! backend specialises its kernels to the stored structures when it prepares the model.
 
 mod manifest;
 mod packed;
+mod shaders;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,6 +30,7 @@ use crate::error::{ExportError, Result};
 
 pub use manifest::{FORMAT_VERSION, MANIFEST, Manifest};
 pub use packed::Stored;
+pub use shaders::{SHADER_DIR, SHADER_SEQ};
 
 pub const ARCH: &str = "arch.ron";
 pub const WEIGHTS: &str = "weights.safetensors";
@@ -102,15 +106,20 @@ pub fn write_bundle(dir: &Path, model_name: &str, model: &MiniLm) -> Result<()> 
     })?;
     let arch_text = ron::ser::to_string_pretty(&arch, ron::ser::PrettyConfig::default())
         .map_err(|e| bundle_err(ARCH, e.to_string()))?;
-    let files: BTreeMap<String, Vec<u8>> = [
+    let mut files: BTreeMap<String, Vec<u8>> = [
         (ARCH.to_string(), arch_text.into_bytes()),
         (WEIGHTS.to_string(), packed::serialize(WEIGHTS, &tensors)?),
         (TOKENIZER.to_string(), tokenizer),
     ]
     .into();
+    files.extend(shaders::shader_files(model)?);
     let manifest = Manifest::new(model_name, &files);
     let manifest_text = serde_json::to_string_pretty(&manifest).map_err(|e| bundle_err(MANIFEST, e.to_string()))?;
     atomic::write_dir(dir, MANIFEST, |tmp| {
+        std::fs::create_dir(tmp.join(SHADER_DIR)).map_err(|cause| ExportError::Write {
+            path: dir.join(SHADER_DIR),
+            cause,
+        })?;
         for (name, bytes) in &files {
             std::fs::write(tmp.join(name), bytes).map_err(|cause| ExportError::Write {
                 path: dir.join(name),
@@ -127,6 +136,9 @@ pub fn write_bundle(dir: &Path, model_name: &str, model: &MiniLm) -> Result<()> 
 /// Loads a bundle, checking each file against the manifest first.
 pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     let manifest = Manifest::read(dir)?;
+    for name in manifest.files.keys() {
+        manifest.verified(dir, name)?;
+    }
     let arch_text = String::from_utf8(manifest.verified(dir, ARCH)?).map_err(|e| bundle_err(ARCH, e.to_string()))?;
     let arch: BundleArch = ron::from_str(&arch_text).map_err(|e| bundle_err(ARCH, e.to_string()))?;
     let graph = arch
