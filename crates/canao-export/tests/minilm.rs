@@ -157,7 +157,13 @@ fn bundle_round_trips_compressed_and_refuses_damage_by_name() {
     }
     let shader = shaders[0].clone();
 
-    for file in ["arch.ron", "weights.safetensors", "tokenizer.json", "shaders/plan.txt", &shader] {
+    for file in [
+        "arch.ron",
+        "weights.safetensors",
+        "tokenizer.json",
+        "shaders/plan.txt",
+        &shader,
+    ] {
         let path = dir.join(file);
         let original = std::fs::read(&path).unwrap();
         let mut modified = original.clone();

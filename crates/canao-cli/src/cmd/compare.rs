@@ -108,6 +108,19 @@ pub fn run(a: Args) -> Result<()> {
                     .join(format!("{}-seed{seed}", strategy.name()));
                 bar.set_message(format!("{} seed {seed} at {share} x teacher", strategy.name()));
                 let (report, records) = shared.run(&dir, reward, strategy, seed)?;
+                // One line per run, also when the bar is hidden (output not a terminal).
+                bar.suspend(|| {
+                    eprintln!(
+                        "limit {share} x teacher, {} seed {seed}: best score {} ({} candidates scored so far)",
+                        strategy.name(),
+                        report
+                            .best
+                            .as_ref()
+                            .filter(|b| b.meets_limit)
+                            .map_or("-".into(), |b| format!("{:.4}", b.score)),
+                        memo.computed()
+                    )
+                });
                 runs.push(Run {
                     share,
                     strategy,
@@ -169,6 +182,10 @@ impl Shared<'_> {
     }
 }
 
+fn join(v: &[f64]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+}
+
 fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let mean = v.iter().sum::<f64>() / n;
@@ -185,7 +202,10 @@ fn summary(a: &Args, teacher: &canao_search::Evaluation, runs: &[Run]) -> String
          per run, seeds {}, probe split {} train / {} test, reward penalty {}.\n\n\
          Teacher: probe accuracy {:.3}, fidelity 1, score {:.4}, predicted latency {:.2} ms, {:.1} mJ.\n\n\
          Score = (probe accuracy + fidelity) / 2. Per run, the best candidate meeting the limit \
-         (`-` when none did).\n",
+         (`-` when none did).\n\n\
+         Command (run again, it replays the logs below and rewrites this file):\n\n\
+         ```sh\ncanao compare --space {} --device {} --level {} --limits {} --strategies {} --seeds {} \
+         --budget {} --penalty {} --train {} --test {} --out {}\n```\n",
         a.space.display(),
         a.device,
         a.level,
@@ -198,6 +218,17 @@ fn summary(a: &Args, teacher: &canao_search::Evaluation, runs: &[Run]) -> String
         teacher.score,
         teacher.latency_ms,
         teacher.energy_mj,
+        a.space.display(),
+        a.device,
+        a.level,
+        join(&a.limits),
+        a.strategies.iter().map(|k| k.name()).collect::<Vec<_>>().join(","),
+        seeds.join(","),
+        a.budget,
+        a.penalty,
+        a.train,
+        a.test,
+        a.out.display(),
     );
     for &share in &a.limits {
         let limit = share * teacher.latency_ms;

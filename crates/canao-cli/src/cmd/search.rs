@@ -151,6 +151,16 @@ pub fn run(a: Args) -> Result<()> {
         *b = b.max(r.reward);
         bar.inc(1);
         bar.set_message(format!("best reward {:.4}", *b));
+        // Without a terminal the bar is hidden: a line every 10 evaluations instead.
+        if bar.is_hidden() && bar.position() % 10 == 0 {
+            eprintln!(
+                "{}/{} evaluations, {:.0} s, best reward {:.4}",
+                bar.position(),
+                bar.length().unwrap_or(0),
+                r.elapsed_s,
+                *b
+            );
+        }
     })?;
     bar.finish();
     let mut report = Report::new(&outcome, &config.reward);
