@@ -152,7 +152,7 @@ pub fn run(a: Args) -> Result<()> {
         bar.inc(1);
         bar.set_message(format!("best reward {:.4}", *b));
         // Without a terminal the bar is hidden: a line every 10 evaluations instead.
-        if bar.is_hidden() && bar.position() % 10 == 0 {
+        if bar.is_hidden() && bar.position().is_multiple_of(10) {
             eprintln!(
                 "{}/{} evaluations, {:.0} s, best reward {:.4}",
                 bar.position(),
