@@ -133,3 +133,25 @@ fn bad_search_settings_are_refused_clearly() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("run.ron"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_architecture_only_space_runs_a_latency_only_search() {
+    let dir = fresh_dir("bert-base");
+    let o = canao(&[
+        "search",
+        "--space",
+        "search-spaces/bert-base.ron",
+        "--strategy",
+        "random",
+        "--budget",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("latency-only"), "{}", stderr(&o));
+    let r = report(&dir);
+    assert_eq!(r["evaluations"], 3);
+    assert_eq!(r["teacher"]["score"], 1.0, "the teacher keeps all its weights");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,7 @@
 
 mod encoding;
 mod error;
+mod latency_objective;
 mod log;
 mod objective;
 mod probe;
@@ -13,10 +14,11 @@ pub mod strategy;
 mod student_objective;
 
 pub use error::{Result, SearchError};
+pub use latency_objective::LatencyObjective;
 pub use log::{Record, SearchLog};
 pub use objective::{Evaluation, Memo, Objective, Reward};
 pub use probe::probe_accuracy;
 pub use report::{Candidate, Report, best_so_far, pareto_front};
 pub use runner::{Budget, Outcome, Runner, StopReason};
 pub use space::{FORMAT_VERSION, SearchSpace, Teacher};
-pub use student_objective::{StudentObjective, Task};
+pub use student_objective::{StudentObjective, StudentScorer, Task};

@@ -50,6 +50,13 @@ impl Default for Task {
     }
 }
 
+/// An objective over the students of a space that can also score a student given directly (the
+/// teacher itself, for the report; an `--arch` file).
+pub trait StudentScorer: Objective + std::fmt::Debug {
+    fn space(&self) -> &SearchSpace;
+    fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation>;
+}
+
 #[derive(Debug)]
 pub struct StudentObjective {
     space: SearchSpace,
@@ -128,10 +135,6 @@ impl StudentObjective {
         Ok(objective)
     }
 
-    pub fn space(&self) -> &SearchSpace {
-        &self.space
-    }
-
     /// Sentence embeddings of the train then test snippets, one thread.
     fn embed(&self, model: &MiniLm) -> Result<Vec<Vec<f32>>> {
         let texts: Vec<&Encoded> = self.train.iter().chain(&self.test).collect();
@@ -155,9 +158,14 @@ impl StudentObjective {
         }
         Ok(out)
     }
+}
 
-    /// Scores a student given directly (the teacher itself, an `--arch` file).
-    pub fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation> {
+impl StudentScorer for StudentObjective {
+    fn space(&self) -> &SearchSpace {
+        &self.space
+    }
+
+    fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation> {
         self.space.contains(student)?;
         let model = self.teacher.student(student)?;
         let embeddings = self.embed(&model)?;

@@ -2,7 +2,7 @@
 
 use canao_latency::DeviceProfile;
 use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
-use canao_search::{Objective, SearchError, SearchSpace, StudentObjective, Task};
+use canao_search::{LatencyObjective, Objective, SearchError, SearchSpace, StudentObjective, StudentScorer, Task};
 
 fn repo(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -10,14 +10,17 @@ fn repo(path: &str) -> std::path::PathBuf {
         .join(path)
 }
 
-fn objective(task: Task) -> canao_search::Result<StudentObjective> {
+fn phone() -> DeviceProfile {
+    let text = std::fs::read_to_string(repo("device-profiles/snapdragon-855.ron")).unwrap();
+    DeviceProfile::from_ron(&text, "snapdragon-855.ron").unwrap()
+}
+
+fn objective(task: Task, measure: bool) -> canao_search::Result<StudentObjective> {
     let home = assets::canao_home();
     let teacher = MiniLm::from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
     let reviews = reviews_from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
     let space = SearchSpace::from_file(&repo("search-spaces/minilm.ron")).unwrap();
-    let text = std::fs::read_to_string(repo("device-profiles/snapdragon-855.ron")).unwrap();
-    let profile = DeviceProfile::from_ron(&text, "snapdragon-855.ron").unwrap();
-    StudentObjective::new(space, teacher, &reviews, task, profile, 0, false)
+    StudentObjective::new(space, teacher, &reviews, task, phone(), 0, measure)
 }
 
 fn small() -> Task {
@@ -30,7 +33,7 @@ fn small() -> Task {
 
 #[test]
 fn the_teacher_is_faithful_to_itself_and_students_are_faster_and_less_faithful() {
-    let o = objective(small()).unwrap();
+    let o = objective(small(), false).unwrap();
     let space = o.space().clone();
     let teacher = o
         .evaluate_student(&StudentArch::identity(&space.teacher_arch()))
@@ -61,18 +64,51 @@ fn the_teacher_is_faithful_to_itself_and_students_are_faster_and_less_faithful()
 
 #[test]
 fn students_outside_the_space_and_bad_tasks_are_refused() {
-    let o = objective(small()).unwrap();
+    let o = objective(small(), false).unwrap();
     let mut s = StudentArch::identity(&o.space().teacher_arch());
     s.layers[2].ffn = 1000;
     let e = o.evaluate_student(&s).unwrap_err();
     assert!(matches!(e, SearchError::Outside { .. }), "{e}");
     assert!(e.to_string().contains("layers[2].ffn"), "{e}");
 
-    let e = objective(Task {
-        train: 20_000,
-        ..small()
-    })
+    let e = objective(
+        Task {
+            train: 20_000,
+            ..small()
+        },
+        false,
+    )
     .unwrap_err()
     .to_string();
     assert!(e.contains("task") && e.contains("12808"), "{e}");
+}
+
+#[test]
+fn measure_times_the_candidate_here_beside_the_prediction() {
+    let o = objective(small(), true).unwrap();
+    let mut point = vec![0; o.space().cardinalities().len()];
+    point[0] = 1;
+    point[5] = 1;
+    let e = o.evaluate(&point).unwrap();
+    let ms = e.extra["measured_ms"];
+    assert!(ms.is_finite() && ms > 0.0, "{e:?}");
+}
+
+#[test]
+fn architecture_only_spaces_score_capacity_under_predicted_latency() {
+    let space = SearchSpace::from_file(&repo("search-spaces/bert-base.ron")).unwrap();
+    let o = LatencyObjective::new(space.clone(), phone(), 0).unwrap();
+    let teacher = o
+        .evaluate_student(&StudentArch::identity(&space.teacher_arch()))
+        .unwrap();
+    assert!((teacher.score - 1.0).abs() < 1e-12);
+    let mut point = vec![0; space.cardinalities().len()];
+    point[0] = 1;
+    point[5] = 1;
+    let small = o.evaluate(&point).unwrap();
+    // Two of twelve layers at 4 of 12 heads and FFN 768 of 3072, dense.
+    let want =
+        2.0 * (4.0 * 768.0 * 256.0 + 2.0 * 768.0 * 768.0) / (12.0 * (4.0 * 768.0 * 768.0 + 2.0 * 768.0 * 3072.0));
+    assert!((small.score - want).abs() < 1e-12, "{} vs {want}", small.score);
+    assert!(small.latency_ms < 0.25 * teacher.latency_ms, "{small:?} vs {teacher:?}");
 }

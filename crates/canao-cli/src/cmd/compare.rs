@@ -80,7 +80,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let objective = student_objective(&space, &a.device, a.level, &task, false)?;
     let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
-    let memo = Memo::new(&objective);
+    let memo = Memo::new(objective.as_ref());
     let parallel = a.parallel.unwrap_or_else(rayon_threads);
     let total = a.limits.len() * a.strategies.len() * a.seeds.len();
     let bar = ProgressBar::new((total * a.budget) as u64).with_style(

@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
 use canao_search::strategy::StrategyKind;
 use canao_search::{
-    Budget, Evaluation, Record, Report, Reward, Runner, SearchLog, SearchSpace, StudentObjective, Task, best_so_far,
-    pareto_front,
+    Budget, Evaluation, LatencyObjective, Record, Report, Reward, Runner, SearchLog, SearchSpace, StudentObjective,
+    StudentScorer, Task, Teacher, best_so_far, pareto_front,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
@@ -140,7 +140,7 @@ pub fn run(a: Args) -> Result<()> {
     bar.set_position(logged.len() as u64);
     let best = std::sync::Mutex::new(logged.iter().map(|r| r.reward).fold(f64::NEG_INFINITY, f64::max));
     let runner = Runner {
-        objective: &objective,
+        objective: objective.as_ref(),
         reward: config.reward,
         budget: config.budget,
         parallel: config.parallel,
@@ -171,7 +171,7 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// Resolves a new run's configuration, scores the teacher and creates the output folder.
-fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, StudentObjective)> {
+fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
     let space = SearchSpace::from_file(&a.space)?;
     let profile = load_profile(&a.device)?;
     if let Some(ms) = a.latency_ms
@@ -233,22 +233,30 @@ fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, StudentObjective)> {
     Ok((dir, config, objective))
 }
 
-/// The MiniLM student evaluator for a space and device (teacher and corpus from the asset cache;
-/// embeds the probe snippets with the teacher, which takes a few seconds).
+/// The evaluator of a space on a device: MiniLM students are scored on the sentiment task (the
+/// teacher and corpus come from the asset cache, and the probe snippets are embedded with the
+/// teacher first, a few seconds); students of a teacher without weights (BERT-base) by capacity.
 pub fn student_objective(
     space: &SearchSpace,
     device: &str,
     level: usize,
     task: &Task,
     measure: bool,
-) -> Result<StudentObjective> {
+) -> Result<Box<dyn StudentScorer>> {
+    let profile = load_profile(device)?;
+    if space.teacher != Teacher::Minilm {
+        eprintln!(
+            "space `{}` has no teacher weights: latency-only search, score = share of the teacher's weights kept",
+            space.name
+        );
+        return Ok(Box::new(LatencyObjective::new(space.clone(), profile, level)?));
+    }
     let home = assets::canao_home();
     let mut say = |line: &str| eprintln!("{line}");
     let reviews = reviews_from_cache(&home, &mut say)?;
     let teacher = MiniLm::from_cache(&home, &mut say)?;
-    let profile = load_profile(device)?;
     eprintln!("embedding the probe snippets with the teacher ...");
-    Ok(StudentObjective::new(
+    Ok(Box::new(StudentObjective::new(
         space.clone(),
         teacher,
         &reviews,
@@ -256,7 +264,7 @@ pub fn student_objective(
         profile,
         level,
         measure,
-    )?)
+    )?))
 }
 
 pub fn rayon_threads() -> usize {
