@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
@@ -54,6 +55,16 @@ pub fn scatter(
                 .map_err(draw_err)?;
         }
     }
+    draw_points(&mut chart, series)?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(draw_err)?;
+    Ok(())
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Each series as labelled dots.
+fn draw_points(chart: &mut Chart, series: &[Series]) -> Result<()> {
     for &(label, color, points) in series {
         chart
             .draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
@@ -61,15 +72,17 @@ pub fn scatter(
             .label(label)
             .legend(move |(x, y)| Circle::new((x, y), 3, color.filled()));
     }
+    Ok(())
+}
+
+fn draw_legend<'a>(chart: &mut Chart<'a, 'a>, position: SeriesLabelPosition) -> Result<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .background_style(WHITE)
         .border_style(BLACK)
         .draw()
-        .map_err(draw_err)?;
-    root.present().map_err(draw_err)?;
-    Ok(())
+        .map_err(draw_err)
 }
 
 /// Points and lines on axes fitted to the data (with a margin); `x_marker` draws a dashed
@@ -126,13 +139,7 @@ pub fn xy(
             .label("latency limit")
             .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], RED));
     }
-    for &(label, color, pts) in points {
-        chart
-            .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
-            .map_err(draw_err)?
-            .label(label)
-            .legend(move |(x, y)| Circle::new((x, y), 3, color.filled()));
-    }
+    draw_points(&mut chart, points)?;
     for &(label, color, pts) in lines {
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
@@ -140,13 +147,7 @@ pub fn xy(
             .label(label)
             .legend(move |(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_err)?;
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(draw_err)?;
     Ok(())
 }
