@@ -25,8 +25,6 @@ pub enum SearchError {
     },
     #[error("evaluating {candidate}: {detail}")]
     Evaluation { candidate: String, detail: String },
-    #[error("resuming: {detail}")]
-    Resume { detail: String },
     #[error("configuration: `{field}` {detail}")]
     Config { field: String, detail: String },
     #[error(transparent)]

@@ -85,7 +85,10 @@ impl Runner<'_> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.parallel.max(1))
             .build()
-            .map_err(|e| SearchError::Resume { detail: e.to_string() })?;
+            .map_err(|e| SearchError::Config {
+                field: "parallel".into(),
+                detail: e.to_string(),
+            })?;
         let log = Mutex::new(log);
         let start = Instant::now();
         let mut records: Vec<Record> = Vec::new();
