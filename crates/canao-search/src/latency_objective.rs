@@ -9,7 +9,7 @@ use canao_latency::{DeviceProfile, LatencyModel, energy_per_run};
 use canao_nn::StudentArch;
 
 use crate::error::Result;
-use crate::objective::{Evaluation, Objective};
+use crate::objective::Evaluation;
 use crate::space::SearchSpace;
 use crate::student_objective::StudentScorer;
 
@@ -61,19 +61,5 @@ impl StudentScorer for LatencyObjective {
             energy_mj: energy_per_run(&self.profile, self.level, latency_ms)? * 1e3,
             extra: [("capacity".to_string(), c)].into(),
         })
-    }
-}
-
-impl Objective for LatencyObjective {
-    fn key(&self, point: &[usize]) -> String {
-        ron::to_string(&self.space.decode(point)).expect("students serialise")
-    }
-
-    fn describe(&self, point: &[usize]) -> serde_json::Value {
-        serde_json::to_value(self.space.decode(point)).expect("students serialise")
-    }
-
-    fn evaluate(&self, point: &[usize]) -> Result<Evaluation> {
-        self.evaluate_student(&self.space.decode(point))
     }
 }

@@ -21,4 +21,4 @@ pub use probe::probe_accuracy;
 pub use report::{Candidate, Report, best_so_far, pareto_front};
 pub use runner::{Budget, Outcome, Runner, StopReason};
 pub use space::{FORMAT_VERSION, SearchSpace, Teacher};
-pub use student_objective::{StudentObjective, StudentScorer, Task};
+pub use student_objective::{StudentObjective, StudentScorer, Students, Task};

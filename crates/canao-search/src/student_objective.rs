@@ -50,11 +50,29 @@ impl Default for Task {
     }
 }
 
-/// An objective over the students of a space that can also score a student given directly (the
-/// teacher itself, for the report; an `--arch` file).
-pub trait StudentScorer: Objective + std::fmt::Debug {
+/// Scores the students of a space; [`Students`] makes any scorer the search's objective over
+/// decision vectors.
+pub trait StudentScorer: Sync + std::fmt::Debug {
     fn space(&self) -> &SearchSpace;
     fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation>;
+}
+
+/// A scorer as an objective: points decode to students of its space, a student's key is its RON.
+#[derive(Debug, Clone, Copy)]
+pub struct Students<'a>(pub &'a dyn StudentScorer);
+
+impl Objective for Students<'_> {
+    fn key(&self, point: &[usize]) -> String {
+        ron::to_string(&self.0.space().decode(point)).expect("students serialise")
+    }
+
+    fn describe(&self, point: &[usize]) -> serde_json::Value {
+        serde_json::to_value(self.0.space().decode(point)).expect("students serialise")
+    }
+
+    fn evaluate(&self, point: &[usize]) -> Result<Evaluation> {
+        self.0.evaluate_student(&self.0.space().decode(point))
+    }
 }
 
 #[derive(Debug)]
@@ -224,18 +242,4 @@ fn measure(exe: &mut canao_cpu::CpuExe, seq: usize) -> Result<f64> {
         .collect::<std::result::Result<_, _>>()?;
     ms.sort_by(f64::total_cmp);
     Ok(ms[ms.len() / 2])
-}
-
-impl Objective for StudentObjective {
-    fn key(&self, point: &[usize]) -> String {
-        ron::to_string(&self.space.decode(point)).expect("students serialise")
-    }
-
-    fn describe(&self, point: &[usize]) -> serde_json::Value {
-        serde_json::to_value(self.space.decode(point)).expect("students serialise")
-    }
-
-    fn evaluate(&self, point: &[usize]) -> Result<Evaluation> {
-        self.evaluate_student(&self.space.decode(point))
-    }
 }

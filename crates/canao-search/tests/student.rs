@@ -2,7 +2,9 @@
 
 use canao_latency::DeviceProfile;
 use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
-use canao_search::{LatencyObjective, Objective, SearchError, SearchSpace, StudentObjective, StudentScorer, Task};
+use canao_search::{
+    LatencyObjective, Objective, SearchError, SearchSpace, StudentObjective, StudentScorer, Students, Task,
+};
 
 fn repo(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +48,7 @@ fn the_teacher_is_faithful_to_itself_and_students_are_faster_and_less_faithful()
     point[0] = 1; // keep layer 0 ...
     point[5] = 1; // ... and layer 1, both with the first choice of everything else
     point[5 + 3] = 2; // layer 1 at the lowest density
-    let small_student = o.evaluate(&point).unwrap();
+    let small_student = Students(&o).evaluate(&point).unwrap();
     assert!(
         small_student.latency_ms < 0.5 * teacher.latency_ms,
         "{small_student:?} vs {teacher:?}"
@@ -54,12 +56,12 @@ fn the_teacher_is_faithful_to_itself_and_students_are_faster_and_less_faithful()
     assert!(small_student.energy_mj < teacher.energy_mj);
     assert!(small_student.extra["fidelity"] < 0.99);
     // Deterministic: the same candidate scores the same.
-    assert_eq!(o.evaluate(&point).unwrap(), small_student);
+    assert_eq!(Students(&o).evaluate(&point).unwrap(), small_student);
     // The key names the student, whatever unused choices the point carries.
     let mut same = point.clone();
     same[4] = 2; // the block of a dense layer
     same[12] = 3; // a choice of a dropped layer
-    assert_eq!(o.key(&same), o.key(&point));
+    assert_eq!(Students(&o).key(&same), Students(&o).key(&point));
 }
 
 #[test]
@@ -89,7 +91,7 @@ fn measure_times_the_candidate_here_beside_the_prediction() {
     let mut point = vec![0; o.space().cardinalities().len()];
     point[0] = 1;
     point[5] = 1;
-    let e = o.evaluate(&point).unwrap();
+    let e = Students(&o).evaluate(&point).unwrap();
     let ms = e.extra["measured_ms"];
     assert!(ms.is_finite() && ms > 0.0, "{e:?}");
 }
@@ -105,7 +107,7 @@ fn architecture_only_spaces_score_capacity_under_predicted_latency() {
     let mut point = vec![0; space.cardinalities().len()];
     point[0] = 1;
     point[5] = 1;
-    let small = o.evaluate(&point).unwrap();
+    let small = Students(&o).evaluate(&point).unwrap();
     // Two of twelve layers at 4 of 12 heads and FFN 768 of 3072, dense.
     let want =
         2.0 * (4.0 * 768.0 * 256.0 + 2.0 * 768.0 * 768.0) / (12.0 * (4.0 * 768.0 * 768.0 + 2.0 * 768.0 * 3072.0));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use canao_nn::StudentArch;
 use canao_search::strategy::StrategyKind;
-use canao_search::{Budget, Memo, Record, Report, Reward, Runner, SearchLog, SearchSpace, Task, best_so_far};
+use canao_search::{Budget, Memo, Record, Report, Reward, Runner, SearchLog, SearchSpace, Students, Task, best_so_far};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
@@ -80,7 +80,8 @@ pub fn run(a: Args) -> Result<()> {
     };
     let objective = student_objective(&space, &a.device, a.level, &task, false)?;
     let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
-    let memo = Memo::new(objective.as_ref());
+    let students = Students(objective.as_ref());
+    let memo = Memo::new(&students);
     let parallel = a.parallel.unwrap_or_else(rayon_threads);
     let total = a.limits.len() * a.strategies.len() * a.seeds.len();
     let bar = ProgressBar::new((total * a.budget) as u64).with_style(

@@ -9,7 +9,7 @@ use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
 use canao_search::strategy::StrategyKind;
 use canao_search::{
     Budget, Evaluation, LatencyObjective, Record, Report, Reward, Runner, SearchLog, SearchSpace, StudentObjective,
-    StudentScorer, Task, Teacher, best_so_far, pareto_front,
+    StudentScorer, Students, Task, Teacher, best_so_far, pareto_front,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
@@ -140,7 +140,7 @@ pub fn run(a: Args) -> Result<()> {
     bar.set_position(logged.len() as u64);
     let best = std::sync::Mutex::new(logged.iter().map(|r| r.reward).fold(f64::NEG_INFINITY, f64::max));
     let runner = Runner {
-        objective: objective.as_ref(),
+        objective: &Students(objective.as_ref()),
         reward: config.reward,
         budget: config.budget,
         parallel: config.parallel,
