@@ -4,29 +4,15 @@
 //! `CANAO_REQUIRE_GPU=1` turns a missing adapter into a failure.
 #![cfg(feature = "wgpu")]
 
-use std::collections::BTreeMap;
+mod common;
 
-use canao_interp::Interpreter;
 use canao_interp::testing::{linear_graph, random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch};
-use canao_ir::{Activation, BitMask, Executable, Graph, Runtime, Schedule, Sparsity, Weights};
-use canao_tensor::{Tensor, tolerance};
-use canao_wgsl::WgpuRuntime;
+use canao_ir::{Activation, BitMask, Executable, Graph, Runtime, Schedule, Sparsity};
+use canao_tensor::Tensor;
+use common::{check, runtime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn runtime(test: &str) -> Option<WgpuRuntime> {
-    match WgpuRuntime::new() {
-        Ok(rt) => {
-            println!("{test}: on {}", rt.describe());
-            Some(rt)
-        }
-        Err(e) => {
-            println!("SKIP: no wgpu adapter ({test}: {e})");
-            None
-        }
-    }
-}
 
 #[test]
 fn adapter_present_when_required() {
@@ -36,33 +22,6 @@ fn adapter_present_when_required() {
         rt.is_some() || !required,
         "CANAO_REQUIRE_GPU=1 but wgpu found no adapter"
     );
-}
-
-/// Runs both backends (the GPU twice: the second run reuses buffers) and returns the largest
-/// absolute difference, failing beyond KERNEL_ABS relative to magnitude.
-fn check(rt: &WgpuRuntime, g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>) -> f32 {
-    let want = Interpreter
-        .prepare(g, w, &Schedule::default())
-        .unwrap()
-        .run(inputs)
-        .unwrap();
-    let mut exe = rt.prepare(g, w, &Schedule::default()).unwrap();
-    let mut worst = 0.0f32;
-    for _ in 0..2 {
-        let got = exe.run(inputs).unwrap();
-        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(a.shape(), b.shape(), "output {i}");
-            for (j, (x, y)) in a.data().iter().zip(b.data()).enumerate() {
-                worst = worst.max((x - y).abs());
-                assert!(
-                    (x - y).abs() <= tolerance::KERNEL_ABS * (1.0 + y.abs()),
-                    "{}: output {i}[{j}]: wgpu {x} vs interp {y}",
-                    g.name()
-                );
-            }
-        }
-    }
-    worst
 }
 
 /// A random structure of the given kind for an [n, k] weight.
