@@ -12,4 +12,4 @@ mod runtime;
 pub use error::{Result, WgslError};
 pub use lower::{Arg, Data, IdCheck, Plan, Step, lower};
 #[cfg(feature = "wgpu")]
-pub use runtime::{WgpuExe, WgpuRuntime};
+pub use runtime::{StepTime, WgpuExe, WgpuRuntime};

@@ -128,6 +128,10 @@ fn embed_wgpu(model: &MiniLm, schedule: &Schedule, texts: &[String], policy: Len
 }
 
 #[cfg(not(feature = "wgpu"))]
+pub const NO_WGPU: &str =
+    "this canao was built without the wgpu backend; rebuild with `cargo build -p canao-cli --features wgpu`";
+
+#[cfg(not(feature = "wgpu"))]
 fn embed_wgpu(_: &MiniLm, _: &Schedule, _: &[String], _: LengthPolicy) -> Result<Embeddings> {
-    bail!("this canao was built without the wgpu backend; rebuild with `cargo build -p canao-cli --features wgpu`")
+    bail!(NO_WGPU)
 }

@@ -22,7 +22,7 @@ enum What {
     /// Every weight kernel at BERT shapes (128 tokens), against dense in the same run.
     Kernels {
         /// cpu, or wgpu (canao's WGSL kernels; circulant cases are left out, as the GPU runs
-        /// them as dense).
+        /// them as dense). wgpu adds device times from timestamp queries where the adapter has them.
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
         #[arg(long, default_value_t = 1)]
@@ -34,18 +34,23 @@ enum What {
         #[arg(long)]
         json: bool,
     },
-    /// Median latency of a whole model on the CPU backend.
+    /// Median latency of a whole model on the CPU backend, or on wgpu.
     Model {
         #[command(flatten)]
         model: ModelArgs,
+        /// cpu, or wgpu (end-to-end forward time with upload and read-back, plus device time
+        /// from timestamp queries where the adapter has them).
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
         #[arg(long, default_value_t = 128)]
         seq: usize,
+        /// CPU threads (the cpu backend only).
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Timed runs after warm-up (at least 20).
         #[arg(long, default_value_t = 30)]
         runs: usize,
-        /// Also print the time per kernel family (summed over one profiled run).
+        /// Also print the time per kernel (summed over one profiled run).
         #[arg(long)]
         profile: bool,
         #[arg(long)]
@@ -72,6 +77,20 @@ pub fn run(a: Args) -> Result<()> {
             json,
         } => kernels(threads, quick, json),
         What::Model {
+            backend: Backend::Interp,
+            ..
+        } => bail!("the interpreter is the oracle, not a backend to benchmark: use --backend cpu or wgpu"),
+        What::Model {
+            backend: Backend::Wgpu,
+            model,
+            seq,
+            runs,
+            profile,
+            json,
+            ..
+        } => crate::cmd::bench_wgpu::model(&model, seq, runs.max(20), profile, json),
+        What::Model {
+            backend: Backend::Cpu,
             model,
             seq,
             threads,
@@ -186,7 +205,7 @@ fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, prof
 }
 
 /// A fixed, valid input of `seq` tokens: [CLS], word-piece ids, [SEP].
-fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, Tensor>> {
+pub fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, Tensor>> {
     let text = "the quick brown fox jumps over the lazy dog ".repeat(seq);
     let enc = model.tokenize(&[text], canao_nn::LengthPolicy::Truncate)?.remove(0);
     let ids: Vec<u32> = enc

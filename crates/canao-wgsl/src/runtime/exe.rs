@@ -9,6 +9,7 @@ use canao_tensor::Tensor;
 
 use crate::error::{Result, WgslError};
 use crate::lower::{Arg, Data, IdCheck, Plan};
+use crate::runtime::timer::Timer;
 use crate::runtime::{WgpuRuntime, scoped};
 
 #[derive(Debug)]
@@ -16,6 +17,28 @@ struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
+    /// The IR node and kernel name, for profiles.
+    node: String,
+    kernel: String,
+}
+
+impl Dispatch {
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// The device time of one step, from timestamp queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTime {
+    /// The IR node, as `%12 (linear)`.
+    pub node: String,
+    /// The kernel, e.g. `linear_block_32x32_bias`.
+    pub kernel: String,
+    pub ms: f64,
 }
 
 /// A graph prepared on a wgpu device.
@@ -29,6 +52,7 @@ pub struct WgpuExe {
     id_checks: Vec<IdCheck>,
     outputs: Vec<(usize, Vec<usize>)>,
     staging: Vec<wgpu::Buffer>,
+    timer: Option<Timer>,
 }
 
 fn bytes_f32(v: &[f32]) -> Vec<u8> {
@@ -102,6 +126,8 @@ impl WgpuExe {
                 pipeline,
                 bind_group,
                 workgroups: step.kernel.workgroups,
+                node: step.node.clone(),
+                kernel: step.kernel.name.clone(),
             });
         }
         let staging = plan
@@ -116,6 +142,7 @@ impl WgpuExe {
                 })
             })
             .collect();
+        let timer = Timer::new(device, &rt.queue, dispatches.len());
         Ok(Self {
             device: device.clone(),
             queue: rt.queue.clone(),
@@ -125,6 +152,7 @@ impl WgpuExe {
             id_checks: plan.id_checks,
             outputs: plan.outputs,
             staging,
+            timer,
         })
     }
 
@@ -157,13 +185,48 @@ impl WgpuExe {
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             for d in &self.dispatches {
-                pass.set_pipeline(&d.pipeline);
-                pass.set_bind_group(0, &d.bind_group, &[]);
-                let [x, y, z] = d.workgroups;
-                pass.dispatch_workgroups(x, y, z);
+                d.record(&mut pass);
             }
         }
         enc
+    }
+
+    /// Runs the steps once on whatever the buffers hold (as [`Self::run_dispatches`]), each in
+    /// its own compute pass between two timestamps, and returns every step's device time; None
+    /// when the adapter has no timestamp queries. Separate passes add a little overhead per step
+    /// but no work, so the sum is close to, and never below, the single-pass device time.
+    pub fn profile(&mut self) -> Result<Option<Vec<StepTime>>> {
+        let Some(timer) = &self.timer else {
+            return Ok(None);
+        };
+        scoped(&self.device, "profiling", || {
+            let mut enc = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            for (i, d) in self.dispatches.iter().enumerate() {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: Some(timer.writes(i)),
+                });
+                d.record(&mut pass);
+            }
+            timer.resolve(&mut enc);
+            self.queue.submit([enc.finish()]);
+            timer.map();
+            self.wait()?;
+            let ms = timer.read()?;
+            Ok(Some(
+                self.dispatches
+                    .iter()
+                    .zip(ms)
+                    .map(|(d, ms)| StepTime {
+                        node: d.node.clone(),
+                        kernel: d.kernel.clone(),
+                        ms,
+                    })
+                    .collect(),
+            ))
+        })
     }
 
     fn wait(&self) -> Result<()> {

@@ -1,7 +1,9 @@
 //! The wgpu runtime: one device and queue, a pipeline cache keyed by shader source (the six
-//! layers of a BERT share their kernels), and [`WgpuExe`], a prepared plan.
+//! layers of a BERT share their kernels), and [`WgpuExe`], a prepared plan, which can time its
+//! steps with timestamp queries where the adapter has them.
 
 mod exe;
+mod timer;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +14,7 @@ use crate::emit::Kernel;
 use crate::error::{Result, WgslError};
 use crate::lower::lower;
 
-pub use exe::WgpuExe;
+pub use exe::{StepTime, WgpuExe};
 
 /// A wgpu device. Validation errors are caught in error scopes and returned, never left to
 /// wgpu's default handler (which panics).
@@ -39,6 +41,8 @@ impl WgpuRuntime {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("canao"),
             required_limits: adapter.limits(),
+            // Timestamp queries, where the adapter has them, for per-kernel device times.
+            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
             ..Default::default()
         }))
         .map_err(|e| WgslError::Device(format!("cannot open {}: {e}", info.name)))?;
@@ -57,6 +61,11 @@ impl WgpuRuntime {
     /// True for software adapters such as Mesa's lavapipe, whose timings are not GPU figures.
     pub fn is_cpu(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// True when the device has timestamp queries (see [`WgpuExe::profile`]).
+    pub fn has_timestamps(&self) -> bool {
+        self.device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
     /// `name (backend, device type)`, for reports.
