@@ -9,6 +9,7 @@ use canao_ir::pass::Pipeline;
 use canao_ir::{Graph, NodeId, Op, ParamValue, Sparsity, TensorType, Weights};
 
 use crate::emit::block::{self, BlockLayout};
+use crate::emit::conv::{self, Window};
 use crate::emit::epilogue::Epilogue;
 use crate::emit::matmul::{self, MatMulShape};
 use crate::emit::pattern::{self, PatternLayout};
@@ -261,9 +262,31 @@ impl Lowering<'_> {
                 ];
                 return Ok(Some((spmm::emit(a.rows(), last(self.shape(id))), args)));
             }
-            Op::Conv2d { .. } | Op::Pool { .. } | Op::Flatten => {
-                return Err(unsupported(&self.g, id, "convolutional ops have no WGSL kernels yet"));
+            Op::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding,
+            } => {
+                let spec = self.g.param(weight).expect("validated graph").clone();
+                let size = [spec.shape[2], spec.shape[3]];
+                let window = Window::new(self.shape(ins[0]), self.shape(id), size, *stride, *padding);
+                let w = self.weights.dense(weight)?.data();
+                let (kernel, data) = conv::conv2d(window, &spec.sparsity, w, bias.is_some());
+                let mut args = vec![v[0], self.param(Data::F32(data))];
+                if let Some(t) = &kernel.tables {
+                    args.push(self.param(Data::U32(t.clone())));
+                }
+                if let Some(b) = bias {
+                    args.push(self.dense(b)?);
+                }
+                return Ok(Some((kernel, args)));
             }
+            Op::Pool { kind, size, stride } => conv::pool(
+                Window::new(self.shape(ins[0]), self.shape(id), [*size; 2], *stride, 0),
+                *kind,
+            ),
+            Op::Flatten => elementwise::copy(out_len),
         };
         Ok(Some((kernel, v)))
     }

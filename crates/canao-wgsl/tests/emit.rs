@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use canao_interp::testing::random_weights;
-use canao_ir::builders::{BertArch, BertLayer, GcnArch, LinearArch};
-use canao_ir::{Activation, BitMask, Graph, Sparsity};
+use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
+use canao_ir::{Activation, BitMask, Graph, PoolKind, Sparsity};
 use canao_wgsl::emit::block::{self, BlockLayout};
+use canao_wgsl::emit::conv::{self, Window};
 use canao_wgsl::emit::epilogue::Epilogue;
 use canao_wgsl::emit::matmul::{self, MatMulShape};
 use canao_wgsl::emit::pattern::{self, PatternLayout};
@@ -62,6 +63,27 @@ fn pattern_layout() -> PatternLayout {
     PatternLayout::new([4, 4], &patterns, &assign)
 }
 
+/// x [2, 3, 11, 13] -> y [2, 5, 6, 7]: a 3x3 window at stride 2 with padding 1.
+fn conv_window() -> Window {
+    Window::new(&[2, 3, 11, 13], &[2, 5, 6, 7], [3, 3], 2, 1)
+}
+
+/// x [2, 3, 11, 13] -> y [2, 3, 5, 6]: 3x3 pooling at stride 2.
+fn pool_window() -> Window {
+    Window::new(&[2, 3, 11, 13], &[2, 3, 5, 6], [3, 3], 2, 0)
+}
+
+/// Kernel patterns keeping 4 of 9 taps of a 3x3 kernel, one per kernel of a [out, 3, 3, 3] weight.
+fn kernel_patterns(out: usize) -> PatternLayout {
+    let patterns = vec![
+        BitMask((0..9).map(|t| [0, 1, 3, 4].contains(&t)).collect()),
+        BitMask((0..9).map(|t| [1, 3, 4, 5].contains(&t)).collect()),
+        BitMask((0..9).map(|t| [4, 5, 7, 8].contains(&t)).collect()),
+    ];
+    let assign: Vec<u16> = (0..out * 3).map(|i| (i * 7 % 3) as u16).collect();
+    PatternLayout::new([1, 9], &patterns, &assign)
+}
+
 /// One kernel of each family, as kept in the golden files.
 fn representative() -> Vec<Kernel> {
     vec![
@@ -82,6 +104,10 @@ fn representative() -> Vec<Kernel> {
         elementwise::embedding(50, 384),
         elementwise::masked_mean(50, 384),
         spmm::emit(2708, 16),
+        conv::dense(conv_window(), true),
+        conv::pattern(conv_window(), &kernel_patterns(5), false),
+        conv::pool(pool_window(), PoolKind::Max),
+        conv::pool(pool_window(), PoolKind::Avg),
     ]
 }
 
@@ -104,7 +130,15 @@ fn every_family_validates() {
     assert_eq!(k.tables.as_ref().map(Vec::len), Some(34 + 33 * 77));
     assert_eq!(k.bindings[2].name, "tables");
     assert!(block::emit(SHAPE, &block_layout(), &FULL).tables.is_none());
+    // Enough kernels that the pattern tables are bound rather than baked.
+    let big = Window::new(&[1, 3, 11, 13], &[1, 400, 6, 7], [3, 3], 2, 1);
+    let k = conv::pattern(big, &kernel_patterns(400), true);
+    assert_eq!(k.bindings[2].name, "tables");
     for k in [
+        k,
+        conv::dense(conv_window(), false),
+        conv::pattern(conv_window(), &kernel_patterns(5), true),
+        elementwise::copy(7),
         elementwise::add(7),
         elementwise::bias(21, 7),
         elementwise::split_heads(5, 3, 4),
@@ -163,7 +197,15 @@ fn lowered_models_validate() {
     }
     .build()
     .unwrap();
-    for g in [g, gcn] {
+    let mut lenet = LeNetArch {
+        batch: 2,
+        input: [3, 17, 15],
+        ..LeNetArch::default()
+    }
+    .build()
+    .unwrap();
+    sparsify_convs(&mut lenet, &mut rng);
+    for g in [g, gcn, lenet] {
         let w = random_weights(&g, &mut rng);
         let plan = lower(&g, &w).unwrap();
         assert!(!plan.steps.is_empty());
@@ -200,12 +242,32 @@ fn sparsify(g: &mut Graph, rng: &mut ChaCha8Rng) {
     }
 }
 
+/// The first conv weight gets 5x5 kernel patterns; the second a block mask, which runs as the
+/// dense kernel over the projected weight.
+fn sparsify_convs(g: &mut Graph, rng: &mut ChaCha8Rng) {
+    let n: usize = g.param("conv1.w").unwrap().shape[..2].iter().product();
+    let patterns = (0..3)
+        .map(|_| BitMask((0..25).map(|_| rng.random_bool(0.4)).collect()))
+        .collect();
+    let assign = (0..n).map(|_| rng.random_range(0..3)).collect();
+    g.set_sparsity(
+        "conv1.w",
+        Sparsity::Pattern {
+            block: [1, 25],
+            patterns,
+            assign,
+        },
+    )
+    .unwrap();
+    let shape = g.param("conv2.w").unwrap().matrix_shape();
+    let grid = shape[0].div_ceil(4) * shape[1].div_ceil(10);
+    let mask = BitMask((0..grid).map(|_| rng.random_bool(0.5)).collect());
+    g.set_sparsity("conv2.w", Sparsity::Block { block: [4, 10], mask })
+        .unwrap();
+}
+
 #[test]
-fn convolutions_are_refused_by_name() {
-    let g = canao_ir::builders::LeNetArch::default().build().unwrap();
-    let w = random_weights(&g, &mut ChaCha8Rng::seed_from_u64(1));
-    let err = lower(&g, &w).unwrap_err().to_string();
-    assert!(err.contains("(conv2d)"), "{err}");
+fn missing_weights_are_named() {
     let g = LinearArch {
         tokens: 3,
         input: 4,

@@ -41,6 +41,20 @@ pub fn add(len: usize) -> Kernel {
     )
 }
 
+/// y = x. A reshape (flatten) leaves row-major data as it is, but every value of a plan has its
+/// own buffer.
+pub fn copy(len: usize) -> Kernel {
+    map(
+        "copy",
+        "y = x (a reshape: the row-major order is unchanged)",
+        len,
+        vec![Binding::read("x")],
+        "",
+        "",
+        "x[i]",
+    )
+}
+
 /// x [.., N] + bias [N].
 pub fn bias(len: usize, n: usize) -> Kernel {
     map(
