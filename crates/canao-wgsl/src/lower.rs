@@ -1,7 +1,8 @@
 //! Lowering: an IR graph (after the standard passes) becomes a plan of WGSL kernels over
 //! numbered values, one buffer each, in the IR's own row-major layout. A residual `add` that
-//! reads a linear layer's value joins that layer's epilogue, as on the CPU; everything else
-//! maps one op to one kernel.
+//! reads a linear layer's value joins that layer's epilogue, as on the CPU; a block-circulant
+//! layer becomes three kernels through the frequency domain, with spectra as values of their
+//! own; everything else maps one op to one kernel.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use canao_ir::pass::Pipeline;
 use canao_ir::{Graph, NodeId, Op, ParamValue, Sparsity, TensorType, Weights};
 
 use crate::emit::block::{self, BlockLayout};
+use crate::emit::circulant::{self, CirculantLayout};
 use crate::emit::conv::{self, Window};
 use crate::emit::epilogue::Epilogue;
 use crate::emit::matmul::{self, MatMulShape};
@@ -51,7 +53,8 @@ pub struct IdCheck {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Elements of each value.
+    /// Elements of each value: the IR values, and the intermediates of layers that run as
+    /// several kernels.
     pub values: Vec<usize>,
     pub params: Vec<Data>,
     /// Values with content fixed at prepare time (position ids).
@@ -110,6 +113,38 @@ impl Lowering<'_> {
         &self.g.node(id).ty.shape
     }
 
+    /// A new value of `elements` floats for node `id`: its output, or an intermediate only its
+    /// kernels use. Kernels index with u32; every flat index must fit.
+    fn value(&mut self, id: NodeId, elements: usize) -> Result<usize> {
+        if u32::try_from(elements).is_err() {
+            return Err(WgslError::TooLarge {
+                node: self.g.label(id),
+                detail: format!("{elements} elements exceed u32 indexing"),
+            });
+        }
+        self.plan.values.push(elements);
+        Ok(self.plan.values.len() - 1)
+    }
+
+    /// Appends a dispatch of `kernel` for node `id`, `args` including its output.
+    fn step(&mut self, id: NodeId, kernel: Kernel, args: Vec<Arg>) -> Result<()> {
+        if kernel.workgroups.iter().any(|&w| w > MAX_GROUPS) {
+            return Err(WgslError::TooLarge {
+                node: self.g.label(id),
+                detail: format!(
+                    "{} needs {:?} workgroups, over the {MAX_GROUPS} a dimension allows",
+                    kernel.name, kernel.workgroups
+                ),
+            });
+        }
+        self.plan.steps.push(Step {
+            node: self.g.label(id),
+            kernel,
+            args,
+        });
+        Ok(())
+    }
+
     /// The kernel of linear node `lin`, with `residual` added in its epilogue.
     fn linear(&mut self, lin: NodeId, residual: Option<NodeId>) -> Result<(Kernel, Vec<Arg>)> {
         let Op::Linear { weight, bias, act } = self.g.node(lin).op.clone() else {
@@ -131,13 +166,23 @@ impl Lowering<'_> {
             residual: residual.is_some(),
         };
         let w = self.weights.dense(&weight)?.data();
+        let mut input = Arg::Value(self.vals[&x]);
         let (kernel, data) = match &spec.sparsity {
             Sparsity::Dense => (dense::emit(shape, &ep), w.to_vec()),
-            // Circulant weights run as their dense projection (no FFT kernel on the GPU yet).
-            Sparsity::Circulant { .. } => {
-                let mut d = w.to_vec();
-                spec.sparsity.project(&spec.shape, &mut d);
-                (dense::emit(shape, &ep), d)
+            // Through the frequency domain: the forward DFT and the per-bin mixing run here, into
+            // spectra only this layer uses; the inverse DFT and epilogue is the layer's kernel,
+            // reading the output spectra where the others read x.
+            Sparsity::Circulant { block } => {
+                let layout = CirculantLayout::new([n, k], *block, w);
+                let xs = Arg::Value(self.value(lin, layout.input_spectra_len(shape.tokens))?);
+                let ys = Arg::Value(self.value(lin, layout.output_spectra_len(shape.tokens))?);
+                let CirculantLayout { dft, idft, spectra, .. } = layout;
+                let dft = self.param(Data::F32(dft));
+                self.step(lin, circulant::forward(shape, *block), vec![input, dft, xs])?;
+                let spectra = self.param(Data::F32(spectra));
+                self.step(lin, circulant::mix(shape, *block), vec![xs, spectra, ys])?;
+                input = ys;
+                (circulant::inverse(shape, *block, &ep), idft)
             }
             Sparsity::Block { block, mask } => {
                 let layout = BlockLayout::new([n, k], *block, mask);
@@ -153,7 +198,7 @@ impl Lowering<'_> {
             }
             Sparsity::Csr { .. } => return Err(unsupported(&self.g, lin, "a CSR weight in a linear layer")),
         };
-        let mut args = vec![Arg::Value(self.vals[&x]), self.param(Data::F32(data))];
+        let mut args = vec![input, self.param(Data::F32(data))];
         if let Some(t) = &kernel.tables {
             args.push(self.param(Data::U32(t.clone())));
         }
@@ -342,32 +387,11 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
         if skipped.contains(&id) {
             continue;
         }
-        let elements = l.g.node(id).ty.elements();
-        // Kernels index with u32; every flat index must fit.
-        if u32::try_from(elements).is_err() {
-            return Err(WgslError::TooLarge {
-                node: l.g.label(id),
-                detail: format!("{elements} elements exceed u32 indexing"),
-            });
-        }
-        l.plan.values.push(elements);
-        l.vals.insert(id, l.plan.values.len() - 1);
+        let v = l.value(id, l.g.node(id).ty.elements())?;
+        l.vals.insert(id, v);
         if let Some((kernel, mut args)) = l.node(id, &fused)? {
-            if kernel.workgroups.iter().any(|&w| w > MAX_GROUPS) {
-                return Err(WgslError::TooLarge {
-                    node: l.g.label(id),
-                    detail: format!(
-                        "{} needs {:?} workgroups, over the {MAX_GROUPS} a dimension allows",
-                        kernel.name, kernel.workgroups
-                    ),
-                });
-            }
-            args.push(Arg::Value(l.vals[&id]));
-            l.plan.steps.push(Step {
-                node: l.g.label(id),
-                kernel,
-                args,
-            });
+            args.push(Arg::Value(v));
+            l.step(id, kernel, args)?;
         }
     }
     l.plan.outputs =

@@ -7,12 +7,13 @@ use canao_interp::testing::random_weights;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
 use canao_ir::{Activation, BitMask, Graph, PoolKind, Sparsity};
 use canao_wgsl::emit::block::{self, BlockLayout};
+use canao_wgsl::emit::circulant;
 use canao_wgsl::emit::conv::{self, Window};
 use canao_wgsl::emit::epilogue::Epilogue;
 use canao_wgsl::emit::matmul::{self, MatMulShape};
 use canao_wgsl::emit::pattern::{self, PatternLayout};
 use canao_wgsl::emit::{Kernel, LinearShape, dense, elementwise, norm, softmax, spmm};
-use canao_wgsl::lower;
+use canao_wgsl::{Arg, lower};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -108,6 +109,10 @@ fn representative() -> Vec<Kernel> {
         conv::pattern(conv_window(), &kernel_patterns(5), false),
         conv::pool(pool_window(), PoolKind::Max),
         conv::pool(pool_window(), PoolKind::Avg),
+        // 33 x 77 in 8 x 8 tiles, both edges clipped.
+        circulant::forward(SHAPE, 8),
+        circulant::mix(SHAPE, 8),
+        circulant::inverse(SHAPE, 8, &FULL),
     ]
 }
 
@@ -123,7 +128,14 @@ fn every_family_validates() {
             validate(&dense::emit(SHAPE, &ep));
             validate(&block::emit(SHAPE, &block_layout(), &ep));
             validate(&pattern::emit(SHAPE, &pattern_layout(), &ep));
+            validate(&circulant::inverse(SHAPE, 5, &ep));
         }
+    }
+    // B = 1 (one bin, every piece one wide) and B wider than the whole matrix.
+    for b in [1, 128] {
+        validate(&circulant::forward(SHAPE, b));
+        validate(&circulant::mix(SHAPE, b));
+        validate(&circulant::inverse(SHAPE, b, &FULL));
     }
     let big = BlockLayout::new([33, 77], [1, 1], &BitMask(vec![true; 33 * 77]));
     let k = block::emit(SHAPE, &big, &FULL);
@@ -264,6 +276,43 @@ fn sparsify_convs(g: &mut Graph, rng: &mut ChaCha8Rng) {
     let mask = BitMask((0..grid).map(|_| rng.random_bool(0.5)).collect());
     g.set_sparsity("conv2.w", Sparsity::Block { block: [4, 10], mask })
         .unwrap();
+}
+
+/// A circulant layer runs through the frequency domain: forward DFT and mixing into spectra of
+/// its own, then the inverse DFT with the epilogue, which writes the layer's value.
+#[test]
+fn circulant_layers_lower_to_three_kernels() {
+    let mut g = LinearArch {
+        tokens: 17,
+        input: 50,
+        output: 33,
+        bias: true,
+        act: Activation::Gelu,
+    }
+    .build()
+    .unwrap();
+    g.set_sparsity("fc.w", Sparsity::Circulant { block: 8 }).unwrap();
+    let w = random_weights(&g, &mut ChaCha8Rng::seed_from_u64(3));
+    let plan = lower(&g, &w).unwrap();
+    let names: Vec<&str> = plan.steps.iter().map(|s| s.kernel.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "linear_circulant_8_dft",
+            "linear_circulant_8_mix",
+            "linear_circulant_8_idft_bias_gelu"
+        ]
+    );
+    // Spectra: 5 bins of (re, im) for 17 tokens in 7 input and 5 output pieces.
+    let value = |a: &Arg| match a {
+        Arg::Value(v) => *v,
+        Arg::Param(p) => panic!("parameter {p} where a value was expected"),
+    };
+    let spectra: Vec<usize> = plan.steps[..2].iter().map(|s| plan.values[value(&s.args[2])]).collect();
+    assert_eq!(spectra, [2 * 5 * 17 * 7, 2 * 5 * 17 * 5]);
+    assert_eq!(plan.steps[1].args[0], plan.steps[0].args[2]);
+    assert_eq!(plan.steps[2].args[0], plan.steps[1].args[2]);
+    assert_eq!(plan.outputs[0].0, value(plan.steps[2].args.last().unwrap()));
 }
 
 #[test]

@@ -81,6 +81,41 @@ fn linear_layers_match() {
     println!("linear_layers_match: max |diff| {worst:e}");
 }
 
+/// Block-circulant layers through the frequency-domain kernels at the sizes that stress them:
+/// MiniLM's FFN (128 tokens, 384 -> 1536 -> 384, b = 8), wide tiles (b = 16, 32) on sizes that
+/// clip them, odd b (no Nyquist bin), b = 1, b wider than the matrix, and a single token.
+#[test]
+fn circulant_layers_match() {
+    let Some(rt) = runtime("circulant_layers_match") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(65);
+    let mut worst = 0.0f32;
+    let cases = [
+        // tokens, k, n, b
+        (128, 384, 1536, 8),
+        (128, 1536, 384, 8),
+        (77, 783, 50, 16),
+        (1, 783, 50, 32),
+        (17, 50, 783, 32),
+        (50, 77, 33, 5),
+        (3, 100, 96, 1),
+        (16, 3, 9, 7),
+        (33, 17, 3, 64),
+    ];
+    for (case, (tokens, k, n, b)) in cases.into_iter().enumerate() {
+        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][case % 3];
+        let s = Sparsity::Circulant { block: b };
+        let g = linear_graph(tokens, k, n, s, act, case % 2 == 0, case % 4 < 2);
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 0);
+        let diff = check(&rt, &g, &w, &inputs);
+        println!("  {tokens} x {k} -> {n}, b = {b}: max |diff| {diff:e}");
+        worst = worst.max(diff);
+    }
+    println!("circulant_layers_match: max |diff| {worst:e}");
+}
+
 fn bert(seq: usize, hidden: usize, layers: Vec<BertLayer>, head_dim: usize, vocab: usize) -> BertArch {
     BertArch {
         vocab,

@@ -21,8 +21,8 @@ pub struct Args {
 enum What {
     /// Every weight kernel at BERT shapes (128 tokens), against dense in the same run.
     Kernels {
-        /// cpu, or wgpu (canao's WGSL kernels; circulant cases are left out, as the GPU runs
-        /// them as dense). wgpu adds device times from timestamp queries where the adapter has them.
+        /// cpu, or wgpu (canao's WGSL kernels, with device times from timestamp queries where the
+        /// adapter has them).
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
         #[arg(long, default_value_t = 1)]

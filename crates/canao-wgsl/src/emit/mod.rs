@@ -6,6 +6,7 @@
 //! activations, [out, in] for weights), so a kernel's indexing reads like the IR's definition.
 
 pub mod block;
+pub mod circulant;
 pub mod conv;
 pub mod dense;
 pub mod elementwise;
