@@ -5,6 +5,7 @@
 
 pub mod emit;
 mod error;
+mod fuse;
 mod lower;
 #[cfg(feature = "wgpu")]
 mod runtime;

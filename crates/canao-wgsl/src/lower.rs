@@ -2,13 +2,15 @@
 //! numbered values, one buffer each, in the IR's own row-major layout. A residual `add` that
 //! reads a linear layer's value joins that layer's epilogue, as on the CPU; a block-circulant
 //! layer becomes three kernels through the frequency domain, with spectra as values of their
-//! own; everything else maps one op to one kernel.
+//! own; an attention block (scores, softmax, context) becomes one kernel whose scores stay in
+//! workgroup memory (see [`crate::fuse`]); everything else maps one op to one kernel.
 
 use std::collections::BTreeMap;
 
 use canao_ir::pass::Pipeline;
 use canao_ir::{Graph, NodeId, Op, ParamValue, Sparsity, TensorType, Weights};
 
+use crate::emit::attention::{self, AttentionShape};
 use crate::emit::block::{self, BlockLayout};
 use crate::emit::circulant::{self, CirculantLayout};
 use crate::emit::conv::{self, Window};
@@ -17,6 +19,7 @@ use crate::emit::matmul::{self, MatMulShape};
 use crate::emit::pattern::{self, PatternLayout};
 use crate::emit::{Kernel, LinearShape, MAX_GROUPS, dense, elementwise, norm, softmax, spmm};
 use crate::error::{Result, WgslError};
+use crate::fuse::{Attention, Fusions};
 
 /// Data uploaded once, at prepare time.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,22 +77,22 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> WgslError {
     }
 }
 
-/// Linear nodes whose only reader is an `add`, keyed by that add: (linear, other operand).
-fn residual_adds(g: &Graph) -> BTreeMap<NodeId, (NodeId, NodeId)> {
-    let mut fused = BTreeMap::new();
-    for id in g.topo_order() {
-        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, g.sole_user(id))
-            && matches!(g.node(user).op, Op::Add)
-            && !fused.contains_key(&user)
-        {
-            let ins = g.inputs(user);
-            let other = if ins[0] == id { ins[1] } else { ins[0] };
-            if other != id {
-                fused.insert(user, (id, other));
-            }
-        }
+/// The fused kernel's shape for attention block `a`.
+fn attention_shape(g: &Graph, a: &Attention) -> AttentionShape {
+    let (q, k, v) = (&g.node(a.q).ty.shape, &g.node(a.k).ty.shape, &g.node(a.v).ty.shape);
+    let [queries, dim] = q[q.len() - 2..] else {
+        unreachable!("matmul operands have rank >= 2")
+    };
+    AttentionShape {
+        heads: q[..q.len() - 2].iter().product(),
+        queries,
+        keys: k[k.len() - 2],
+        dim,
+        value_dim: v[v.len() - 1],
+        alpha: a.alpha,
+        out_alpha: a.out_alpha,
+        masked: a.mask.is_some(),
     }
-    fused
 }
 
 struct Lowering<'a> {
@@ -213,9 +216,17 @@ impl Lowering<'_> {
 
     /// The kernel and input arguments of node `id` (the output argument is added by the caller);
     /// None for nodes that need no kernel.
-    fn node(&mut self, id: NodeId, fused: &BTreeMap<NodeId, (NodeId, NodeId)>) -> Result<Option<(Kernel, Vec<Arg>)>> {
-        if let Some(&(lin, other)) = fused.get(&id) {
+    fn node(&mut self, id: NodeId, fused: &Fusions) -> Result<Option<(Kernel, Vec<Arg>)>> {
+        if let Some(&(lin, other)) = fused.residual.get(&id) {
             return self.linear(lin, Some(other)).map(Some);
+        }
+        if let Some(a) = fused.attention.get(&id) {
+            let args = [Some(a.q), Some(a.k), Some(a.v), a.mask]
+                .into_iter()
+                .flatten()
+                .map(|n| Arg::Value(self.vals[&n]))
+                .collect();
+            return Ok(Some((attention::emit(&attention_shape(&self.g, a)), args)));
         }
         let ins = self.g.inputs(id);
         let v: Vec<Arg> = ins.iter().map(|i| Arg::Value(self.vals[i])).collect();
@@ -367,8 +378,8 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     weights.check_against(graph)?;
     let mut g = graph.clone();
     Pipeline::standard().run(&mut g)?;
-    let fused = residual_adds(&g);
-    let skipped: Vec<NodeId> = fused.values().map(|(lin, _)| *lin).collect();
+    let fused = Fusions::find(&g, |a| attention_shape(&g, a).fits());
+    let skipped = fused.absorbed();
     let mut l = Lowering {
         g,
         weights,

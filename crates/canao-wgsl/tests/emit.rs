@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use canao_interp::testing::random_weights;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
 use canao_ir::{Activation, BitMask, Graph, PoolKind, Sparsity};
+use canao_wgsl::emit::attention::{self, AttentionShape};
 use canao_wgsl::emit::block::{self, BlockLayout};
 use canao_wgsl::emit::circulant;
 use canao_wgsl::emit::conv::{self, Window};
@@ -85,6 +86,19 @@ fn kernel_patterns(out: usize) -> PatternLayout {
     PatternLayout::new([1, 9], &patterns, &assign)
 }
 
+fn attention_shape(masked: bool) -> AttentionShape {
+    AttentionShape {
+        heads: 12,
+        queries: 128,
+        keys: 128,
+        dim: 32,
+        value_dim: 32,
+        alpha: 0.17677669,
+        out_alpha: 1.0,
+        masked,
+    }
+}
+
 /// One kernel of each family, as kept in the golden files.
 fn representative() -> Vec<Kernel> {
     vec![
@@ -105,6 +119,8 @@ fn representative() -> Vec<Kernel> {
         elementwise::embedding(50, 384),
         elementwise::masked_mean(50, 384),
         spmm::emit(2708, 16),
+        // MiniLM's: 12 heads of 32, 128 tokens.
+        attention::emit(&attention_shape(true)),
         conv::dense(conv_window(), true),
         conv::pattern(conv_window(), &kernel_patterns(5), false),
         conv::pool(pool_window(), PoolKind::Max),
@@ -156,6 +172,7 @@ fn every_family_validates() {
         elementwise::split_heads(5, 3, 4),
         elementwise::merge_heads(5, 3, 4),
         softmax::emit(3, 5, false),
+        attention::emit(&attention_shape(false)),
         // A mask too large to bake: its tables become a bound buffer.
         block::emit(
             SHAPE,

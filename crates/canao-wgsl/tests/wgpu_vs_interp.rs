@@ -8,7 +8,7 @@ mod common;
 
 use canao_interp::testing::{linear_graph, random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch};
-use canao_ir::{Activation, BitMask, Executable, Graph, Runtime, Schedule, Sparsity};
+use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
 use canao_tensor::Tensor;
 use common::{check, runtime};
 use rand::{Rng, SeedableRng};
@@ -299,4 +299,86 @@ fn real_minilm_embeddings_match_the_cpu_backend() {
         println!("real MiniLM (pruned: {pruned}): max |wgpu - cpu| {worst:e}");
         assert!(worst <= 1e-4, "pruned {pruned}: max difference {worst}");
     }
+}
+
+/// softmax(alpha q k^T) v as a graph of its own: inputs q [h, q, d], k [h, s, d], v [h, s, dv]
+/// and, when masked, `attention_mask` [s].
+fn attention_graph(h: usize, q: usize, s: usize, d: usize, dv: usize, masked: bool) -> Graph {
+    let mut g = Graph::new(format!("attention_{h}x{q}x{s}x{d}x{dv}"));
+    let input = |g: &mut Graph, name: &str, shape: Vec<usize>| {
+        g.add(
+            Op::Input {
+                name: name.into(),
+                ty: TensorType::f32(shape),
+            },
+            &[],
+        )
+        .unwrap()
+    };
+    let (qi, ki, vi) = (
+        input(&mut g, "q", vec![h, q, d]),
+        input(&mut g, "k", vec![h, s, d]),
+        input(&mut g, "v", vec![h, s, dv]),
+    );
+    let scores = g
+        .add(
+            Op::MatMul {
+                transpose_b: true,
+                alpha: 0.3,
+            },
+            &[qi, ki],
+        )
+        .unwrap();
+    let probs = if masked {
+        let mask = input(&mut g, "attention_mask", vec![s]);
+        g.add(Op::MaskedSoftmax, &[scores, mask]).unwrap()
+    } else {
+        g.add(Op::Softmax, &[scores]).unwrap()
+    };
+    let ctx = g
+        .add(
+            Op::MatMul {
+                transpose_b: false,
+                alpha: 1.5,
+            },
+            &[probs, vi],
+        )
+        .unwrap();
+    g.set_outputs(vec![ctx]).unwrap();
+    g
+}
+
+/// The fused attention kernel on awkward sizes (widths over and under its 64 invocations, one
+/// key, one query), masked and not, with every key masked once; and a block whose scores
+/// cannot fit in workgroup memory, which must stay on the unfused kernels.
+#[test]
+fn attention_blocks_match() {
+    let Some(rt) = runtime("attention_blocks_match") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(65);
+    let mut worst = 0.0f32;
+    let cases = [
+        (1, 1, 1, 1, 1, true),
+        (3, 7, 77, 5, 17, true),
+        (2, 50, 200, 70, 100, false),
+        (4, 17, 3, 32, 64, true),
+        (1, 2, 4100, 2, 3, true),
+    ];
+    for (i, &(h, q, s, d, dv, masked)) in cases.iter().enumerate() {
+        let g = attention_graph(h, q, s, d, dv, masked);
+        let fused = canao_wgsl::lower(&g, &Weights::new())
+            .unwrap()
+            .steps
+            .iter()
+            .any(|st| st.kernel.name.starts_with("attention"));
+        assert_eq!(fused, s < 4000, "{}: fused {fused}", g.name());
+        let mut inputs = random_inputs(&g, &mut rng, 0);
+        if i == 0 {
+            // The only key masked: probabilities and context are zero.
+            inputs.insert("attention_mask".into(), Tensor::new(vec![1], vec![0.0]).unwrap());
+        }
+        worst = worst.max(check(&rt, &g, &Weights::new(), &inputs));
+    }
+    println!("attention_blocks_match: max |diff| {worst:e}");
 }

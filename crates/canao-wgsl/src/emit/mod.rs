@@ -5,6 +5,7 @@
 //! Every value is a flat row-major `array<f32>` in the IR's own layout ([tokens, features] for
 //! activations, [out, in] for weights), so a kernel's indexing reads like the IR's definition.
 
+pub mod attention;
 pub mod block;
 pub mod circulant;
 pub mod conv;
