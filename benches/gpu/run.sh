@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # GPU figures for canao's WGSL kernels, for a machine with a real GPU (not run by CI).
 # Builds canao with the wgpu backend, prints the adapter, runs the weight-kernel suite
-# (ms and GFLOP/s per kernel, speedup over dense in the same run) and MiniLM forward passes on
-# the GPU; where PyTorch with CUDA is importable, times the same GEMM shapes with it (cuBLAS) in
-# the same run for the ratio. canao's kernel times include one submit and host wait per run;
-# PyTorch's are CUDA-event times of back-to-back launches, so small shapes favour PyTorch. Output goes to stdout and results/gpu-<date>/.
+# (ms and GFLOP/s per kernel, speedup over dense in the same run, device times from timestamp
+# queries where the adapter has them) and MiniLM forward passes on the GPU (median end to end,
+# device time, and device time per kernel); where PyTorch with CUDA is importable, times the
+# same GEMM shapes with it (cuBLAS) in the same run for the ratio. canao's host times include one
+# submit and host wait per run; its device times and PyTorch's CUDA-event times do not. Output
+# goes to stdout and results/gpu-<date>/.
 #   benches/gpu/run.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,6 +28,13 @@ for args in "" "--sparsity 0.8 --block 32x32"; do
   $canao run --model minilm --backend wgpu $args \
     "The weather is lovely today." "It's so sunny outside!" "He drove to the stadium." \
     | tee -a "$out/minilm.jsonl"
+done
+
+echo "== MiniLM at 128 tokens (wgpu): end-to-end median and device time, per-kernel device times"
+for args in "" "--sparsity 0.8 --block 32x32"; do
+  # shellcheck disable=SC2086
+  $canao bench model --model minilm --backend wgpu --seq 128 --profile --json $args \
+    2> >(tee -a "$out/minilm-profile.txt" >&2) | tee -a "$out/minilm-bench.jsonl"
 done
 
 if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then

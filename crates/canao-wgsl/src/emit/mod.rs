@@ -18,6 +18,7 @@ pub mod pattern;
 pub mod softmax;
 pub mod spmm;
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Invocations in a one-dimensional workgroup; also the width of the row reductions.
@@ -99,10 +100,13 @@ pub fn declare(bindings: &[Binding]) -> String {
     s
 }
 
-/// Index tables of at most this many entries in all are baked into the source as `const`
-/// arrays. Larger ones go to a storage buffer: WGSL has no constant memory, so naga's SPIR-V
-/// output copies a dynamically indexed `const` array into function memory, which for tens of
-/// thousands of entries stalls drivers (lavapipe compiles for minutes).
+/// Index tables of at most this many entries in all are baked into the source, larger ones go
+/// to a storage buffer. Baked tables are `switch` statements, not `const` arrays: WGSL has no
+/// constant memory, and naga's SPIR-V output copies a dynamically indexed `const` array into
+/// every invocation's function memory, while a switch that picks constants is what compilers
+/// turn into a lookup table of their own. On lavapipe, `const` arrays of 600 to 1,000 entries
+/// made block kernels 5 to 17 times and pattern kernels 20 to 40 times slower than switches
+/// (results/wgpu-lavapipe.md); under about 100 entries arrays were up to 1.5 times faster.
 pub const BAKE_LIMIT: usize = 1024;
 
 /// The index tables a sparse kernel reads (kept block columns, patterns, tile assignments),
@@ -138,28 +142,19 @@ impl Tables {
         (!self.baked()).then(|| self.entries.iter().flat_map(|(_, v)| v.iter().copied()).collect())
     }
 
-    /// Baked: `const NAME = array<u32, n>(...)` (sixteen a line) and its accessor. Bound: an
-    /// accessor reading the table's slice of the `tables` buffer.
+    /// Baked: the accessor is a `switch` picking a constant, the indices of each distinct value
+    /// in one case. (The cases assign and the function returns after the switch: with a `return`
+    /// in each case, some block kernels computed wrong sums on lavapipe.) Bound: an accessor
+    /// reading the table's slice of the `tables` buffer.
     pub fn wgsl(&self) -> String {
         let mut s = String::new();
         let mut offset = 0;
         for (name, values) in &self.entries {
             if self.baked() {
-                // WGSL has no empty arrays: an empty table becomes one unused zero.
-                let padded: &[u32] = if values.is_empty() { &[0] } else { values };
-                let lines: Vec<String> = padded
-                    .chunks(16)
-                    .map(|c| {
-                        let items: Vec<String> = c.iter().map(|v| format!("{v}u")).collect();
-                        format!("    {}", items.join(", "))
-                    })
-                    .collect();
-                let upper = name.to_uppercase();
                 writeln!(
                     s,
-                    "const {upper} = array<u32, {}>(\n{}\n);\nfn {name}(i: u32) -> u32 {{ return {upper}[i]; }}",
-                    padded.len(),
-                    lines.join(",\n")
+                    "fn {name}(i: u32) -> u32 {{\n    var v = 0u;\n    switch i {{\n{}    }}\n    return v;\n}}",
+                    switch_cases(values)
                 )
             } else {
                 writeln!(
@@ -173,6 +168,26 @@ impl Tables {
         }
         s
     }
+}
+
+/// The cases of a switch over index `i` setting `v = values[i]`: one case per distinct value,
+/// listing its indices (eight a line); indices past the end leave `v` at 0.
+fn switch_cases(values: &[u32]) -> String {
+    let mut by_value: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, &v) in values.iter().enumerate() {
+        by_value.entry(v).or_default().push(i);
+    }
+    let mut s = String::new();
+    for (v, indices) in by_value {
+        let lines: Vec<String> = indices
+            .chunks(8)
+            .map(|c| c.iter().map(|i| format!("{i}u")).collect::<Vec<_>>().join(", "))
+            .collect();
+        writeln!(s, "        case {}: {{ v = {v}u; }}", lines.join(",\n             "))
+            .expect("writing to a String cannot fail");
+    }
+    s.push_str("        default: {}\n");
+    s
 }
 
 /// A WGSL f32 literal that round-trips `v` exactly.

@@ -32,18 +32,41 @@ const BR: u32 = 1u;
 
 // Kernel (o, c) takes row o % BR of pattern assign(o / BR * C + c); row r of pattern p
 // keeps taps pat_cols(j) (= ky * KW + kx) for j in pat_start(p * BR + r)..pat_start(p * BR + r + 1).
-const PAT_START = array<u32, 4>(
-    0u, 4u, 8u, 12u
-);
-fn pat_start(i: u32) -> u32 { return PAT_START[i]; }
-const PAT_COLS = array<u32, 12>(
-    0u, 1u, 3u, 4u, 1u, 3u, 4u, 5u, 4u, 5u, 7u, 8u
-);
-fn pat_cols(i: u32) -> u32 { return PAT_COLS[i]; }
-const ASSIGN = array<u32, 15>(
-    0u, 1u, 2u, 0u, 1u, 2u, 0u, 1u, 2u, 0u, 1u, 2u, 0u, 1u, 2u
-);
-fn assign(i: u32) -> u32 { return ASSIGN[i]; }
+fn pat_start(i: u32) -> u32 {
+    var v = 0u;
+    switch i {
+        case 0u: { v = 0u; }
+        case 1u: { v = 4u; }
+        case 2u: { v = 8u; }
+        case 3u: { v = 12u; }
+        default: {}
+    }
+    return v;
+}
+fn pat_cols(i: u32) -> u32 {
+    var v = 0u;
+    switch i {
+        case 0u: { v = 0u; }
+        case 1u, 4u: { v = 1u; }
+        case 2u, 5u: { v = 3u; }
+        case 3u, 6u, 8u: { v = 4u; }
+        case 7u, 9u: { v = 5u; }
+        case 10u: { v = 7u; }
+        case 11u: { v = 8u; }
+        default: {}
+    }
+    return v;
+}
+fn assign(i: u32) -> u32 {
+    var v = 0u;
+    switch i {
+        case 0u, 3u, 6u, 9u, 12u: { v = 0u; }
+        case 1u, 4u, 7u, 10u, 13u: { v = 1u; }
+        case 2u, 5u, 8u, 11u, 14u: { v = 2u; }
+        default: {}
+    }
+    return v;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {

@@ -36,14 +36,30 @@ const BC: u32 = 16u;
 
 // Block row r keeps blocks row_start(r)..row_start(r + 1); block b lies in block
 // column cols(b) and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.
-const ROW_START = array<u32, 6>(
-    0u, 2u, 2u, 3u, 5u, 7u
-);
-fn row_start(i: u32) -> u32 { return ROW_START[i]; }
-const COLS = array<u32, 7>(
-    0u, 3u, 2u, 0u, 3u, 1u, 4u
-);
-fn cols(i: u32) -> u32 { return COLS[i]; }
+fn row_start(i: u32) -> u32 {
+    var v = 0u;
+    switch i {
+        case 0u: { v = 0u; }
+        case 1u, 2u: { v = 2u; }
+        case 3u: { v = 3u; }
+        case 4u: { v = 5u; }
+        case 5u: { v = 7u; }
+        default: {}
+    }
+    return v;
+}
+fn cols(i: u32) -> u32 {
+    var v = 0u;
+    switch i {
+        case 0u, 3u: { v = 0u; }
+        case 5u: { v = 1u; }
+        case 2u: { v = 2u; }
+        case 1u, 4u: { v = 3u; }
+        case 6u: { v = 4u; }
+        default: {}
+    }
+    return v;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
