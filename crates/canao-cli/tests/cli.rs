@@ -144,4 +144,18 @@ fn bench_reports_every_field_the_issue_names() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["median_ms"].as_f64().unwrap() > 0.0 && v["runs"] == 20);
+    let o = canao(&["bench", "model", "--backend", "interp"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("the oracle"),
+        "{}",
+        stderr(&o)
+    );
+    if !cfg!(feature = "wgpu") {
+        let o = canao(&["bench", "model", "--backend", "wgpu"]);
+        assert!(
+            !o.status.success() && stderr(&o).contains("--features wgpu"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }

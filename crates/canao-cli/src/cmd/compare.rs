@@ -14,16 +14,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
 use crate::cmd::plot;
-use crate::cmd::search::{rayon_threads, student_objective};
+use crate::cmd::search::{Target, rayon_threads, student_objective};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, default_value = "search-spaces/minilm.ron")]
-    space: PathBuf,
-    #[arg(long, default_value = "snapdragon-855")]
-    device: String,
-    #[arg(long, default_value_t = 0)]
-    level: usize,
+    #[command(flatten)]
+    target: Target,
     /// Latency limits as shares of the teacher's predicted latency.
     #[arg(long, value_delimiter = ',', default_value = "0.5,0.3")]
     limits: Vec<f64>,
@@ -72,13 +68,13 @@ pub fn run(a: Args) -> Result<()> {
         a.limits.iter().all(|s| s.is_finite() && *s > 0.0),
         "--limits are shares of the teacher's latency, each above 0"
     );
-    let space = SearchSpace::from_file(&a.space)?;
+    let space = SearchSpace::from_file(&a.target.space)?;
     let task = Task {
         train: a.train,
         test: a.test,
         ..Task::default()
     };
-    let objective = student_objective(&space, &a.device, a.level, &task, false)?;
+    let objective = student_objective(&space, &a.target.device, a.target.level, &task, false)?;
     let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
     let students = Students(objective.as_ref());
     let memo = Memo::new(&students);
@@ -207,9 +203,9 @@ fn summary(a: &Args, teacher: &canao_search::Evaluation, runs: &[Run]) -> String
          Command (run again, it replays the logs below and rewrites this file):\n\n\
          ```sh\ncanao compare --space {} --device {} --level {} --limits {} --strategies {} --seeds {} \
          --budget {} --penalty {} --train {} --test {} --out {}\n```\n",
-        a.space.display(),
-        a.device,
-        a.level,
+        a.target.space.display(),
+        a.target.device,
+        a.target.level,
         a.budget,
         seeds.join(", "),
         a.train,
@@ -219,9 +215,9 @@ fn summary(a: &Args, teacher: &canao_search::Evaluation, runs: &[Run]) -> String
         teacher.score,
         teacher.latency_ms,
         teacher.energy_mj,
-        a.space.display(),
-        a.device,
-        a.level,
+        a.target.space.display(),
+        a.target.device,
+        a.target.level,
         join(&a.limits),
         a.strategies.iter().map(|k| k.name()).collect::<Vec<_>>().join(","),
         seeds.join(","),

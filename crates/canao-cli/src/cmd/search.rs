@@ -23,17 +23,24 @@ const RUN_VERSION: u32 = 1;
 /// The default latency limit as a share of the teacher's predicted latency.
 const DEFAULT_LIMIT_SHARE: f64 = 0.5;
 
+/// What is searched and for which device: shared by `search` and `compare`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct Target {
     /// The search space (RON).
     #[arg(long, default_value = "search-spaces/minilm.ron")]
-    space: PathBuf,
+    pub space: PathBuf,
     /// A device profile: a path, or a name under device-profiles/.
     #[arg(long, default_value = "snapdragon-855")]
-    device: String,
+    pub device: String,
     /// DVFS level of the profile (0 = fastest).
     #[arg(long, default_value_t = 0)]
-    level: usize,
+    pub level: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
     /// Latency limit in ms; by default half the teacher's predicted latency on the device.
     #[arg(long)]
     latency_ms: Option<f64>,
@@ -172,8 +179,8 @@ pub fn run(a: Args) -> Result<()> {
 
 /// Resolves a new run's configuration, scores the teacher and creates the output folder.
 fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
-    let space = SearchSpace::from_file(&a.space)?;
-    let profile = load_profile(&a.device)?;
+    let space = SearchSpace::from_file(&a.target.space)?;
+    let profile = load_profile(&a.target.device)?;
     if let Some(ms) = a.latency_ms
         && !(ms.is_finite() && ms > 0.0)
     {
@@ -204,14 +211,14 @@ fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
         test: a.test.unwrap_or(defaults.test),
         ..defaults
     };
-    let objective = student_objective(&space, &a.device, a.level, &task, a.measure)?;
+    let objective = student_objective(&space, &a.target.device, a.target.level, &task, a.measure)?;
     let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
     let config = RunConfig {
         version: RUN_VERSION,
-        space_file: a.space.display().to_string(),
+        space_file: a.target.space.display().to_string(),
         space,
-        device: a.device.clone(),
-        level: a.level,
+        device: a.target.device.clone(),
+        level: a.target.level,
         reward: Reward {
             latency_limit_ms: a.latency_ms.unwrap_or(DEFAULT_LIMIT_SHARE * teacher.latency_ms),
             penalty: a.penalty,

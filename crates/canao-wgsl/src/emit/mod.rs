@@ -104,9 +104,9 @@ pub fn declare(bindings: &[Binding]) -> String {
 /// to a storage buffer. Baked tables are `switch` statements, not `const` arrays: WGSL has no
 /// constant memory, and naga's SPIR-V output copies a dynamically indexed `const` array into
 /// every invocation's function memory, while a switch that picks constants is what compilers
-/// turn into a lookup table of their own. On lavapipe, `const` arrays of 600 to 1,000 entries
-/// made block kernels 5 to 17 times and pattern kernels 20 to 40 times slower than switches
-/// (results/wgpu-lavapipe.md); under about 100 entries arrays were up to 1.5 times faster.
+/// turn into a lookup table of their own. On lavapipe, `const` arrays of 150 to 1,000 entries
+/// made block kernels 1.4 to 24 times and pattern kernels 30 to 35 times slower than switches
+/// (results/wgpu-lavapipe.md); under about 90 entries arrays were up to 1.5 times faster.
 pub const BAKE_LIMIT: usize = 1024;
 
 /// The index tables a sparse kernel reads (kept block columns, patterns, tile assignments),
