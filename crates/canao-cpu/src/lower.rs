@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use canao_ir::pass::Pipeline;
+use canao_ir::pattern::{attention, residual_linear};
 use canao_ir::{Graph, NodeId, Op, ParamValue, Weights};
 
 use crate::error::{CpuError, Result};
@@ -33,40 +34,14 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> CpuError {
 
 fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
     let ctx = *g.inputs(merge).first()?;
-    let Op::MatMul {
-        transpose_b: false,
-        alpha,
-    } = g.node(ctx).op
-    else {
-        return None;
-    };
-    if g.sole_user(ctx)? != merge || alpha != 1.0 {
-        return None;
-    }
-    let [probs, vh] = g.inputs(ctx)[..] else {
-        return None;
-    };
-    let (Op::MaskedSoftmax, Some(true)) = (&g.node(probs).op, g.sole_user(probs).map(|u| u == ctx)) else {
-        return None;
-    };
-    let [scores, mask] = g.inputs(probs)[..] else {
-        return None;
-    };
-    let Op::MatMul {
-        transpose_b: true,
-        alpha,
-    } = g.node(scores).op
-    else {
-        return None;
-    };
+    let block = attention(g, ctx)?;
     // The kernel takes the softmax max over raw scores, which is the max of alpha * score only
-    // for positive alpha.
-    if alpha <= 0.0 || g.sole_user(scores)? != probs {
+    // for positive alpha; it has no output scale and always reads a key mask.
+    if g.sole_user(ctx)? != merge || block.out_alpha != 1.0 || block.alpha <= 0.0 {
         return None;
     }
-    let [qh, kh] = g.inputs(scores)[..] else {
-        return None;
-    };
+    let (mask, alpha, scores, probs) = (block.mask?, block.alpha, block.scores, block.probs);
+    let (qh, kh, vh) = (block.q, block.k, block.v);
     let split = |n: NodeId| match g.node(n).op {
         Op::SplitHeads { heads } => Some((heads, g.inputs(n)[0])),
         _ => None,
@@ -165,16 +140,9 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     // as its residual.
     let mut residual_of: BTreeMap<NodeId, (NodeId, NodeId)> = BTreeMap::new();
     for id in g.topo_order() {
-        if let (Op::Linear { .. }, Some(user)) = (&g.node(id).op, g.sole_user(id))
-            && matches!(g.node(user).op, Op::Add)
-            && !residual_of.contains_key(&user)
-        {
-            let ins = g.inputs(user);
-            let other = if ins[0] == id { ins[1] } else { ins[0] };
-            if other != id {
-                residual_of.insert(user, (id, other));
-                covered.insert(id);
-            }
+        if let Some((lin, other)) = residual_linear(&g, id) {
+            residual_of.insert(id, (lin, other));
+            covered.insert(lin);
         }
     }
 

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use canao_ir::pass::Pipeline;
+use canao_ir::pattern::AttentionBlock;
 use canao_ir::{Graph, NodeId, Op, ParamValue, Sparsity, TensorType, Weights};
 
 use crate::emit::attention::{self, AttentionShape};
@@ -19,7 +20,7 @@ use crate::emit::matmul::{self, MatMulShape};
 use crate::emit::pattern::{self, PatternLayout};
 use crate::emit::{Kernel, LinearShape, MAX_GROUPS, dense, elementwise, norm, softmax, spmm};
 use crate::error::{Result, WgslError};
-use crate::fuse::{Attention, Fusions};
+use crate::fuse::Fusions;
 
 /// Data uploaded once, at prepare time.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +79,7 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> WgslError {
 }
 
 /// The fused kernel's shape for attention block `a`.
-fn attention_shape(g: &Graph, a: &Attention) -> AttentionShape {
+fn attention_shape(g: &Graph, a: &AttentionBlock) -> AttentionShape {
     let (q, k, v) = (&g.node(a.q).ty.shape, &g.node(a.k).ty.shape, &g.node(a.v).ty.shape);
     let [queries, dim] = q[q.len() - 2..] else {
         unreachable!("matmul operands have rank >= 2")
