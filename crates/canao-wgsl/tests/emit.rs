@@ -55,6 +55,12 @@ fn block_layout() -> BlockLayout {
     BlockLayout::new([33, 77], [8, 16], &mask)
 }
 
+fn tiled_block_layout() -> BlockLayout {
+    // 33 x 77 in 16 x 32 blocks: a 3 x 3 grid, the corners and the centre kept.
+    let mask = BitMask((0..9).map(|i| i % 2 == 0).collect());
+    BlockLayout::new([33, 77], [16, 32], &mask)
+}
+
 fn pattern_layout() -> PatternLayout {
     let patterns = vec![
         BitMask((0..16).map(|i| i % 5 == 0).collect()),
@@ -104,6 +110,7 @@ fn representative() -> Vec<Kernel> {
     vec![
         dense::emit(SHAPE, &FULL),
         block::emit(SHAPE, &block_layout(), &FULL),
+        block::emit(SHAPE, &tiled_block_layout(), &FULL),
         pattern::emit(SHAPE, &pattern_layout(), &Epilogue::NONE),
         norm::layer_norm(50, 77, 1e-12),
         norm::l2_normalize(1, 384),
@@ -143,6 +150,7 @@ fn every_family_validates() {
             let ep = Epilogue { bias, act, residual };
             validate(&dense::emit(SHAPE, &ep));
             validate(&block::emit(SHAPE, &block_layout(), &ep));
+            validate(&block::emit(SHAPE, &tiled_block_layout(), &ep));
             validate(&pattern::emit(SHAPE, &pattern_layout(), &ep));
             validate(&circulant::inverse(SHAPE, 5, &ep));
         }

@@ -382,3 +382,36 @@ fn attention_blocks_match() {
     }
     println!("attention_blocks_match: max |diff| {worst:e}");
 }
+
+/// Blocks of whole 16 x 16 tiles take the tiled kernel: awkward sizes that clip the edge blocks
+/// in both directions, densities from none kept to all kept, every epilogue.
+#[test]
+fn tiled_block_layers_match() {
+    let Some(rt) = runtime("tiled_block_layers_match") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(66);
+    let mut worst = 0.0f32;
+    let cases = [
+        (50usize, 783usize, 50usize, [16usize, 32], 0.3),
+        (1, 77, 33, [32, 16], 1.0),
+        (17, 100, 96, [32, 32], 0.0),
+        (128, 384, 1536, [32, 32], 0.2),
+        (33, 50, 17, [16, 16], 0.6),
+    ];
+    for (i, &(tokens, k, n, block, density)) in cases.iter().enumerate() {
+        let grid = n.div_ceil(block[0]) * k.div_ceil(block[1]);
+        let mask = BitMask((0..grid).map(|_| rng.random_bool(density)).collect());
+        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][i % 3];
+        let g = linear_graph(tokens, k, n, Sparsity::Block { block, mask }, act, i % 2 == 0, true);
+        let w = random_weights(&g, &mut rng);
+        let plan = canao_wgsl::lower(&g, &w).unwrap();
+        assert!(
+            plan.steps[0].kernel.name.contains("_tiled"),
+            "{}",
+            plan.steps[0].kernel.name
+        );
+        worst = worst.max(check(&rt, &g, &w, &random_inputs(&g, &mut rng, 0)));
+    }
+    println!("tiled_block_layers_match: max |diff| {worst:e}");
+}

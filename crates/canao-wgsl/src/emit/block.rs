@@ -1,11 +1,17 @@
 //! Block-sparse weight x activation. The block mask is baked into the shader: for each block
-//! row, the block columns it keeps (`ROW_START`, `COLS`, as in CSR over blocks; a bound buffer
+//! row, the block columns it keeps (`row_start`, `cols`, as in CSR over blocks; a bound buffer
 //! instead when the mask is too large to bake, see [`crate::emit::BAKE_LIMIT`]). Only kept
 //! blocks are stored, each as a full `BR x BC` row-major tile (edge tiles zero-padded), in block
 //! order, so the buffer holds exactly what is computed with.
+//!
+//! Blocks whose sides are multiples of 16 (16x16, 32x32, ...) get the dense kernel's tiling: a
+//! 16 x 16 workgroup computes 16 tokens x 16 outputs of one block row, staging 16-wide slices of
+//! x and of each kept block in workgroup memory, so each value loaded is used 16 times. Other
+//! block shapes compute one output per invocation.
 
 use canao_ir::BitMask;
 
+use crate::emit::dense::TILE;
 use crate::emit::epilogue::Epilogue;
 use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
 
@@ -56,6 +62,7 @@ impl BlockLayout {
 
 pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
     let [br, bc] = layout.block;
+    let tiled = br % TILE as usize == 0 && bc % TILE as usize == 0;
     let mut tables = Tables::default();
     tables.add("row_start", layout.row_start.clone());
     tables.add("cols", layout.cols.clone());
@@ -74,6 +81,21 @@ pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
          // column cols(b) and is stored at w[b * BR * BC ..] as a BR x BC row-major tile.\n"
     ));
     source.push_str(&tables.wgsl());
+    if tiled {
+        source.push_str(&tiled_main());
+        return Kernel {
+            name: format!("linear_block_{br}x{bc}_tiled{}", ep.suffix()),
+            source,
+            bindings,
+            // Sizes fit u32: lowering refuses larger values.
+            workgroups: [
+                (shape.output as u32).div_ceil(TILE),
+                (shape.tokens as u32).div_ceil(TILE),
+                1,
+            ],
+            tables: tables.data(),
+        };
+    }
     source.push_str(&format!(
         "\n{FLAT_MAIN}
     {FLAT_INDEX}
@@ -102,4 +124,46 @@ pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
         workgroups: grid_1d(shape.tokens * shape.output),
         tables: tables.data(),
     }
+}
+
+/// The tiled entry point (blocks of whole 16 x 16 tiles): every invocation of a workgroup is in
+/// the same block row, so the loop over its kept blocks, and the barriers in it, are uniform.
+fn tiled_main() -> String {
+    format!(
+        "
+const TILE: u32 = {TILE}u;
+
+var<workgroup> xs: array<array<f32, {TILE}>, {TILE}>; // [token][k]
+var<workgroup> ws: array<array<f32, {TILE}>, {TILE}>; // [output][k]
+
+@compute @workgroup_size({TILE}, {TILE})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {{
+    let n0 = wg.x * TILE;
+    let n = n0 + l.x;
+    let t = wg.y * TILE + l.y;
+    let r = n0 / BR;
+    // The row of each kept block this invocation stages (outputs run along l.y while loading).
+    let wrow = n0 % BR + l.y;
+    var acc = 0.0;
+    for (var b = row_start(r); b < row_start(r + 1u); b++) {{
+        for (var s = 0u; s < BC; s += TILE) {{
+            let k = cols(b) * BC + s + l.x;
+            var xv = 0.0;
+            if (t < T && k < K) {{ xv = x[t * K + k]; }}
+            xs[l.y][l.x] = xv;
+            // Packed tiles are zero-padded past the matrix's edges: no bounds to test.
+            ws[l.y][l.x] = w[(b * BR + wrow) * BC + s + l.x];
+            workgroupBarrier();
+            for (var kk = 0u; kk < TILE; kk++) {{
+                acc += xs[l.y][kk] * ws[l.x][kk];
+            }}
+            workgroupBarrier();
+        }}
+    }}
+    if (t < T && n < N) {{
+        y[t * N + n] = epilogue(acc, t, n);
+    }}
+}}
+"
+    )
 }
