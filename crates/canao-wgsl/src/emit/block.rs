@@ -11,7 +11,7 @@
 
 use canao_ir::BitMask;
 
-use crate::emit::dense::TILE;
+use crate::emit::dense::{TILE, accumulate_slice, tile_memory};
 use crate::emit::epilogue::Epilogue;
 use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
 
@@ -131,11 +131,7 @@ pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
 fn tiled_main() -> String {
     format!(
         "
-const TILE: u32 = {TILE}u;
-
-var<workgroup> xs: array<array<f32, {TILE}>, {TILE}>; // [token][k]
-var<workgroup> ws: array<array<f32, {TILE}>, {TILE}>; // [output][k]
-
+{}
 @compute @workgroup_size({TILE}, {TILE})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {{
     let n0 = wg.x * TILE;
@@ -153,17 +149,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
             xs[l.y][l.x] = xv;
             // Packed tiles are zero-padded past the matrix's edges: no bounds to test.
             ws[l.y][l.x] = w[(b * BR + wrow) * BC + s + l.x];
-            workgroupBarrier();
-            for (var kk = 0u; kk < TILE; kk++) {{
-                acc += xs[l.y][kk] * ws[l.x][kk];
-            }}
-            workgroupBarrier();
-        }}
+{}        }}
     }}
     if (t < T && n < N) {{
         y[t * N + n] = epilogue(acc, t, n);
     }}
 }}
-"
+",
+        tile_memory(),
+        accumulate_slice(12)
     )
 }

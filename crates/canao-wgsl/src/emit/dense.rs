@@ -8,14 +8,30 @@ use crate::emit::{Kernel, LinearShape, Tables};
 /// Rows and columns of the output tile a workgroup computes, and the depth of a k slice.
 pub const TILE: u32 = 16;
 
+/// The tile size and the workgroup tiles the tiled weight kernels stage slices of x and w in.
+pub(crate) fn tile_memory() -> String {
+    format!(
+        "const TILE: u32 = {TILE}u;\n\n\
+         var<workgroup> xs: array<array<f32, {TILE}>, {TILE}>; // [token][k]\n\
+         var<workgroup> ws: array<array<f32, {TILE}>, {TILE}>; // [output][k]\n"
+    )
+}
+
+/// Once a slice is staged: wait for the whole tile, add its products to `acc`, and wait again
+/// before the next slice overwrites it; indented by `indent` spaces.
+pub(crate) fn accumulate_slice(indent: usize) -> String {
+    let p = " ".repeat(indent);
+    format!(
+        "{p}workgroupBarrier();\n{p}for (var kk = 0u; kk < TILE; kk++) {{\n\
+         {p}    acc += xs[l.y][kk] * ws[l.x][kk];\n{p}}}\n{p}workgroupBarrier();\n"
+    )
+}
+
 pub fn emit(shape: LinearShape, ep: &Epilogue) -> Kernel {
     let (bindings, mut source) = shape.header("dense weight, tiled through workgroup memory", &Tables::default(), ep);
+    source.push_str(&tile_memory());
     source.push_str(&format!(
-        "const TILE: u32 = {TILE}u;\n\
-\n\
-var<workgroup> xs: array<array<f32, {TILE}>, {TILE}>; // [token][k]\n\
-var<workgroup> ws: array<array<f32, {TILE}>, {TILE}>; // [output][k]\n\
-\n\
+        "\n\
 @compute @workgroup_size({TILE}, {TILE})\n\
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {{
     let n = wg.x * TILE + l.x;
@@ -31,17 +47,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
         var wv = 0.0;
         if (wn < N && k < K) {{ wv = w[wn * K + k]; }}
         ws[l.y][l.x] = wv;
-        workgroupBarrier();
-        for (var kk = 0u; kk < TILE; kk++) {{
-            acc += xs[l.y][kk] * ws[l.x][kk];
-        }}
-        workgroupBarrier();
-    }}
+{}    }}
     if (t < T && n < N) {{
         y[t * N + n] = epilogue(acc, t, n);
     }}
 }}
-"
+",
+        accumulate_slice(8)
     ));
     Kernel {
         name: format!("linear_dense{}", ep.suffix()),
