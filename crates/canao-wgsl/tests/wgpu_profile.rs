@@ -40,7 +40,7 @@ fn profile_times_every_step_or_says_it_cannot() {
     let profile = exe.profile().unwrap();
     if !rt.has_timestamps() {
         assert!(profile.is_none(), "no timestamp queries, yet a profile");
-        println!("SKIP: {} has no timestamp queries", rt.describe());
+        common::skip(&format!("{} has no timestamp queries", rt.describe()));
         return;
     }
     let steps = profile.expect("timestamp queries are supported");

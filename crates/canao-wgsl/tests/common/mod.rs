@@ -2,13 +2,14 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use canao_interp::Interpreter;
 use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
 use canao_tensor::{Tensor, tolerance};
 use canao_wgsl::WgpuRuntime;
 
-/// The first wgpu adapter, or None after printing `SKIP: no wgpu adapter` (the caller returns).
+/// The first wgpu adapter, or None after reporting `SKIP: no wgpu adapter` (the caller returns).
 pub fn runtime(test: &str) -> Option<WgpuRuntime> {
     match WgpuRuntime::new() {
         Ok(rt) => {
@@ -16,10 +17,18 @@ pub fn runtime(test: &str) -> Option<WgpuRuntime> {
             Some(rt)
         }
         Err(e) => {
-            println!("SKIP: no wgpu adapter ({test}: {e})");
+            skip(&format!("no wgpu adapter ({test}: {e})"));
             None
         }
     }
+}
+
+/// Reports a skipped check as `SKIP: ...` on the process's stderr. The test harness captures
+/// `println!` and `eprintln!` of passing tests, so a skip printed that way would pass silently;
+/// a direct write to stderr shows in the run's output.
+pub fn skip(why: &str) {
+    // Nothing useful is left to do if stderr itself is gone.
+    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
 }
 
 /// Runs both backends (the GPU twice: the second run reuses buffers) and returns the largest
