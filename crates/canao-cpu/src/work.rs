@@ -24,12 +24,13 @@ pub const FEATURES: [&str; 9] = [
 /// - `calls`: 1 per step (fixed overhead);
 /// - `macs`: multiply-accumulates in full-height register tiles (dense GEMM, block strips of 8
 ///   rows, attention, pattern and circulant products); `macs_h4` / `macs_h1`: those of block
-///   strips 4 and 1 rows high, which reuse each loaded token vector less;
+///   strips 4 rows high and of one-row (unstructured) blocks, which reuse each loaded token
+///   vector less;
 /// - `elements`: values written by element-wise work (epilogues, norms, softmax, copies);
 /// - `transcendentals`: exp / erf evaluations (GELU, softmax);
 /// - `weight_bytes`: packed weight bytes streamed; `act_bytes`: activation bytes read and written;
-/// - `runs`: loop set-ups of sparse formats (column runs per strip, block groups per row) times
-///   token tiles of 16.
+/// - `runs`: loop set-ups of sparse formats (column runs per strip, block groups per row, row
+///   segments per chunk) times token tiles of 16.
 pub type Features = [f64; 9];
 
 /// How features split between frequency (compute) and memory bandwidth.
@@ -63,6 +64,10 @@ fn weight_work(w: &PackedWeight, tokens: usize, f: &mut Features) {
                 }
                 f[8] += (s.blocks.1 - s.blocks.0) as f64 * tiles;
             }
+        }
+        PackedWeight::Unstructured(u) => {
+            f[3] += u.nnz() as f64 * m;
+            f[8] += u.segment_count() as f64 * tiles;
         }
         PackedWeight::Pattern(p) => {
             f[1] += p.vals.len() as f64 * m;
@@ -155,6 +160,10 @@ impl Plan {
                         w: PackedWeight::Block(b),
                         ..
                     } => format!("linear/block/h{}", strip_class(b.block[0])),
+                    Step::Weight {
+                        w: PackedWeight::Unstructured(_),
+                        ..
+                    } => "linear/block/h1".into(),
                     _ => step.label(),
                 };
                 StepWork { class, features: f }

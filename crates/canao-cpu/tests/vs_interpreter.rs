@@ -94,6 +94,31 @@ proptest! {
         check(&g, &w, &inputs, threads);
     }
 
+    /// One-row blocks have their own chunked kernel: shapes cross its chunk boundaries (64 to
+    /// 256 columns, by density), its 128-token tile and its 64-row blocks (which threads split),
+    /// with near-empty and full masks.
+    #[test]
+    fn unstructured_kernels_match(
+        tokens in prop::sample::select(vec![1usize, 17, 128, 129, 200]),
+        k in prop::sample::select(vec![1usize, 63, 65, 129, 300, 783]),
+        n in prop::sample::select(vec![1usize, 5, 50, 150]),
+        c in prop::sample::select(vec![1usize, 4, 32]),
+        density in prop::sample::select(vec![0.02f64, 0.1, 0.3, 0.7, 1.0]),
+        act in 0usize..3,
+        residual: bool,
+        threads in 1usize..3,
+        seed: u64,
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mask = BitMask((0..n * k.div_ceil(c)).map(|_| rng.random_bool(density)).collect());
+        let s = Sparsity::Block { block: [1, c], mask };
+        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][act];
+        let g = linear_graph(tokens, k, n, s, act, residual, true);
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 0);
+        check(&g, &w, &inputs, threads);
+    }
+
     #[test]
     fn bert_encoders_match(seq in 1usize..40, heads in 1usize..5, ffn in 1usize..50, kind in 0usize..4, threads in 1usize..3, seed: u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

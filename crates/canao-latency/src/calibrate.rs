@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::features::{NAMES, Row, rows};
 use crate::fitted::{Fitted, LatencyModel};
-use crate::measure::{ANCHOR, Measured, anchor, calibration_set, measure_specs, median};
+use crate::measure::{ANCHOR, Measured, Statistic, anchor, calibration_set, measure_specs, median};
 
 /// Workloads measured together (in turns); see [`measure_specs`].
 pub const GROUP: usize = 10;
@@ -73,8 +73,8 @@ impl Accuracy {
 
 /// One CSV row per step of every workload: workload, split, the host's drift it was normalised
 /// by (times are already divided by it), step, class, the model features
-/// (spill for a cache of `resident_bytes`), the measured median (ns) and, last, a row per
-/// workload for its end-to-end median (class `total`).
+/// (spill for a cache of `resident_bytes`), the measured time (ns) and, last, a row per
+/// workload for its end-to-end time (class `total`).
 pub fn to_csv(measured: &[Measured], resident_bytes: f64) -> String {
     let mut s = format!("workload,split,drift,step,class,{},measured_ns\n", NAMES.join(","));
     for (i, m) in measured.iter().enumerate() {
@@ -134,8 +134,9 @@ pub fn normalise_by_anchor(raw: &[Measured]) -> (Vec<Measured>, f64) {
 pub struct Options {
     pub quick: bool,
     pub threads: usize,
-    /// Rounds of timing (each runs every workload once; medians over rounds).
+    /// Rounds of timing (each runs every workload once), and how they become one time.
     pub reps: usize,
+    pub statistic: Statistic,
     pub seed: u64,
     /// The host's clock and read bandwidth, which the coefficients hold at.
     pub ghz: f64,
@@ -152,7 +153,7 @@ pub struct Calibration {
     /// Per-step accuracy on the fitted workloads and on the held-out ones.
     pub steps_fit: Accuracy,
     pub steps_held_out: Accuracy,
-    /// Whole-workload accuracy (sum of step predictions against the end-to-end median) on the
+    /// Whole-workload accuracy (sum of step predictions against the end-to-end time) on the
     /// held-out workloads.
     pub totals_held_out: Accuracy,
 }
@@ -169,7 +170,13 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         with_anchors.extend(chunk.iter().cloned());
         with_anchors.push(anchor());
     }
-    let raw = measure_specs(&with_anchors, opts.threads, opts.reps, GROUP, progress)?;
+    let raw = measure_specs(
+        &with_anchors,
+        opts.threads,
+        (opts.reps, opts.statistic),
+        GROUP,
+        progress,
+    )?;
     let (measured, anchor_ms) = normalise_by_anchor(&raw);
     let features: Vec<Vec<Row>> = measured.iter().map(|m| rows(&m.work, opts.resident_bytes)).collect();
     let samples: Vec<(&str, Row, f64)> = measured
@@ -192,6 +199,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         resident_bytes: opts.resident_bytes,
         classes: fit(&samples),
         anchor_ms: Some(anchor_ms),
+        statistic: opts.statistic,
         calibration_csv: None,
     };
     let model = LatencyModel::from_classes("calibration", &fitted, 1.0, 1.0);

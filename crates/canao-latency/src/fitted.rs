@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{LatencyError, Result};
 use crate::features::{NAMES, Row, memory_bound, rows};
+use crate::measure::Statistic;
 use crate::profile::{CostModel, DeviceProfile};
 
 /// Coefficients of a fitted model, as stored in a profile.
@@ -30,6 +31,10 @@ pub struct Fitted {
     /// how far the host's speed has drifted since (shared machines drift by tens of percent).
     #[serde(default)]
     pub anchor_ms: Option<f64>,
+    /// How the calibration reduced each workload's rounds to one time; validation measures the
+    /// same way, so predictions and measurements mean the same thing.
+    #[serde(default)]
+    pub statistic: Statistic,
     /// The raw calibration data (CSV, beside the profile), when the model was measured.
     #[serde(default)]
     pub calibration_csv: Option<String>,

@@ -4,6 +4,7 @@
 
 use canao_cpu::{FEATURES, StepWork};
 use canao_latency::calibrate::{Options, calibrate, fit, to_csv};
+use canao_latency::measure::Statistic;
 use canao_latency::{CostModel, DeviceProfile, FEATURE_NAMES, LatencyModel, energy_per_run};
 use proptest::prelude::*;
 
@@ -121,11 +122,21 @@ fn the_fit_recovers_costs_and_never_goes_negative() {
 }
 
 #[test]
+fn rounds_reduce_by_the_chosen_statistic() {
+    let rounds = vec![3.0, 1.0, 9.0, 2.0, 5.0];
+    assert_eq!(Statistic::Min.of(rounds.clone()), 1.0);
+    assert_eq!(Statistic::Median.of(rounds), 3.0);
+    assert_eq!("min".parse::<Statistic>(), Ok(Statistic::Min));
+    assert!("mean".parse::<Statistic>().unwrap_err().contains("min or median"));
+}
+
+#[test]
 fn quick_calibration_fits_every_class_it_measures() {
     let opts = Options {
         quick: true,
         threads: 1,
-        reps: 1,
+        reps: 2,
+        statistic: Statistic::Min,
         seed: 3,
         ghz: 2.0,
         bandwidth_gbs: 10.0,
@@ -141,6 +152,7 @@ fn quick_calibration_fits_every_class_it_measures() {
         assert!(cal.fitted.classes.contains_key(*c), "no coefficients for {c}");
     }
     assert!(cal.fitted.anchor_ms.is_some_and(|a| a > 0.0));
+    assert_eq!(cal.fitted.statistic, Statistic::Min);
     assert!(cal.steps_held_out.count > 0 && cal.totals_held_out.count > 0);
     let csv = to_csv(&cal.measured, opts.resident_bytes);
     let steps: usize = cal.measured.iter().map(|m| m.work.len() + 1).sum();

@@ -8,7 +8,7 @@ use canao_cpu::CpuRuntime;
 use canao_ir::builders::{Arch, BertArch, from_ron};
 use canao_ir::{Runtime, Schedule};
 use canao_latency::calibrate::{Accuracy, GROUP};
-use canao_latency::measure::{ANCHOR, Spec, Workload, anchor, measure_specs};
+use canao_latency::measure::{ANCHOR, Spec, Statistic, Workload, anchor, measure_specs};
 use canao_latency::{
     CostModel, DeviceProfile, LatencyModel, Source, count_ops, energy_per_run, rt3_latency_ms, runs_per_battery,
 };
@@ -42,7 +42,8 @@ pub struct Args {
     seed: u64,
     #[arg(long, default_value = "search-spaces/minilm.ron")]
     space: PathBuf,
-    /// Timing rounds for --validate (each runs every sample once; medians over rounds).
+    /// Timing rounds for --validate (each runs every sample once; each time is the statistic the
+    /// profile was fitted with over the rounds).
     #[arg(long, default_value_t = 9)]
     rounds: usize,
     /// Where --validate writes its table and plot.
@@ -229,10 +230,11 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
     let students: Vec<StudentArch> = (0..a.samples).map(|_| space.sample(&mut rng)).collect();
     // Each group measured together holds the anchor workload too, so the host's drift since
     // calibration can be told apart from the model's error.
-    let anchor_ms = match &profile.model {
-        canao_latency::CostModel::Fitted(f) => f.anchor_ms,
-        _ => None,
+    let (anchor_ms, statistic) = match &profile.model {
+        canao_latency::CostModel::Fitted(f) => (f.anchor_ms, f.statistic),
+        _ => (None, Statistic::default()),
     };
+    eprintln!("timing: the {} of {} rounds per sample", statistic.name(), a.rounds);
     let mut specs: Vec<Spec> = Vec::new();
     for (i, s) in students.iter().enumerate() {
         specs.push(Spec::Student {
@@ -246,7 +248,7 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
             specs.push(anchor());
         }
     }
-    let measured = measure_specs(&specs, model.threads(), a.rounds, GROUP, &mut |what| {
+    let measured = measure_specs(&specs, model.threads(), (a.rounds, statistic), GROUP, &mut |what| {
         eprintln!("{what}")
     })?;
     let mut rows = Vec::new();

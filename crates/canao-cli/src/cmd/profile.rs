@@ -18,9 +18,13 @@ pub struct Args {
     quick: bool,
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Timing rounds (each runs every workload once; medians over rounds).
+    /// Timing rounds (each runs every workload once).
     #[arg(long)]
     reps: Option<usize>,
+    /// How a workload's rounds become one time: min (the fastest round, what repeats on a shared
+    /// host) or median (slow spells of the host included). Validation uses the profile's choice.
+    #[arg(long, default_value = "min")]
+    statistic: canao_latency::measure::Statistic,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Print the summary as JSON.
@@ -51,6 +55,7 @@ pub fn run(a: Args) -> Result<()> {
         quick: a.quick,
         threads: a.threads,
         reps: a.reps.unwrap_or(if a.quick { 3 } else { 9 }),
+        statistic: a.statistic,
         seed: a.seed,
         ghz: host.ghz,
         bandwidth_gbs: host.bandwidth_gbs,
@@ -69,8 +74,13 @@ pub fn run(a: Args) -> Result<()> {
     std::fs::write(&csv_path, to_csv(&cal.measured, host.resident_bytes()))
         .with_context(|| format!("writing {}", csv_path.display()))?;
     let header = format!(
-        "// Fitted by `canao profile{}` on {} ({}), {} thread(s).\n// Held-out workloads: mape {:.1} %, {:.0} % within 10 %. Raw data: {csv_name}.\n",
+        "// Fitted by `canao profile{}{}` on {} ({}), {} thread(s).\n// Held-out workloads: mape {:.1} %, {:.0} % within 10 %. Raw data: {csv_name}.\n",
         if a.quick { " --quick" } else { "" },
+        if a.statistic == canao_latency::measure::Statistic::Min {
+            ""
+        } else {
+            " --statistic median"
+        },
         host.hostname,
         canao_latency::today(),
         a.threads,

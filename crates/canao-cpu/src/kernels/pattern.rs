@@ -1,12 +1,10 @@
 //! Pattern-sparse weight x activation: one output row at a time with a T-token accumulator in
 //! registers; blocks sharing a pattern are walked together with that pattern's column offsets.
 
-use rayon::prelude::*;
-
-use crate::kernels::Fm;
 use crate::kernels::epilogue::Epilogue;
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::simd;
+use crate::kernels::{Fm, for_each_rows};
 use crate::pack::PatternPacked;
 use crate::padded;
 
@@ -64,14 +62,5 @@ pub fn pattern_sparse(
     ep: &Epilogue<'_>,
     threads: usize,
 ) {
-    let rows = &mut y[..p.n * ld];
-    if threads <= 1 {
-        rows.chunks_mut(ld)
-            .enumerate()
-            .for_each(|(n, yr)| row(p, n, x, xf, yr, ep));
-    } else {
-        rows.par_chunks_mut(ld)
-            .enumerate()
-            .for_each(|(n, yr)| row(p, n, x, xf, yr, ep));
-    }
+    for_each_rows(&mut y[..p.n * ld], ld, threads, |(n, yr)| row(p, n, x, xf, yr, ep));
 }

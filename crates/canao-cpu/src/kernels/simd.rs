@@ -3,11 +3,11 @@
 //! the CPU has AVX-512F, and are tested against the interpreter like every other path.
 #![allow(unsafe_code)]
 
-use crate::pack::PatternPacked;
+use crate::pack::{PatternPacked, ROW_BLOCK, UnstructuredPacked};
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 /// True when the AVX-512 kernels can run here (checked once by std, then cached).
@@ -169,5 +169,82 @@ unsafe fn pattern_row_avx512<const V: usize>(
     }
     for (v, a) in acc.iter().enumerate() {
         unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(16 * v), *a) };
+    }
+}
+
+/// Adds one group of an unstructured weight (the segments of row block `block` in chunk `chunk`)
+/// over tokens t0 .. t0 + 16 V into `y`, which holds output rows from `row0` at stride `y_ld`:
+/// each segment's row tile gains the sum of w * x[col, t0 ..] over its terms.
+/// Panics unless x holds the weight's k rows of stride `ld`, the tile lies inside a row of x and
+/// of y, and `y` holds the block's rows (columns are below k and segments' rows inside their
+/// block by construction of the packed weight).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub fn unstructured_group<const V: usize>(
+    p: &UnstructuredPacked,
+    chunk: usize,
+    block: usize,
+    x: &[f32],
+    ld: usize,
+    t0: usize,
+    (y, y_ld, row0): (&mut [f32], usize, usize),
+) {
+    assert!(p.k * ld <= x.len(), "activation shorter than the weight's columns");
+    assert!(t0 + 16 * V <= ld.min(y_ld), "tile out of bounds");
+    assert!(chunk < p.chunks() && block < p.row_blocks(), "no such group");
+    let rows = block * ROW_BLOCK..((block + 1) * ROW_BLOCK).min(p.n);
+    assert!(
+        row0 <= rows.start && rows.end <= row0 + y.len() / y_ld,
+        "block's rows outside y"
+    );
+    assert!(available(), "AVX-512F kernels called on a CPU without AVX-512F");
+    // SAFETY: AVX-512F is present; every packed column is below k, so each row read is inside x;
+    // every segment's row is in the block, whose rows are inside y; the tile is inside a row of
+    // x and of y: all asserted above or guaranteed by packing.
+    unsafe { unstructured_avx512::<V>(p, chunk, block, x.as_ptr(), ld, t0, (y, y_ld, row0)) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn unstructured_avx512<const V: usize>(
+    p: &UnstructuredPacked,
+    chunk: usize,
+    block: usize,
+    xp: *const f32,
+    ld: usize,
+    t0: usize,
+    (y, y_ld, row0): (&mut [f32], usize, usize),
+) {
+    for s in p.group(chunk, block) {
+        let (cols, vals) = p.terms(s);
+        let op = unsafe { y.as_mut_ptr().add((s.row as usize - row0) * y_ld + t0) };
+        // Two accumulator sets, even and odd terms: with only V chains the FMA latency, not the
+        // loads, would bound a short token tile.
+        let mut acc: [[__m512; V]; 2] = [[_mm512_setzero_ps(); V]; 2];
+        for (v, a) in acc[0].iter_mut().enumerate() {
+            *a = unsafe { _mm512_loadu_ps(op.add(16 * v)) };
+        }
+        for (c, w) in cols.chunks_exact(2).zip(vals.chunks_exact(2)) {
+            let r0 = unsafe { xp.add(c[0] as usize * ld + t0) };
+            let r1 = unsafe { xp.add(c[1] as usize * ld + t0) };
+            let (w0, w1) = (_mm512_set1_ps(w[0]), _mm512_set1_ps(w[1]));
+            let [even, odd] = &mut acc;
+            for (v, (a0, a1)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
+                *a0 = _mm512_fmadd_ps(w0, unsafe { _mm512_loadu_ps(r0.add(16 * v)) }, *a0);
+                *a1 = _mm512_fmadd_ps(w1, unsafe { _mm512_loadu_ps(r1.add(16 * v)) }, *a1);
+            }
+        }
+        if let (Some(&c), Some(&w)) = (cols.last(), vals.last())
+            && cols.len() % 2 == 1
+        {
+            let r = unsafe { xp.add(c as usize * ld + t0) };
+            let w = _mm512_set1_ps(w);
+            for (v, a) in acc[0].iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(w, unsafe { _mm512_loadu_ps(r.add(16 * v)) }, *a);
+            }
+        }
+        for (v, (a0, a1)) in acc[0].iter().zip(&acc[1]).enumerate() {
+            unsafe { _mm512_storeu_ps(op.add(16 * v), _mm512_add_ps(*a0, *a1)) };
+        }
     }
 }

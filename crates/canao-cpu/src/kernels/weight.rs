@@ -1,5 +1,5 @@
 use crate::kernels::epilogue::Epilogue;
-use crate::kernels::{Fm, block, circulant, dense, pattern};
+use crate::kernels::{Fm, block, circulant, dense, pattern, unstructured};
 use crate::pack::PackedWeight;
 
 /// Y[0..n, cols] = epilogue(W X) for any packed format; `y` rows have stride `ld`; `scratch`
@@ -19,6 +19,7 @@ pub fn apply_weight(
     match w {
         PackedWeight::Dense { n, k, w } => dense::dense(w, *n, *k, x, xf, y, ld, ep, threads),
         PackedWeight::Block(p) => block::block_sparse(p, x, xf, y, ld, ep, threads),
+        PackedWeight::Unstructured(p) => unstructured::unstructured(p, x, xf, y, ld, ep, threads),
         PackedWeight::Pattern(p) => pattern::pattern_sparse(p, x, xf, y, ld, ep, threads),
         PackedWeight::Circulant(p) => circulant::circulant(p, x, xf, y, ld, ep, scratch, threads),
     }

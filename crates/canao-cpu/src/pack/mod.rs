@@ -5,6 +5,7 @@
 pub(crate) mod block;
 mod circulant;
 mod pattern;
+mod unstructured;
 
 use canao_ir::Sparsity;
 use canao_tensor::Tensor;
@@ -14,6 +15,7 @@ use crate::error::{CpuError, Result};
 pub use block::{BlockPacked, STRIP_HEIGHTS, Strip};
 pub use circulant::CirculantPacked;
 pub use pattern::PatternPacked;
+pub use unstructured::{ROW_BLOCK, Segment, UnstructuredPacked, chunk_for};
 
 /// A weight matrix [n, k] ready for `Y[n, :] = W X[k, :]`.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub enum PackedWeight {
         w: Vec<f32>,
     },
     Block(BlockPacked),
+    /// Blocks one row high (1 x 1 is unstructured sparsity).
+    Unstructured(UnstructuredPacked),
     Pattern(PatternPacked),
     Circulant(CirculantPacked),
 }
@@ -34,6 +38,7 @@ impl PackedWeight {
         match self {
             PackedWeight::Dense { n, .. } => *n,
             PackedWeight::Block(b) => b.n,
+            PackedWeight::Unstructured(u) => u.n,
             PackedWeight::Pattern(p) => p.n,
             PackedWeight::Circulant(c) => c.n,
         }
@@ -43,6 +48,7 @@ impl PackedWeight {
         match self {
             PackedWeight::Dense { k, .. } => *k,
             PackedWeight::Block(b) => b.k,
+            PackedWeight::Unstructured(u) => u.k,
             PackedWeight::Pattern(p) => p.k,
             PackedWeight::Circulant(c) => c.k,
         }
@@ -51,7 +57,7 @@ impl PackedWeight {
     pub fn kind(&self) -> &'static str {
         match self {
             PackedWeight::Dense { .. } => "dense",
-            PackedWeight::Block(_) => "block",
+            PackedWeight::Block(_) | PackedWeight::Unstructured(_) => "block",
             PackedWeight::Pattern(_) => "pattern",
             PackedWeight::Circulant(_) => "circulant",
         }
@@ -70,6 +76,7 @@ impl PackedWeight {
         match self {
             PackedWeight::Dense { w, .. } => 4 * w.len(),
             PackedWeight::Block(b) => b.packed_bytes(),
+            PackedWeight::Unstructured(u) => u.packed_bytes(),
             PackedWeight::Pattern(p) => p.packed_bytes(),
             PackedWeight::Circulant(c) => c.packed_bytes(),
         }
@@ -90,6 +97,10 @@ pub fn pack_weight(param: &str, w: &Tensor, sparsity: &Sparsity) -> Result<Packe
     let data = w.data();
     Ok(match sparsity {
         Sparsity::Dense => PackedWeight::Dense { n, k, w: data.to_vec() },
+        // One-row blocks share no loaded token run between rows, so they get their own kernel.
+        Sparsity::Block { block, mask } if block[0] == 1 => {
+            PackedWeight::Unstructured(UnstructuredPacked::new(n, k, *block, &mask.0, data))
+        }
         Sparsity::Block { block, mask } => PackedWeight::Block(BlockPacked::new(n, k, *block, &mask.0, data)),
         Sparsity::Pattern {
             block,
