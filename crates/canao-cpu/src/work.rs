@@ -4,6 +4,7 @@
 
 use canao_ir::Activation;
 
+use crate::kernels::tile_passes;
 use crate::pack::{PackedWeight, STRIP_HEIGHTS};
 use crate::plan::{Plan, Step};
 
@@ -24,13 +25,14 @@ pub const FEATURES: [&str; 9] = [
 /// - `calls`: 1 per step (fixed overhead);
 /// - `macs`: multiply-accumulates in full-height register tiles (dense GEMM, block strips of 8
 ///   rows, attention, pattern and circulant products); `macs_h4` / `macs_h1`: those of block
-///   strips 4 rows high and of one-row (unstructured) blocks, which reuse each loaded token
-///   vector less;
+///   strips 4 and 1 rows high and of the unstructured kernel (one-row blocks), which reuse each
+///   loaded token vector less;
 /// - `elements`: values written by element-wise work (epilogues, norms, softmax, copies);
 /// - `transcendentals`: exp / erf evaluations (GELU, softmax);
 /// - `weight_bytes`: packed weight bytes streamed; `act_bytes`: activation bytes read and written;
-/// - `runs`: loop set-ups of sparse formats (column runs per strip, block groups per row, row
-///   segments per chunk) times token tiles of 16.
+/// - `runs`: loop set-ups of sparse formats: column runs per strip and block groups per row
+///   times token tiles of 16, and row segments per chunk times the unstructured kernel's tile
+///   passes.
 pub type Features = [f64; 9];
 
 /// How features split between frequency (compute) and memory bandwidth.
@@ -67,7 +69,7 @@ fn weight_work(w: &PackedWeight, tokens: usize, f: &mut Features) {
         }
         PackedWeight::Unstructured(u) => {
             f[3] += u.nnz() as f64 * m;
-            f[8] += u.segment_count() as f64 * tiles;
+            f[8] += (u.segment_count() * tile_passes(crate::padded(tokens))) as f64;
         }
         PackedWeight::Pattern(p) => {
             f[1] += p.vals.len() as f64 * m;
@@ -160,6 +162,10 @@ impl Plan {
                         w: PackedWeight::Block(b),
                         ..
                     } => format!("linear/block/h{}", strip_class(b.block[0])),
+                    // One-row blocks run the unstructured kernel. Its class keeps the name of
+                    // the one-row strips it replaced (profiles and their CSVs use it); blocks 2
+                    // or 3 rows high still run as such strips and share it, but no search space
+                    // or calibration set has them.
                     Step::Weight {
                         w: PackedWeight::Unstructured(_),
                         ..

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::features::{NAMES, Row, rows};
 use crate::fitted::{Fitted, LatencyModel};
-use crate::measure::{ANCHOR, Measured, Statistic, anchor, calibration_set, measure_specs, median};
+use crate::measure::{ANCHOR, Measured, Timing, anchor, calibration_set, measure_specs, median};
 
 /// Workloads measured together (in turns); see [`measure_specs`].
 pub const GROUP: usize = 10;
@@ -134,9 +134,8 @@ pub fn normalise_by_anchor(raw: &[Measured]) -> (Vec<Measured>, f64) {
 pub struct Options {
     pub quick: bool,
     pub threads: usize,
-    /// Rounds of timing (each runs every workload once), and how they become one time.
-    pub reps: usize,
-    pub statistic: Statistic,
+    /// How each workload is timed.
+    pub timing: Timing,
     pub seed: u64,
     /// The host's clock and read bandwidth, which the coefficients hold at.
     pub ghz: f64,
@@ -170,13 +169,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         with_anchors.extend(chunk.iter().cloned());
         with_anchors.push(anchor());
     }
-    let raw = measure_specs(
-        &with_anchors,
-        opts.threads,
-        (opts.reps, opts.statistic),
-        GROUP,
-        progress,
-    )?;
+    let raw = measure_specs(&with_anchors, opts.threads, opts.timing, GROUP, progress)?;
     let (measured, anchor_ms) = normalise_by_anchor(&raw);
     let features: Vec<Vec<Row>> = measured.iter().map(|m| rows(&m.work, opts.resident_bytes)).collect();
     let samples: Vec<(&str, Row, f64)> = measured
@@ -199,7 +192,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         resident_bytes: opts.resident_bytes,
         classes: fit(&samples),
         anchor_ms: Some(anchor_ms),
-        statistic: opts.statistic,
+        statistic: opts.timing.statistic,
         calibration_csv: None,
     };
     let model = LatencyModel::from_classes("calibration", &fitted, 1.0, 1.0);

@@ -70,6 +70,17 @@ impl std::str::FromStr for Statistic {
     }
 }
 
+/// How workloads are timed: `rounds` runs of each, back to back with the rest of its group, in
+/// each of `passes` passes over the whole set; each time is `statistic` over a pass's rounds and
+/// then over the passes. Passes spread a workload's rounds over the whole measurement, so a slow
+/// spell of a shared host that outlasts one group (seconds) still misses most of them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub rounds: usize,
+    pub passes: usize,
+    pub statistic: Statistic,
+}
+
 /// What one workload measured: each step's work and time (the last being the run's `io`), and
 /// the end-to-end time of plain runs, each the [`Statistic`] over rounds.
 #[derive(Debug, Clone)]
@@ -182,32 +193,53 @@ impl Prepared {
 }
 
 /// Builds, prepares and times `specs` a group of `group` at a time (each group in rounds, see
-/// [`measure_all`]); a group's memory is released before the next is built, so the set can be
-/// larger than memory and the machine's memory state does not grow with it.
+/// [`measure_all`]), in `timing.passes` passes over the set; a group's memory is released
+/// before the next is built, so the set can be larger than memory and the machine's memory
+/// state does not grow with it.
 pub fn measure_specs(
     specs: &[Spec],
     threads: usize,
-    (rounds, stat): (usize, Statistic),
+    timing: Timing,
     group: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Measured>> {
-    let mut out = Vec::with_capacity(specs.len());
-    for (g, chunk) in specs.chunks(group.max(1)).enumerate() {
-        let first = g * group.max(1);
-        progress(&format!(
-            "workloads {}-{} of {}: preparing",
-            first + 1,
-            first + chunk.len(),
-            specs.len()
-        ));
-        let mut prepared = chunk
-            .iter()
-            .map(|s| s.build()?.prepare(threads))
-            .collect::<Result<Vec<Prepared>>>()?;
-        out.extend(measure_all(&mut prepared, (rounds, stat), &mut |r, n| {
-            progress(&format!("  timing round {}/{n}", r + 1))
-        })?);
+    let passes = timing.passes.max(1);
+    let mut per_pass: Vec<Vec<Measured>> = Vec::with_capacity(passes);
+    for pass in 0..passes {
+        let mut out = Vec::with_capacity(specs.len());
+        for (g, chunk) in specs.chunks(group.max(1)).enumerate() {
+            let first = g * group.max(1);
+            progress(&format!(
+                "pass {}/{passes}, workloads {}-{} of {}: preparing",
+                pass + 1,
+                first + 1,
+                first + chunk.len(),
+                specs.len()
+            ));
+            let mut prepared = chunk
+                .iter()
+                .map(|s| s.build()?.prepare(threads))
+                .collect::<Result<Vec<Prepared>>>()?;
+            out.extend(measure_all(
+                &mut prepared,
+                (timing.rounds, timing.statistic),
+                &mut |r, n| progress(&format!("  timing round {}/{n}", r + 1)),
+            )?);
+        }
+        per_pass.push(out);
     }
+    let stat = timing.statistic;
+    let out = (0..specs.len())
+        .map(|i| {
+            let of = |f: &dyn Fn(&Measured) -> f64| stat.of(per_pass.iter().map(|p| f(&p[i])).collect());
+            let first = &per_pass[0][i];
+            Measured {
+                steps_ns: (0..first.steps_ns.len()).map(|j| of(&|m| m.steps_ns[j])).collect(),
+                total_ns: of(&|m| m.total_ns),
+                ..first.clone()
+            }
+        })
+        .collect();
     Ok(out)
 }
 

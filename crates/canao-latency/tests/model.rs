@@ -4,7 +4,7 @@
 
 use canao_cpu::{FEATURES, StepWork};
 use canao_latency::calibrate::{Options, calibrate, fit, to_csv};
-use canao_latency::measure::Statistic;
+use canao_latency::measure::{Statistic, Timing};
 use canao_latency::{CostModel, DeviceProfile, FEATURE_NAMES, LatencyModel, energy_per_run};
 use proptest::prelude::*;
 
@@ -135,8 +135,11 @@ fn quick_calibration_fits_every_class_it_measures() {
     let opts = Options {
         quick: true,
         threads: 1,
-        reps: 2,
-        statistic: Statistic::Min,
+        timing: Timing {
+            rounds: 2,
+            passes: 2,
+            statistic: Statistic::Min,
+        },
         seed: 3,
         ghz: 2.0,
         bandwidth_gbs: 10.0,

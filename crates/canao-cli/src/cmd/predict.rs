@@ -8,7 +8,7 @@ use canao_cpu::CpuRuntime;
 use canao_ir::builders::{Arch, BertArch, from_ron};
 use canao_ir::{Runtime, Schedule};
 use canao_latency::calibrate::{Accuracy, GROUP};
-use canao_latency::measure::{ANCHOR, Spec, Statistic, Workload, anchor, measure_specs};
+use canao_latency::measure::{ANCHOR, Spec, Statistic, Timing, Workload, anchor, measure_specs};
 use canao_latency::{
     CostModel, DeviceProfile, LatencyModel, Source, count_ops, energy_per_run, rt3_latency_ms, runs_per_battery,
 };
@@ -42,10 +42,13 @@ pub struct Args {
     seed: u64,
     #[arg(long, default_value = "search-spaces/minilm.ron")]
     space: PathBuf,
-    /// Timing rounds for --validate (each runs every sample once; each time is the statistic the
-    /// profile was fitted with over the rounds).
+    /// Timing rounds per pass for --validate (each runs every sample of a group once; each time
+    /// is the statistic the profile was fitted with, over rounds and then over passes).
     #[arg(long, default_value_t = 9)]
     rounds: usize,
+    /// Passes over all samples for --validate, so each sample's rounds are spread over the run.
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
     /// Where --validate writes its table and plot.
     #[arg(long, default_value = "results")]
     out: PathBuf,
@@ -234,7 +237,17 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
         canao_latency::CostModel::Fitted(f) => (f.anchor_ms, f.statistic),
         _ => (None, Statistic::default()),
     };
-    eprintln!("timing: the {} of {} rounds per sample", statistic.name(), a.rounds);
+    let timing = Timing {
+        rounds: a.rounds,
+        passes: a.passes,
+        statistic,
+    };
+    eprintln!(
+        "timing: the {} of {} rounds in each of {} passes per sample",
+        statistic.name(),
+        a.rounds,
+        a.passes
+    );
     let mut specs: Vec<Spec> = Vec::new();
     for (i, s) in students.iter().enumerate() {
         specs.push(Spec::Student {
@@ -248,9 +261,7 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
             specs.push(anchor());
         }
     }
-    let measured = measure_specs(&specs, model.threads(), (a.rounds, statistic), GROUP, &mut |what| {
-        eprintln!("{what}")
-    })?;
+    let measured = measure_specs(&specs, model.threads(), timing, GROUP, &mut |what| eprintln!("{what}"))?;
     let mut rows = Vec::new();
     let mut corrected = Vec::new();
     let mut csv = String::from("sample,layers,heads,ffn,density,predicted_ms,measured_ms,error_pct,drift,arch\n");

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use canao_latency::Host;
 use canao_latency::calibrate::{Accuracy, Options, calibrate, to_csv};
+use canao_latency::measure::{Statistic, Timing};
 use serde_json::json;
 
 #[derive(Debug, clap::Args)]
@@ -18,13 +19,17 @@ pub struct Args {
     quick: bool,
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Timing rounds (each runs every workload once).
+    /// Timing rounds per pass (each runs every workload of a group once).
     #[arg(long)]
     reps: Option<usize>,
+    /// Passes over the whole set, so each workload's rounds are spread over the calibration.
+    #[arg(long)]
+    passes: Option<usize>,
     /// How a workload's rounds become one time: min (the fastest round, what repeats on a shared
-    /// host) or median (slow spells of the host included). Validation uses the profile's choice.
+    /// host) or median (slow spells of the host included), over rounds and then over passes.
+    /// Validation uses the profile's choice.
     #[arg(long, default_value = "min")]
-    statistic: canao_latency::measure::Statistic,
+    statistic: Statistic,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Print the summary as JSON.
@@ -54,8 +59,11 @@ pub fn run(a: Args) -> Result<()> {
     let opts = Options {
         quick: a.quick,
         threads: a.threads,
-        reps: a.reps.unwrap_or(if a.quick { 3 } else { 9 }),
-        statistic: a.statistic,
+        timing: Timing {
+            rounds: a.reps.unwrap_or(if a.quick { 3 } else { 9 }),
+            passes: a.passes.unwrap_or(if a.quick { 1 } else { 3 }),
+            statistic: a.statistic,
+        },
         seed: a.seed,
         ghz: host.ghz,
         bandwidth_gbs: host.bandwidth_gbs,
@@ -76,7 +84,7 @@ pub fn run(a: Args) -> Result<()> {
     let header = format!(
         "// Fitted by `canao profile{}{}` on {} ({}), {} thread(s).\n// Held-out workloads: mape {:.1} %, {:.0} % within 10 %. Raw data: {csv_name}.\n",
         if a.quick { " --quick" } else { "" },
-        if a.statistic == canao_latency::measure::Statistic::Min {
+        if a.statistic == Statistic::Min {
             ""
         } else {
             " --statistic median"

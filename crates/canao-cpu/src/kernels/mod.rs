@@ -17,6 +17,7 @@ pub use attention::{AttentionShape, attention};
 pub use epilogue::Epilogue;
 pub use layout::{Window, embedding, flatten_nchw, im2col, masked_mean, pool, spmm};
 pub use norm::{l2_normalize, layer_norm};
+pub(crate) use unstructured::tile_passes;
 pub use weight::apply_weight;
 
 /// Calls `f((i, chunk))` for each `size`-float chunk of `y` in order, on the rayon pool when

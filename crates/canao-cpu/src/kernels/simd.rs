@@ -1,5 +1,5 @@
-//! AVX-512 register-tiled microkernels for the sparse formats. The portable loops in `block.rs`
-//! and `pattern.rs` are the fallback (and the definition); these are selected at run time when
+//! AVX-512 register-tiled microkernels for the sparse formats. The portable loops in `block.rs`,
+//! `pattern.rs` and `unstructured.rs` are the fallback (and the definition); these are selected at run time when
 //! the CPU has AVX-512F, and are tested against the interpreter like every other path.
 #![allow(unsafe_code)]
 
@@ -189,10 +189,10 @@ pub fn unstructured_group<const V: usize>(
     t0: usize,
     (y, y_ld, row0): (&mut [f32], usize, usize),
 ) {
-    assert!(p.k * ld <= x.len(), "activation shorter than the weight's columns");
+    assert!(p.k() * ld <= x.len(), "activation shorter than the weight's columns");
     assert!(t0 + 16 * V <= ld.min(y_ld), "tile out of bounds");
     assert!(chunk < p.chunks() && block < p.row_blocks(), "no such group");
-    let rows = block * ROW_BLOCK..((block + 1) * ROW_BLOCK).min(p.n);
+    let rows = block * ROW_BLOCK..((block + 1) * ROW_BLOCK).min(p.n());
     assert!(
         row0 <= rows.start && rows.end <= row0 + y.len() / y_ld,
         "block's rows outside y"

@@ -38,7 +38,7 @@ impl PackedWeight {
         match self {
             PackedWeight::Dense { n, .. } => *n,
             PackedWeight::Block(b) => b.n,
-            PackedWeight::Unstructured(u) => u.n,
+            PackedWeight::Unstructured(u) => u.n(),
             PackedWeight::Pattern(p) => p.n,
             PackedWeight::Circulant(c) => c.n,
         }
@@ -48,7 +48,7 @@ impl PackedWeight {
         match self {
             PackedWeight::Dense { k, .. } => *k,
             PackedWeight::Block(b) => b.k,
-            PackedWeight::Unstructured(u) => u.k,
+            PackedWeight::Unstructured(u) => u.k(),
             PackedWeight::Pattern(p) => p.k,
             PackedWeight::Circulant(c) => c.k,
         }

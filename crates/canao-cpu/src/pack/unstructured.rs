@@ -34,11 +34,10 @@ pub struct Segment {
 /// non-empty segments are grouped by (chunk, row block), shortest first within a group.
 #[derive(Debug, Clone)]
 pub struct UnstructuredPacked {
-    pub n: usize,
-    pub k: usize,
-    pub block: [usize; 2],
-    // Private, so the invariants the kernel's unchecked accesses rely on hold as packed: every
-    // column is below `k`, and every segment of group (c, b) is a row of block b.
+    // All private, so the invariants the kernel's unchecked accesses rely on hold as packed:
+    // every column is below `k`, and every segment of group (c, b) is a row of block b.
+    n: usize,
+    k: usize,
     chunk: usize,
     cols: Vec<u32>,
     vals: Vec<f32>,
@@ -91,13 +90,22 @@ impl UnstructuredPacked {
         Self {
             n,
             k,
-            block,
             chunk,
             cols,
             vals,
             segments,
             groups,
         }
+    }
+
+    /// Output rows.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Input columns.
+    pub fn k(&self) -> usize {
+        self.k
     }
 
     /// Chunks a row is cut into.
