@@ -19,14 +19,15 @@ if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! ls /usr/share/vulkan/
   as_root apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1
 fi
 
-# Build the whole suite once (its build of the `canao` binary included: a separate
-# `cargo build` would compile the dependencies a second time with other features) and fetch the
-# model and the corpus the end-to-end tests use.
-cargo test --locked --workspace --exclude canao-benches --no-run
+# Build the whole suite once, with every feature the tests need (the wgpu runtime included: a
+# second build with other features would compile much of the dependency tree again, about 12
+# minutes on 2 cores), its build of the `canao` binary included, and fetch the assets the
+# end-to-end tests use.
+features=(--features canao-cli/wgpu)
+cargo test --locked --workspace --exclude canao-benches "${features[@]}" --no-run
 ./target/debug/canao assets fetch minilm
 ./target/debug/canao assets fetch rotten-tomatoes
+./target/debug/canao assets fetch digits
 
-cargo test --locked --workspace --exclude canao-benches
-# The GPU backend's execution tests (the feature adds about a minute of build). A Vulkan driver
-# was installed above, so a missing adapter is a failure here, not a skip.
-CANAO_REQUIRE_GPU=1 cargo test --locked -p canao-wgsl --features wgpu
+# A Vulkan driver was installed above, so a missing wgpu adapter is a failure here, not a skip.
+CANAO_REQUIRE_GPU=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"

@@ -39,6 +39,10 @@ enum Command {
     Compare(cmd::compare::Args),
     /// Export a model (or a student of it) as ONNX or as a canao deployment bundle.
     Export(cmd::export::Args),
+    /// Train a model on a task: fine-tune MiniLM on Rotten Tomatoes, LeNet-5 on Fashion-MNIST.
+    Train(cmd::train::Args),
+    /// Distil a student of MiniLM from a fine-tuned teacher (a `canao train` run).
+    Distill(cmd::train::DistillArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,5 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Export(a) => cmd::export::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Distill(a) => cmd::train::distill(a),
     }
 }

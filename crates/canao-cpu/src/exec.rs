@@ -240,18 +240,19 @@ impl CpuExe {
                 x,
                 out: o,
             } => {
+                let features = |v: usize| p.layouts[v].features();
                 let ep = Epilogue {
                     bias: bias.as_deref(),
                     act: *act,
                     residual: residual.map(buf),
-                    res_ld: residual.map_or(0, |r| fm(r).ld),
+                    res_ld: residual.map_or(0, |r| features(r).ld),
                 };
                 kernels::apply_weight(
                     w,
                     buf(*x),
-                    fm(*x),
+                    features(*x),
                     out,
-                    fm(*o).ld,
+                    features(*o).ld,
                     &ep,
                     self.scratch.as_mut_slice(),
                     threads,

@@ -35,6 +35,20 @@ impl Layout {
             },
         }
     }
+
+    /// The value as weight kernels see it, features as rows: a plain vector is one position
+    /// of `n` features (a sentence embedding fed to a classification head), `n` rows of one
+    /// column, which is the same memory.
+    pub fn features(&self) -> Fm {
+        match self {
+            Layout::Fm(f) => *f,
+            Layout::Vec1(n) => Fm {
+                rows: *n,
+                cols: 1,
+                ld: 1,
+            },
+        }
+    }
 }
 
 /// Index of a value in the plan.

@@ -131,12 +131,7 @@ impl MiniLm {
 
     /// The encoder's linear-layer weights: what structured pruning applies to.
     pub fn prunable(&self) -> Vec<String> {
-        self.weights
-            .iter()
-            .map(|(name, _)| name)
-            .filter(|n| n.starts_with("enc.") && n.ends_with(".w") && !n.contains(".ln."))
-            .cloned()
-            .collect()
+        prunable(&self.weights)
     }
 
     /// Imposes a structure on a parameter (checked against its shape).
@@ -282,4 +277,15 @@ fn read_arch(path: &Path) -> Result<BertArch> {
     };
     arch.validate().map_err(|e| err(e.to_string()))?;
     Ok(arch)
+}
+
+/// The encoder's linear-layer weights among `weights` (BERT parameter names): what structured
+/// pruning applies to.
+pub fn prunable(weights: &Weights) -> Vec<String> {
+    weights
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|n| n.starts_with("enc.") && n.ends_with(".w") && !n.contains(".ln."))
+        .cloned()
+        .collect()
 }

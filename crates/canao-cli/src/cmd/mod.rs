@@ -12,3 +12,5 @@ pub mod predict;
 pub mod profile;
 pub mod run;
 pub mod search;
+pub mod train;
+mod train_report;

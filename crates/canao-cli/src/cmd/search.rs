@@ -279,7 +279,7 @@ pub fn rayon_threads() -> usize {
 }
 
 /// UTC date and time as YYYYMMDD-HHMMSS, for run folder names.
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -106,8 +106,33 @@ impl BertArch {
     /// `attention_mask` (f32[seq], 1 = real token) and outputs the last hidden state [seq, width]
     /// and the sentence embedding [width] (masked mean, L2-normalised).
     pub fn build(&self) -> Result<Graph> {
+        let (mut g, hidden, mask) = self.encoder("bert")?;
+        let mean = g.add(Op::MaskedMean, &[hidden, mask])?;
+        let sentence = g.add(Op::L2Normalize, &[mean])?;
+        g.set_outputs(vec![hidden, sentence])?;
+        Ok(g)
+    }
+
+    /// The encoder with a classification head: [`Self::build`]'s outputs, then the logits
+    /// [classes] of `head` (weights `head.w` [classes, width], `head.b`) applied to the masked
+    /// mean of the last hidden states (before L2 normalisation: the head sees the mean's scale).
+    pub fn build_classifier(&self, classes: usize) -> Result<Graph> {
+        if classes == 0 {
+            return arch_err("classes", "must be positive");
+        }
+        let (mut g, hidden, mask) = self.encoder("bert-classifier")?;
+        let mean = g.add(Op::MaskedMean, &[hidden, mask])?;
+        let sentence = g.add(Op::L2Normalize, &[mean])?;
+        let width = self.layers.last().map_or(self.hidden, |l| l.hidden);
+        let logits = linear(&mut g, "head", width, classes, mean)?;
+        g.set_outputs(vec![hidden, sentence, logits])?;
+        Ok(g)
+    }
+
+    /// Embeddings and encoder layers; returns the graph, the last hidden state and the mask.
+    fn encoder(&self, name: &str) -> Result<(Graph, NodeId, NodeId)> {
         self.validate()?;
-        let mut g = Graph::new("bert");
+        let mut g = Graph::new(name);
         let s = self.seq;
         let dense = |g: &mut Graph, name: String, shape: Vec<usize>| g.add_param(name, ParamSpec::dense(shape));
         let ids = g.add(
@@ -150,10 +175,7 @@ impl BertArch {
             }
             x = self.layer(&mut g, i, l, x, mask)?;
         }
-        let mean = g.add(Op::MaskedMean, &[x, mask])?;
-        let sentence = g.add(Op::L2Normalize, &[mean])?;
-        g.set_outputs(vec![x, sentence])?;
-        Ok(g)
+        Ok((g, x, mask))
     }
 
     fn layer_norm(&self, g: &mut Graph, prefix: &str, width: usize, x: NodeId) -> Result<NodeId> {

@@ -1,0 +1,294 @@
+//! The training loop: AdamW with linear warm-up and linear decay, global-norm gradient clipping,
+//! structure constraints projected after every step, validation after every epoch with early
+//! stopping on it, `metrics.jsonl`, and checkpoints (every N steps and at each epoch's end) that
+//! `resume` continues from with the same data order, dropout masks and optimiser state, so a
+//! resumed run ends where an uninterrupted one of the same seed does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, EpochRecord, LoopState};
+use crate::clip::clip_global_norm;
+use crate::constraint::Constraints;
+use crate::data::SplitPart;
+use crate::error::{Result, TrainError, io};
+use crate::layers::Dropout;
+use crate::learner::Learner;
+use crate::params;
+
+/// Hyperparameters of a run (written to the run folder as resolved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Share of all steps spent warming up linearly from 0 to `lr`; then linear decay to 0.
+    pub warmup: f64,
+    pub weight_decay: f32,
+    /// Global gradient-norm clip.
+    pub clip_norm: f32,
+    pub dropout: f32,
+    /// Early stopping: stop after this many epochs without a better validation accuracy.
+    pub patience: usize,
+    /// Also checkpoint every N steps (besides each epoch's end).
+    pub checkpoint_every: Option<u64>,
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, detail: String| {
+            Err(TrainError::Config {
+                field: field.into(),
+                detail,
+            })
+        };
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1".into());
+        }
+        if self.batch == 0 {
+            return bad("batch", "must be at least 1".into());
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", format!("is {}, must be positive", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.warmup) {
+            return bad("warmup", format!("is {}, must be in [0, 1)", self.warmup));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", format!("is {}, must be in [0, 1)", self.dropout));
+        }
+        if !(self.clip_norm > 0.0) {
+            return bad("clip_norm", format!("is {}, must be positive", self.clip_norm));
+        }
+        if self.checkpoint_every == Some(0) {
+            return bad("checkpoint_every", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The learning rate of optimiser step `step` of `total`.
+    pub fn lr_at(&self, step: u64, total: u64) -> f64 {
+        let warm = (self.warmup * total as f64).round() as u64;
+        let s = step + 1;
+        if s <= warm {
+            self.lr * s as f64 / warm as f64
+        } else {
+            let left = total.saturating_sub(s) as f64 / total.saturating_sub(warm).max(1) as f64;
+            self.lr * left.max(0.0)
+        }
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        // PyTorch's AdamW epsilon (burn defaults to 1e-5); clipping is global, done by the loop.
+        AdamWConfig::new()
+            .with_weight_decay(self.weight_decay)
+            .with_epsilon(1e-8)
+            .init()
+    }
+}
+
+/// One progress report, after each step and at each epoch's end.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub step: u64,
+    pub total_steps: u64,
+    pub loss: f32,
+    pub samples_per_s: f64,
+    /// Set at an epoch's end.
+    pub validation_accuracy: Option<f64>,
+}
+
+/// What a finished run hands back.
+#[derive(Debug)]
+pub struct Outcome<M> {
+    /// The weights of the best validation epoch.
+    pub model: M,
+    pub state: LoopState,
+    pub test_accuracy: f64,
+    pub best_weights: PathBuf,
+}
+
+/// Runs (or, with `resume`, continues) training of `model` in `out`.
+pub fn train<L: Learner>(
+    learner: &L,
+    model: L::Model,
+    config: &TrainConfig,
+    constraints: &Constraints,
+    out: &Path,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Outcome<L::Model>> {
+    config.validate()?;
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let metrics_path = out.join("metrics.jsonl");
+    let best_path = out.join("best.safetensors");
+    let (mut model, mut optimizer, mut state) = match checkpoint::load_latest(out)? {
+        Some(ckpt) if resume => {
+            let model = learner.load(&ckpt.weights)?;
+            let optimizer = ckpt.optimizer(config.optimizer())?;
+            cut_metrics(&metrics_path, ckpt.state.metrics_bytes)?;
+            (model, optimizer, ckpt.state)
+        }
+        _ => {
+            let model = constraints.project(model);
+            std::fs::write(&metrics_path, b"").map_err(io(&metrics_path))?;
+            (model, config.optimizer(), LoopState::default())
+        }
+    };
+    let per_epoch = learner
+        .epoch_batches(config.batch, &mut epoch_rng(config.seed, 0))
+        .len() as u64;
+    let total = per_epoch * config.epochs as u64;
+    let mut metrics = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&metrics_path)
+        .map_err(io(&metrics_path))?;
+    let mut last_good = None;
+    let started = Instant::now();
+    let base_elapsed = state.elapsed_s;
+
+    while state.epoch < config.epochs && !state.stopped_early {
+        let epoch = state.epoch;
+        let batches = learner.epoch_batches(config.batch, &mut epoch_rng(config.seed, epoch));
+        let epoch_start = Instant::now();
+        let resumed_samples = state.epoch_samples;
+        for items in batches.iter().skip(state.next_batch) {
+            let lr = config.lr_at(state.step, total);
+            let mut noise = Dropout {
+                rate: config.dropout,
+                rng: step_rng(config.seed, state.step),
+            };
+            let loss = learner.loss(&model, items, &mut noise);
+            let value = loss.clone().into_scalar::<f32>();
+            if !value.is_finite() {
+                return Err(TrainError::NonFiniteLoss {
+                    step: state.step,
+                    epoch,
+                    loss: value,
+                    last_good,
+                });
+            }
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            let grad_norm = clip_global_norm(&model, &mut grads, config.clip_norm);
+            model = constraints.project(optimizer.step(lr, model, grads));
+            state.step += 1;
+            state.next_batch += 1;
+            state.epoch_loss_sum += f64::from(value) * items.len() as f64;
+            state.epoch_samples += items.len();
+            let rate = (state.epoch_samples - resumed_samples) as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
+            log(
+                &mut metrics,
+                &metrics_path,
+                serde_json::json!({"kind": "step", "epoch": epoch, "step": state.step, "loss": value, "lr": lr, "grad_norm": grad_norm}),
+            )?;
+            progress(&Progress {
+                epoch,
+                epochs: config.epochs,
+                step: state.step,
+                total_steps: total,
+                loss: value,
+                samples_per_s: rate,
+                validation_accuracy: None,
+            });
+            if config.checkpoint_every.is_some_and(|n| state.step % n == 0) && state.next_batch < batches.len() {
+                state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
+                state.metrics_bytes = file_len(&metrics_path)?;
+                last_good = Some(checkpoint::save(out, &params::export(&model), &optimizer, &state)?);
+            }
+        }
+        let validation = learner.accuracy(&model.valid(), SplitPart::Validation);
+        let wall = epoch_start.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch,
+            train_loss: state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
+            validation_accuracy: validation,
+            samples_per_s: (state.epoch_samples - resumed_samples) as f64 / wall.max(1e-9),
+            wall_s: wall,
+        };
+        log(
+            &mut metrics,
+            &metrics_path,
+            serde_json::json!({"kind": "epoch", "record": record}),
+        )?;
+        if state.best_validation.is_none_or(|b| validation > b) {
+            state.best_validation = Some(validation);
+            state.best_epoch = Some(epoch);
+            state.stale_epochs = 0;
+            checkpoint::write_weights(&best_path, &params::export(&model))?;
+        } else {
+            state.stale_epochs += 1;
+        }
+        state.stopped_early = state.stale_epochs >= config.patience && epoch + 1 < config.epochs;
+        let (record_loss, record_rate) = (record.train_loss, record.samples_per_s);
+        state.history.push(record);
+        state.epoch += 1;
+        state.next_batch = 0;
+        state.epoch_loss_sum = 0.0;
+        state.epoch_samples = 0;
+        state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
+        state.metrics_bytes = file_len(&metrics_path)?;
+        last_good = Some(checkpoint::save(out, &params::export(&model), &optimizer, &state)?);
+        progress(&Progress {
+            epoch,
+            epochs: config.epochs,
+            step: state.step,
+            total_steps: total,
+            loss: record_loss as f32,
+            samples_per_s: record_rate,
+            validation_accuracy: Some(validation),
+        });
+    }
+    let best = learner.load(&checkpoint::read_weights(&best_path)?)?;
+    let test_accuracy = learner.accuracy(&best.valid(), SplitPart::Test);
+    Ok(Outcome {
+        model: best,
+        state,
+        test_accuracy,
+        best_weights: best_path,
+    })
+}
+
+/// The data-order stream of one epoch: a function of the seed and the epoch alone.
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1 + epoch as u64);
+    rng
+}
+
+/// The dropout stream of one step: a function of the seed and the step alone.
+fn step_rng(seed: u64, step: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xD12_0F0A7);
+    rng.set_stream(step);
+    rng
+}
+
+fn log(file: &mut std::fs::File, path: &Path, value: serde_json::Value) -> Result<()> {
+    writeln!(file, "{value}").and_then(|()| file.flush()).map_err(io(path))
+}
+
+fn file_len(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path).map_err(io(path))?.len())
+}
+
+/// Cuts `metrics.jsonl` back to what the checkpoint had seen, so no line appears twice.
+fn cut_metrics(path: &Path, bytes: u64) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io(path))?;
+    file.set_len(bytes).map_err(io(path))
+}

@@ -1,0 +1,380 @@
+//! The training loop on small models and data: it learns, honours structure constraints,
+//! resumes after a crash to the same end, and stops on a non-finite loss naming its checkpoint.
+
+mod common;
+
+use std::cell::Cell;
+use std::path::PathBuf;
+
+use canao_ir::builders::{BertArch, BertLayer, LeNetArch};
+use canao_ir::{Sparsity, Weights};
+use canao_nn::{Encoded, assets};
+use canao_train::data::{ImageSet, SplitPart, TextSet, load_digits};
+use canao_train::layers::Dropout;
+use canao_train::{
+    Constraints, ImageClassification, LeNet, Learner, TextClassification, TrainConfig, TrainError, add_head,
+    init_lenet, params, train,
+};
+use common::*;
+
+fn digits() -> ImageSet {
+    let dir = assets::ensure(&assets::canao_home(), "digits", &mut |l| eprintln!("{l}")).unwrap();
+    load_digits(&dir.join("digits.csv.gz")).unwrap()
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("canao-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn config(epochs: usize, batch: usize, lr: f64) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch,
+        lr,
+        warmup: 0.05,
+        weight_decay: 1e-4,
+        clip_norm: 1.0,
+        dropout: 0.1,
+        patience: 10,
+        checkpoint_every: None,
+        seed: 3,
+    }
+}
+
+fn lenet_task() -> ImageClassification {
+    ImageClassification {
+        data: digits(),
+        arch: LeNetArch::default(),
+        device: device(),
+    }
+}
+
+#[test]
+fn lenet_learns_the_digits() {
+    let task = lenet_task();
+    let w = init_lenet(&task.arch, 1).unwrap();
+    let out = out_dir("lenet");
+    let outcome = train(
+        &task,
+        task.load(&w).unwrap(),
+        &config(3, 32, 2e-3),
+        &Constraints::new(),
+        &out,
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    eprintln!(
+        "LeNet-5 on the digits, 3 epochs: test accuracy {:.4}",
+        outcome.test_accuracy
+    );
+    assert!(outcome.test_accuracy >= 0.9, "test accuracy {}", outcome.test_accuracy);
+    assert_eq!(outcome.state.history.len(), 3);
+    assert!(out.join("metrics.jsonl").exists() && out.join("best.safetensors").exists());
+}
+
+/// The digits as a token task: the 8x8 image average-pooled to 4x4 cells, each cell's level
+/// (one of 6) and position in one token (1 + 6 * cell + level), after a start token 0.
+fn digit_tokens(set: &ImageSet) -> TextSet {
+    let (lo, hi) = set
+        .pixels
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &p| (a.min(p), b.max(p)));
+    let encoded = (0..set.len())
+        .map(|i| {
+            let img = set.image(i);
+            let mut ids = vec![0u32];
+            for cell in 0..16 {
+                let (cy, cx) = (cell / 4, cell % 4);
+                let mut s = 0.0;
+                for y in 0..6 {
+                    for x in 0..6 {
+                        s += img[(2 + cy * 6 + y) * 28 + 2 + cx * 6 + x];
+                    }
+                }
+                let level = ((s / 36.0 - lo) / (hi - lo) * 5.99) as u32;
+                ids.push(1 + 6 * cell as u32 + level.min(5));
+            }
+            Encoded {
+                type_ids: vec![0; ids.len()],
+                ids,
+            }
+        })
+        .collect();
+    TextSet {
+        file: PathBuf::from("digits"),
+        encoded,
+        labels: set.labels.clone(),
+        split: set.split.clone(),
+        max_tokens: 17,
+    }
+}
+
+fn small_bert() -> BertArch {
+    BertArch {
+        vocab: 97,
+        max_positions: 17,
+        type_vocab: 2,
+        seq: 1,
+        hidden: 32,
+        head_dim: 8,
+        layer_norm_eps: 1e-12,
+        layers: vec![
+            BertLayer {
+                hidden: 32,
+                heads: 4,
+                ffn: 64,
+            };
+            2
+        ],
+    }
+}
+
+#[test]
+fn tiny_bert_learns_a_digits_token_task() {
+    let arch = small_bert();
+    let task = TextClassification {
+        data: digit_tokens(&digits()),
+        arch: arch.clone(),
+        classes: 10,
+        device: device(),
+    };
+    let g = arch.build_classifier(10).unwrap();
+    let mut w = weights_for(&g, 2);
+    // BERT's initialiser: N(0, 0.02) weights would be slow to learn from in a few epochs; the
+    // interpreter's uniform +-0.5, scaled down, trains quickly.
+    let names: Vec<String> = w.iter().map(|(n, _)| n.clone()).collect();
+    for n in names {
+        let mut t = w.dense(&n).unwrap().clone();
+        let scale = if n.ends_with(".g") { 0.0 } else { 0.3 };
+        t.data_mut()
+            .iter_mut()
+            .for_each(|v| *v = if scale == 0.0 { 1.0 } else { *v * scale });
+        w.insert_dense(n, t);
+    }
+    add_head(&mut w, &arch, 10, 4);
+    let cfg = TrainConfig {
+        dropout: 0.0,
+        ..config(6, 32, 3e-3)
+    };
+    let outcome = train(
+        &task,
+        task.load(&w).unwrap(),
+        &cfg,
+        &Constraints::new(),
+        &out_dir("bert"),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    eprintln!(
+        "2-layer BERT (width 32) on digit tokens: test accuracy {:.4}",
+        outcome.test_accuracy
+    );
+    assert!(outcome.test_accuracy >= 0.8, "test accuracy {}", outcome.test_accuracy);
+}
+
+/// Checks every b x b tile of `w` [rows, cols] has equal entries along each wrapped diagonal.
+fn exactly_circulant(w: &canao_tensor::Tensor, b: usize) -> bool {
+    let [rows, cols] = [w.shape()[0], w.shape()[1]];
+    let at = |r: usize, c: usize| w.data()[r * cols + c];
+    (0..rows).all(|r| {
+        (0..cols).all(|c| {
+            let (tr, tc) = (r / b * b, c / b * b);
+            let d = (r % b + b - c % b) % b;
+            // The tile's first-column entry of the same diagonal, if inside the matrix.
+            let r0 = tr + d;
+            r0 >= rows || at(r0, tc) == at(r, c)
+        })
+    })
+}
+
+#[test]
+fn trained_weights_stay_in_their_structure_and_run_on_the_cpu_backend() {
+    let task = lenet_task();
+    let w = init_lenet(&task.arch, 5).unwrap();
+    let mut c = Constraints::new();
+    let fc1 = w.dense("fc1.w").unwrap();
+    let mask = canao_compress::block_magnitude("fc1.w", fc1, [16, 16], 0.5).unwrap();
+    c.insert("fc1.w", fc1.shape(), mask.clone()).unwrap();
+    c.insert(
+        "fc2.w",
+        w.dense("fc2.w").unwrap().shape(),
+        Sparsity::Circulant { block: 4 },
+    )
+    .unwrap();
+    let outcome = train(
+        &task,
+        task.load(&w).unwrap(),
+        &config(1, 32, 2e-3),
+        &c,
+        &out_dir("constraint"),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let trained: Weights = params::export(&outcome.model);
+    let fc1 = trained.dense("fc1.w").unwrap();
+    let Sparsity::Block { mask: bits, .. } = &mask else {
+        unreachable!()
+    };
+    let cols = fc1.shape()[1];
+    let grid_cols = cols.div_ceil(16);
+    let mut zeros = 0;
+    for (i, v) in fc1.data().iter().enumerate() {
+        let (r, col) = (i / cols, i % cols);
+        if !bits.0[(r / 16) * grid_cols + col / 16] {
+            assert_eq!(*v, 0.0, "fc1.w[{r},{col}] is masked but {v}");
+            zeros += 1;
+        }
+    }
+    assert!(zeros > 0);
+    assert!(
+        exactly_circulant(trained.dense("fc2.w").unwrap(), 4),
+        "fc2.w is not exactly circulant"
+    );
+    // The constraint is the IR's sparsity: the CPU backend's sparse kernels give burn's logits.
+    let arch = LeNetArch {
+        batch: 3,
+        ..task.arch.clone()
+    };
+    let mut g = arch.build().unwrap();
+    c.apply_to(&mut g).unwrap();
+    let items = &task.data.split.test[..3];
+    let model = LeNet::load(&arch, &trained, &device()).unwrap();
+    let want = values(&model.forward(task.images(items, &device())));
+    let mut inputs = std::collections::BTreeMap::new();
+    let pixels: Vec<f32> = items.iter().flat_map(|&i| task.data.image(i).to_vec()).collect();
+    inputs.insert(
+        "image".to_string(),
+        canao_tensor::Tensor::new(vec![3, 1, 28, 28], pixels).unwrap(),
+    );
+    let got = run_ir(&canao_cpu::CpuRuntime, &g, &trained, &inputs);
+    let d = max_diff(&want, got[0].data());
+    assert!(d < 1e-4, "CPU backend logits differ from burn's by {d}");
+}
+
+#[test]
+fn a_resumed_run_ends_like_an_uninterrupted_one() {
+    let task = lenet_task();
+    let w = init_lenet(&task.arch, 7).unwrap();
+    let cfg = TrainConfig {
+        checkpoint_every: Some(7),
+        ..config(2, 64, 2e-3)
+    };
+    let whole = train(
+        &task,
+        task.load(&w).unwrap(),
+        &cfg,
+        &Constraints::new(),
+        &out_dir("whole"),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let dir = out_dir("killed");
+    // A crash after step 25 (of 2 x 20): the last checkpoint is step 21, mid-epoch.
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(
+            &task,
+            task.load(&w).unwrap(),
+            &cfg,
+            &Constraints::new(),
+            &dir,
+            false,
+            &mut |p| {
+                assert!(p.step < 25, "simulated crash");
+            },
+        )
+    }));
+    assert!(crashed.is_err());
+    let resumed = train(
+        &task,
+        task.load(&w).unwrap(),
+        &cfg,
+        &Constraints::new(),
+        &dir,
+        true,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(resumed.test_accuracy, whole.test_accuracy);
+    assert_eq!(
+        params::export(&resumed.model),
+        params::export(&whole.model),
+        "final weights differ"
+    );
+    assert_eq!(resumed.state.step, whole.state.step);
+    let losses = |s: &canao_train::checkpoint::LoopState| s.history.iter().map(|e| e.train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&resumed.state), losses(&whole.state));
+    let lines = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let steps = lines.lines().filter(|l| l.contains("\"kind\":\"step\"")).count() as u64;
+    assert_eq!(steps, whole.state.step, "metrics.jsonl holds each step once");
+}
+
+/// Wraps a learner so its loss turns NaN from step `from` on.
+struct Poisoned {
+    inner: ImageClassification,
+    calls: Cell<u64>,
+    from: u64,
+}
+
+impl Learner for Poisoned {
+    type Model = LeNet;
+    fn epoch_batches(&self, batch: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<Vec<usize>> {
+        self.inner.epoch_batches(batch, rng)
+    }
+    fn loss(&self, model: &LeNet, items: &[usize], noise: &mut Dropout) -> burn::tensor::Tensor<1> {
+        self.calls.set(self.calls.get() + 1);
+        let loss = self.inner.loss(model, items, noise);
+        if self.calls.get() > self.from {
+            loss * f32::NAN
+        } else {
+            loss
+        }
+    }
+    fn accuracy(&self, model: &LeNet, part: SplitPart) -> f64 {
+        self.inner.accuracy(model, part)
+    }
+    fn load(&self, weights: &Weights) -> canao_train::Result<LeNet> {
+        self.inner.load(weights)
+    }
+}
+
+#[test]
+fn a_non_finite_loss_stops_with_the_step_and_the_last_checkpoint() {
+    let task = Poisoned {
+        inner: lenet_task(),
+        calls: Cell::new(0),
+        from: 15,
+    };
+    let w = init_lenet(&task.inner.arch, 8).unwrap();
+    let cfg = TrainConfig {
+        checkpoint_every: Some(10),
+        ..config(1, 64, 2e-3)
+    };
+    let dir = out_dir("nan");
+    let err = train(
+        &task,
+        task.load(&w).unwrap(),
+        &cfg,
+        &Constraints::new(),
+        &dir,
+        false,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    match &err {
+        TrainError::NonFiniteLoss { step, last_good, .. } => {
+            assert_eq!(*step, 15);
+            assert_eq!(
+                last_good.as_deref(),
+                Some(dir.join("checkpoints").join("step-00000010").as_path())
+            );
+        }
+        other => panic!("expected a non-finite loss error, got {other}"),
+    }
+    assert!(err.to_string().contains("step-00000010"), "{err}");
+}
