@@ -200,3 +200,44 @@ fn missing_weights_name_the_tensor() {
     let msg = to_onnx(&g, &full, &["only_one"]).unwrap_err().to_string();
     assert!(msg.contains("output 1"), "{msg}");
 }
+
+/// A classifier (the encoder plus a head on the masked mean) exports a third output, `logits`
+/// [batch, classes], equal to the interpreter's per sentence with padding in the batch.
+#[test]
+fn classifier_exports_logits_that_tract_agrees_with() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let classes = 3;
+    let build = |seq: usize| {
+        let mut g = small_bert(seq).build_classifier(classes).unwrap();
+        Pipeline::standard().run(&mut g).unwrap();
+        g
+    };
+    let w = canao_interp::testing::random_weights(&build(1), &mut rng);
+    let [hidden, sentence] = BERT_OUTPUTS;
+    let bytes = encode(&to_onnx(&build(1), &w, &[hidden, sentence, "logits"]).unwrap()).unwrap();
+    let model = tract_model(&bytes);
+    let ids = vec![vec![3, 9, 14, 2, 7], vec![5, 11, 0, 0, 0]];
+    let mask = vec![vec![1, 1, 1, 1, 1], vec![1, 1, 0, 0, 0]];
+    let arr = |v: &[Vec<i64>]| {
+        tract_ndarray::Array2::from_shape_vec((2, 5), v.concat())
+            .unwrap()
+            .into_tensor()
+    };
+    let out = model.run(tvec!(arr(&ids).into(), arr(&mask).into())).unwrap();
+    let logits = out[2].to_array_view::<f32>().unwrap();
+    assert_eq!(logits.shape(), &[2, classes]);
+    let logits: Vec<f32> = logits.iter().copied().collect();
+    for (r, len) in [(0, 5), (1, 2)] {
+        let g = build(len);
+        let mut exe = Interpreter.prepare(&g, &w, &Schedule { threads: 1 }).unwrap();
+        let f = |v: &[i64]| Tensor::new(vec![len], v[..len].iter().map(|&x| x as f32).collect()).unwrap();
+        let inputs = BTreeMap::from([
+            ("input_ids".to_string(), f(&ids[r])),
+            ("token_type_ids".to_string(), Tensor::zeros(vec![len])),
+            ("attention_mask".to_string(), f(&mask[r])),
+        ]);
+        let want = exe.run(&inputs).unwrap().pop().unwrap();
+        let d = max_diff(&logits[r * classes..(r + 1) * classes], want.data());
+        assert!(d < 1e-4, "sentence {r}: logits differ by {d}");
+    }
+}

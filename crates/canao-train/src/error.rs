@@ -9,7 +9,7 @@ pub enum TrainError {
     Data { file: PathBuf, detail: String },
     #[error("task `{name}` does not exist (known: {known})")]
     UnknownTask { name: String, known: String },
-    #[error("task `{task}` cannot train model `{model}` (it trains {fits})")]
+    #[error("model `{model}` does not fit task `{task}` (that task takes `{fits}`)")]
     TaskModel { task: String, model: String, fits: String },
     #[error("split: {0}")]
     Split(String),

@@ -19,6 +19,7 @@ pub mod text_task;
 pub mod trainer;
 
 pub use bert::{BertClassifier, TokenBatch, add_head};
+pub use clip::clip_global_norm;
 pub use constraint::Constraints;
 pub use distill::{DistillLoss, Distillation};
 pub use error::{Result, TrainError};

@@ -33,7 +33,7 @@ pub struct TrainConfig {
     pub lr: f64,
     /// Share of all steps spent warming up linearly from 0 to `lr`; then linear decay to 0.
     pub warmup: f64,
-    pub weight_decay: f32,
+    pub weight_decay: f64,
     /// Global gradient-norm clip.
     pub clip_norm: f32,
     pub dropout: f32,
@@ -91,7 +91,7 @@ impl TrainConfig {
     fn optimizer(&self) -> ModuleOptimizer {
         // PyTorch's AdamW epsilon (burn defaults to 1e-5); clipping is global, done by the loop.
         AdamWConfig::new()
-            .with_weight_decay(self.weight_decay)
+            .with_weight_decay(self.weight_decay as f32)
             .with_epsilon(1e-8)
             .init()
     }
@@ -191,7 +191,10 @@ pub fn train<L: Learner>(
             log(
                 &mut metrics,
                 &metrics_path,
-                serde_json::json!({"kind": "step", "epoch": epoch, "step": state.step, "loss": value, "lr": lr, "grad_norm": grad_norm}),
+                serde_json::json!({
+                    "kind": "step", "epoch": epoch, "step": state.step, "loss": value, "lr": lr, "grad_norm": grad_norm,
+                    "elapsed_s": base_elapsed + started.elapsed().as_secs_f64(),
+                }),
             )?;
             progress(&Progress {
                 epoch,

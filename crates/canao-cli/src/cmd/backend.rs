@@ -7,7 +7,9 @@ use anyhow::{Context, Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_ir::Schedule;
-use canao_nn::{Embeddings, LengthPolicy, MiniLm, StudentArch, assets};
+use canao_nn::{Embeddings, Encoded, LengthPolicy, MiniLm, StudentArch, assets};
+
+use crate::cmd::trained::TrainedBert;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -45,6 +47,10 @@ pub struct ModelArgs {
     /// Block shape RxC for --sparsity (rows x columns of the weight matrix).
     #[arg(long, default_value = "32x32", value_parser = parse_block)]
     pub block: [usize; 2],
+    /// A `canao train` / `canao distill` run folder: its trained encoder, with the structure it
+    /// was trained under (its classification head is used by `run` and `export`).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["arch", "sparsity"])]
+    pub weights: Option<PathBuf>,
 }
 
 pub fn parse_block(s: &str) -> Result<[usize; 2], String> {
@@ -70,6 +76,12 @@ impl ModelArgs {
 
     /// As [`Self::load`], with the student given rather than read from `--arch`.
     pub fn load_with(&self, student: Option<&StudentArch>) -> Result<MiniLm> {
+        if let Some(dir) = &self.weights {
+            if student.is_some() {
+                bail!("--weights holds its own architecture; drop --arch / --from");
+            }
+            return TrainedBert::load(dir)?.encoder();
+        }
         if self.model != "minilm" {
             bail!("unknown model `{}`; available: minilm", self.model);
         }
@@ -113,6 +125,26 @@ pub fn embed(
         Backend::Interp => model.embed(&Interpreter, &schedule, texts, policy)?,
         Backend::Wgpu => embed_wgpu(model, &schedule, texts, policy)?,
     })
+}
+
+/// Logits of a trained classifier for each tokenised text on `backend`.
+pub fn classify(model: &TrainedBert, backend: Backend, threads: usize, encoded: &[Encoded]) -> Result<Vec<Vec<f32>>> {
+    let schedule = Schedule { threads };
+    match backend {
+        Backend::Cpu => model.logits(&CpuRuntime, &schedule, encoded),
+        Backend::Interp => model.logits(&Interpreter, &schedule, encoded),
+        Backend::Wgpu => classify_wgpu(model, &schedule, encoded),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn classify_wgpu(model: &TrainedBert, schedule: &Schedule, encoded: &[Encoded]) -> Result<Vec<Vec<f32>>> {
+    model.logits(&canao_wgsl::WgpuRuntime::new()?, schedule, encoded)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn classify_wgpu(_: &TrainedBert, _: &Schedule, _: &[Encoded]) -> Result<Vec<Vec<f32>>> {
+    bail!(NO_WGPU)
 }
 
 #[cfg(feature = "wgpu")]

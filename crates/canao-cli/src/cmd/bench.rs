@@ -56,10 +56,37 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+    /// One MiniLM fine-tuning step (forward, backward, clip, AdamW), timed per phase; one JSON
+    /// line.
+    TrainStep {
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 64)]
+        seq: usize,
+        /// Untimed steps first.
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+    },
 }
 
 pub fn run(a: Args) -> Result<()> {
     match a.what {
+        What::TrainStep {
+            threads,
+            batch,
+            seq,
+            warmup,
+            steps,
+        } => {
+            if threads == 0 || batch == 0 || seq == 0 || steps == 0 {
+                bail!("--threads, --batch, --seq and --steps must be at least 1");
+            }
+            crate::cmd::bench_train::train_step(threads, batch, seq, warmup, steps)
+        }
         What::Kernels {
             backend: Backend::Wgpu,
             quick,

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use canao_nn::{LengthPolicy, MiniLm};
 use serde_json::json;
 
@@ -47,6 +47,9 @@ impl Args {
 
     /// The bundle when one is given, else the model as `--model`, `--arch` and `--sparsity` say.
     pub fn load_model(&self) -> Result<MiniLm> {
+        if self.bundle.is_some() && self.model.weights.is_some() {
+            bail!("give either --bundle or --weights, not both");
+        }
         match &self.bundle {
             Some(dir) => Ok(canao_export::load_bundle(dir)
                 .with_context(|| format!("loading bundle {}", dir.display()))?

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use canao_export::{bundle, minilm_to_onnx, report, write_bundle, write_onnx};
+use canao_export::{BERT_OUTPUTS, bundle, minilm_to_onnx, report, to_onnx, write_bundle, write_onnx};
 use serde_json::json;
 
 use crate::cmd::backend::{ModelArgs, read_student};
+use crate::cmd::trained::TrainedBert;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -38,12 +39,23 @@ pub fn run(a: Args) -> Result<()> {
         (None, None) => None,
     };
     let model = a.model.load_with(student.as_ref())?;
-    let what = match a.format {
-        Format::Onnx => {
+    let trained = a.model.weights.as_deref().map(TrainedBert::load).transpose()?;
+    let what = match (a.format, &trained) {
+        (Format::Onnx, Some(t)) => {
+            // A trained classifier: the encoder's outputs and the head's logits [batch, classes].
+            let [hidden, sentence] = BERT_OUTPUTS;
+            write_onnx(
+                &a.out,
+                &to_onnx(&t.classifier(1)?, &t.weights, &[hidden, sentence, "logits"])?,
+            )?;
+            "onnx"
+        }
+        (Format::Onnx, None) => {
             write_onnx(&a.out, &minilm_to_onnx(&model)?)?;
             "onnx"
         }
-        Format::Bundle => {
+        (Format::Bundle, _) => {
+            // The bundle format carries an encoder: a trained model's head is not in it.
             write_bundle(&a.out, &a.model.model, &model)?;
             "bundle"
         }

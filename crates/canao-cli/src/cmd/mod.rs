@@ -1,6 +1,7 @@
 pub mod assets;
 mod backend;
 pub mod bench;
+mod bench_train;
 mod bench_wgpu;
 pub mod compare;
 pub mod embed;
@@ -12,5 +13,7 @@ pub mod predict;
 pub mod profile;
 pub mod run;
 pub mod search;
+mod search_distill;
 pub mod train;
 mod train_report;
+mod trained;

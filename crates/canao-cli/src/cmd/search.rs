@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cmd::plot;
 use crate::cmd::predict::load_profile;
+use crate::cmd::search_distill::{DistillOptions, DistillReport, distill_top};
 
 /// The run.ron format version this build writes and reads.
 const RUN_VERSION: u32 = 1;
@@ -72,9 +73,12 @@ pub struct Args {
     /// Output folder (default: results/<run-id>).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the run in this folder; its run.ron fixes every setting.
+    /// Continue the run in this folder; its run.ron fixes every setting (but the distillation
+    /// options, which are this command line's).
     #[arg(long)]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    distill: DistillOptions,
 }
 
 /// A run's resolved configuration, written before the first evaluation.
@@ -174,6 +178,19 @@ pub fn run(a: Args) -> Result<()> {
     report.teacher = Some(config.teacher.clone());
     write_report(&dir, &report, &outcome.records, &config)?;
     print_summary(&dir, &report, outcome.evaluated_now);
+    if let Some(d) = distill_top(&dir, &outcome.records, &a.distill, config.seed)? {
+        add_distilled(&dir, &d)?;
+        println!(
+            "fine-tuned teacher: test accuracy {:.4} ({})",
+            d.teacher.test_accuracy, d.teacher.dir
+        );
+        for (k, s) in d.students.iter().enumerate() {
+            println!(
+                "distilled student {k}: test accuracy {:.4}, {:.2} ms predicted, {:.0} s of training ({})",
+                s.trained.test_accuracy, s.latency_ms, s.trained.train_wall_s, s.trained.dir
+            );
+        }
+    }
     Ok(())
 }
 
@@ -340,6 +357,19 @@ fn write_report(dir: &Path, report: &Report, records: &[Record], config: &RunCon
         &[("best so far", RGBColor(30, 90, 200), &best)],
         None,
     )
+}
+
+/// Adds the distillation results to `report.json` as `distilled`.
+fn add_distilled(dir: &Path, d: &DistillReport) -> Result<()> {
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut report: serde_json::Value = serde_json::from_str(&text)?;
+    report["distilled"] = serde_json::to_value(d)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn print_summary(dir: &Path, report: &Report, evaluated_now: usize) {

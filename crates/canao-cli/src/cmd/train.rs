@@ -163,32 +163,53 @@ impl Common {
         {
             bail!("--density must be in (0, 1), got {d}");
         }
-        let minilm = model == ModelKind::Minilm;
+        let defaults = RunSettings::defaults(model, arch, task, teacher, self.seed);
         let train = TrainConfig {
-            epochs: self.epochs.unwrap_or(if minilm { 3 } else { 15 }),
-            batch: self.batch.unwrap_or(if minilm { 32 } else { 64 }),
-            lr: self.lr.unwrap_or(if minilm { 5e-5 } else { 2e-3 }),
-            warmup: if minilm { 0.1 } else { 0.02 },
-            weight_decay: if minilm { 0.01 } else { 1e-4 },
-            clip_norm: 1.0,
-            dropout: if minilm { 0.1 } else { 0.0 },
-            patience: if minilm { 2 } else { 4 },
+            epochs: self.epochs.unwrap_or(defaults.train.epochs),
+            batch: self.batch.unwrap_or(defaults.train.batch),
+            lr: self.lr.unwrap_or(defaults.train.lr),
             checkpoint_every: self.checkpoint_every,
-            seed: self.seed,
+            ..defaults.train
         };
         train.validate()?;
         Ok(RunSettings {
-            model,
-            arch,
-            task,
             max_tokens: self.max_tokens,
             train_limit: self.train_limit,
             density: self.density,
             block: self.block,
             train,
+            ..defaults
+        })
+    }
+}
+
+impl RunSettings {
+    /// The default settings of a model on a task (a distillation when `teacher` is given).
+    pub fn defaults(model: ModelKind, arch: Option<PathBuf>, task: Task, teacher: Option<PathBuf>, seed: u64) -> Self {
+        let minilm = model == ModelKind::Minilm;
+        Self {
+            model,
+            arch,
+            task,
+            max_tokens: 64,
+            train_limit: None,
+            density: None,
+            block: [32, 32],
+            train: TrainConfig {
+                epochs: if minilm { 3 } else { 15 },
+                batch: if minilm { 32 } else { 64 },
+                lr: if minilm { 5e-5 } else { 2e-3 },
+                warmup: if minilm { 0.1 } else { 0.02 },
+                weight_decay: if minilm { 0.01 } else { 1e-4 },
+                clip_norm: 1.0,
+                dropout: if minilm { 0.1 } else { 0.0 },
+                patience: if minilm { 2 } else { 4 },
+                checkpoint_every: None,
+                seed,
+            },
             distill: teacher.is_some().then(DistillLoss::default),
             teacher,
-        })
+        }
     }
 }
 
@@ -227,17 +248,24 @@ fn execute(c: &Common, fresh: Option<RunSettings>, verb: &str) -> Result<()> {
                     crate::cmd::search::timestamp()
                 ))
             });
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            std::fs::write(dir.join("run.json"), serde_json::to_string_pretty(&s)?)?;
             (dir, s)
         }
         (None, None) => unreachable!("a fresh run resolves its settings"),
     };
-    let resume = c.resume.is_some();
+    train_run(&dir, &settings, c.resume.is_some())
+}
+
+/// Trains (or, with `resume`, continues) the run of `settings` in `dir`; a fresh run writes
+/// `run.json` first, so a killed run resumes with its own settings.
+pub fn train_run(dir: &Path, settings: &RunSettings, resume: bool) -> Result<()> {
+    if !resume {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(dir.join("run.json"), serde_json::to_string_pretty(settings)?)?;
+    }
     let device = Device::flex().autodiff();
     match settings.task {
-        Task::RottenTomatoes => text_run(&settings, &dir, resume, device),
-        Task::FashionMnist | Task::Digits => image_run(&settings, &dir, resume, device),
+        Task::RottenTomatoes => text_run(settings, dir, resume, device),
+        Task::FashionMnist | Task::Digits => image_run(settings, dir, resume, device),
     }
 }
 
