@@ -67,7 +67,7 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return bad("dropout", format!("is {}, must be in [0, 1)", self.dropout));
         }
-        if !(self.clip_norm > 0.0) {
+        if self.clip_norm.is_nan() || self.clip_norm <= 0.0 {
             return bad("clip_norm", format!("is {}, must be positive", self.clip_norm));
         }
         if self.checkpoint_every == Some(0) {

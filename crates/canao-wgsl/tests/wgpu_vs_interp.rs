@@ -162,6 +162,30 @@ fn bert_encoders_match() {
     println!("bert_encoders_match: max |diff| {worst:e}");
 }
 
+/// Classifiers (`build_classifier`): the head on the masked mean, a linear layer on a plain
+/// vector, gives the interpreter's logits (a trained model from canao-train runs so).
+#[test]
+fn bert_classifiers_match() {
+    let Some(rt) = runtime("bert_classifiers_match") else {
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(63);
+    let mut worst = 0.0f32;
+    for (kind, seq, classes) in [(0, 5, 2), (1, 19, 3), (3, 33, 10)] {
+        let layers = vec![BertLayer {
+            hidden: 12,
+            heads: 3,
+            ffn: 20,
+        }];
+        let mut g = bert(seq, 12, layers, 4, 40).build_classifier(classes).unwrap();
+        sparsify(&mut g, kind, &mut rng);
+        let w = random_weights(&g, &mut rng);
+        let inputs = random_inputs(&g, &mut rng, 40);
+        worst = worst.max(check(&rt, &g, &w, &inputs));
+    }
+    println!("bert_classifiers_match: max |diff| {worst:e}");
+}
+
 fn sparsify(g: &mut Graph, kind: usize, rng: &mut ChaCha8Rng) {
     let names: Vec<(String, Vec<usize>)> = g
         .params()

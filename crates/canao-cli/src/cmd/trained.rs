@@ -88,17 +88,15 @@ impl TrainedBert {
         let mut out = Vec::with_capacity(encoded.len());
         for enc in encoded {
             let n = enc.ids.len();
-            if !exes.contains_key(&n) {
-                let exe = runtime
-                    .prepare(&self.classifier(n)?, &self.weights, schedule)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                exes.insert(n, exe);
-            }
-            let mut outputs = exes
-                .get_mut(&n)
-                .expect("inserted above")
-                .run(&MiniLm::inputs(enc)?)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let exe = match exes.entry(n) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                    runtime
+                        .prepare(&self.classifier(n)?, &self.weights, schedule)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                ),
+            };
+            let mut outputs = exe.run(&MiniLm::inputs(enc)?).map_err(|e| anyhow::anyhow!("{e}"))?;
             out.push(outputs.pop().expect("classifier graphs output logits last").into_data());
         }
         Ok(out)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TrainError};
 
 /// The seed every split is drawn with: a constant, so a split never depends on a run's seed.
-pub const SPLIT_SEED: u64 = 0x5EED_5_1A7;
+pub const SPLIT_SEED: u64 = 0x5EED_51A7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
