@@ -25,9 +25,10 @@ fi
 # end-to-end tests use.
 features=(--features canao-cli/wgpu)
 cargo test --locked --workspace --exclude canao-benches "${features[@]}" --no-run
-./target/debug/canao assets fetch minilm
-./target/debug/canao assets fetch rotten-tomatoes
-./target/debug/canao assets fetch digits
+bin="${CARGO_TARGET_DIR:-target}/debug/canao"
+"$bin" assets fetch minilm
+"$bin" assets fetch rotten-tomatoes
+"$bin" assets fetch digits
 
 # A Vulkan driver was installed above, so a missing wgpu adapter is a failure here, not a skip.
 CANAO_REQUIRE_GPU=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"

@@ -125,8 +125,12 @@ impl Args {
                 fits: if text { "minilm" } else { "lenet5" }.into(),
             });
         }
-        if self.arch.is_some() && self.model != ModelKind::Minilm {
-            bail!("--arch names a student of MiniLM; it needs --model minilm");
+        if let Some(path) = &self.arch {
+            if self.model != ModelKind::Minilm {
+                bail!("--arch names a student of MiniLM; it needs --model minilm");
+            }
+            // Checked before the run folder is made, so a bad student leaves nothing behind.
+            read_student(path)?.validate(&BertArch::minilm(1))?;
         }
         c.resolve(self.model, self.arch.clone(), task, None)
     }
@@ -141,6 +145,10 @@ impl DistillArgs {
                 self.teacher.display()
             );
         }
+        let ModelSpec::BertClassifier { arch, .. } = ModelSpec::load(&teacher)? else {
+            bail!("{} holds a LeNet, not a BERT classifier", self.teacher.display());
+        };
+        read_student(&self.arch)?.validate(&arch)?;
         self.common.resolve(
             ModelKind::Minilm,
             Some(self.arch.clone()),
