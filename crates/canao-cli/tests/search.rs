@@ -36,6 +36,9 @@ fn small_search(out: &Path) -> Output {
         "16",
         "--seed",
         "3",
+        // The distillation of the winner fine-tunes a teacher first (minutes): not here.
+        "--distill-top",
+        "0",
         "--out",
         out.to_str().unwrap(),
     ])
@@ -82,7 +85,7 @@ fn search_writes_its_outputs_and_a_killed_run_resumes() {
     )
     .unwrap();
     std::fs::remove_file(dir.join("report.json")).unwrap();
-    let o = canao(&["search", "--resume", dir.to_str().unwrap()]);
+    let o = canao(&["search", "--resume", dir.to_str().unwrap(), "--distill-top", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 evaluations logged before"), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("(2 in this session)"));

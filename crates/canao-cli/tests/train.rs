@@ -123,7 +123,13 @@ fn bad_input_gets_an_error_naming_it() {
     let student = std::env::temp_dir().join(format!("canao-bad-student-{}.ron", std::process::id()));
     std::fs::write(&student, "(layers: [(teacher: 0, heads: 13, ffn: 100)])").unwrap();
     let out = tmp("bad-student");
-    let o = canao().args(["train", "--arch"]).arg(&student).arg("--out").arg(&out).output().unwrap();
+    let o = canao()
+        .args(["train", "--arch"])
+        .arg(&student)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("layers[0].heads"), "{err}");
     assert!(!out.exists(), "a refused run left {} behind", out.display());

@@ -178,7 +178,18 @@ pub fn run(a: Args) -> Result<()> {
     report.teacher = Some(config.teacher.clone());
     write_report(&dir, &report, &outcome.records, &config)?;
     print_summary(&dir, &report, outcome.evaluated_now);
-    if let Some(d) = distill_top(&dir, &outcome.records, &a.distill, config.seed)? {
+    let distill = if config.space.teacher == Teacher::Minilm {
+        distill_top(&dir, &outcome.records, &a.distill, config.seed)?
+    } else {
+        if a.distill.distill_top > 0 {
+            eprintln!(
+                "space `{}` has no teacher weights: nothing to distil from",
+                config.space.name
+            );
+        }
+        None
+    };
+    if let Some(d) = distill {
         add_distilled(&dir, &d)?;
         println!(
             "fine-tuned teacher: test accuracy {:.4} ({})",
