@@ -4,8 +4,24 @@ mod common;
 
 use canao_ir::builders::LeNetArch;
 use canao_train::data::{Split, SplitPart, Task};
-use canao_train::{BertClassifier, Constraints, ImageClassification, TrainConfig, TrainError, init_lenet, train};
+use canao_train::{BertClassifier, Constraints, ImageClassification, TrainConfig, TrainError, init_lenet};
 use common::*;
+
+/// One epoch of batches of 10, no warm-up, decay or dropout.
+fn one_epoch() -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch: 10,
+        lr: 1e-3,
+        warmup: 0.0,
+        weight_decay: 0.0,
+        clip_norm: 1.0,
+        dropout: 0.0,
+        patience: 1,
+        checkpoint_every: None,
+        seed: 0,
+    }
+}
 
 #[test]
 fn misshaped_missing_and_extra_weights_name_the_parameter() {
@@ -49,16 +65,8 @@ fn unknown_tasks_oversized_splits_and_bad_settings_are_refused() {
     let err = split.limited(SplitPart::Train, Some(81)).unwrap_err();
     assert!(err.to_string().contains("80"), "{err}");
     let cfg = TrainConfig {
-        epochs: 1,
         batch: 0,
-        lr: 1e-3,
-        warmup: 0.0,
-        weight_decay: 0.0,
-        clip_norm: 1.0,
-        dropout: 0.0,
-        patience: 1,
-        checkpoint_every: None,
-        seed: 0,
+        ..one_epoch()
     };
     match cfg.validate().unwrap_err() {
         TrainError::Config { field, .. } => assert_eq!(field, "batch"),
@@ -86,46 +94,16 @@ fn a_corrupt_checkpoint_is_refused_naming_its_file() {
         arch,
         device: device(),
     };
-    let cfg = TrainConfig {
-        epochs: 1,
-        batch: 10,
-        lr: 1e-3,
-        warmup: 0.0,
-        weight_decay: 0.0,
-        clip_norm: 1.0,
-        dropout: 0.0,
-        patience: 1,
-        checkpoint_every: None,
-        seed: 0,
-    };
+    let cfg = one_epoch();
     let dir = std::env::temp_dir().join(format!("canao-train-corrupt-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    use canao_train::Learner;
-    train(
-        &task,
-        task.load(&w).unwrap(),
-        &cfg,
-        &Constraints::new(),
-        &dir,
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&task, &w, &cfg, &Constraints::new(), &dir, false).unwrap();
     let ckpt = dir
         .join("checkpoints")
         .join("step-00000003")
         .join("weights.safetensors");
     let bytes = std::fs::read(&ckpt).unwrap();
     std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
-    let err = train(
-        &task,
-        task.load(&w).unwrap(),
-        &cfg,
-        &Constraints::new(),
-        &dir,
-        true,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = fit(&task, &w, &cfg, &Constraints::new(), &dir, true).unwrap_err();
     assert!(err.to_string().contains("step-00000003"), "{err}");
 }

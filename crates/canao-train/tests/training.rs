@@ -56,16 +56,7 @@ fn lenet_learns_the_digits() {
     let task = lenet_task();
     let w = init_lenet(&task.arch, 1).unwrap();
     let out = out_dir("lenet");
-    let outcome = train(
-        &task,
-        task.load(&w).unwrap(),
-        &config(3, 32, 2e-3),
-        &Constraints::new(),
-        &out,
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    let outcome = fit(&task, &w, &config(3, 32, 2e-3), &Constraints::new(), &out, false).unwrap();
     eprintln!(
         "LeNet-5 on the digits, 3 epochs: test accuracy {:.4}",
         outcome.test_accuracy
@@ -159,16 +150,7 @@ fn tiny_bert_learns_a_digits_token_task() {
         dropout: 0.0,
         ..config(6, 32, 3e-3)
     };
-    let outcome = train(
-        &task,
-        task.load(&w).unwrap(),
-        &cfg,
-        &Constraints::new(),
-        &out_dir("bert"),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    let outcome = fit(&task, &w, &cfg, &Constraints::new(), &out_dir("bert"), false).unwrap();
     eprintln!(
         "2-layer BERT (width 32) on digit tokens: test accuracy {:.4}",
         outcome.test_accuracy
@@ -205,16 +187,7 @@ fn trained_weights_stay_in_their_structure_and_run_on_the_cpu_backend() {
         Sparsity::Circulant { block: 4 },
     )
     .unwrap();
-    let outcome = train(
-        &task,
-        task.load(&w).unwrap(),
-        &config(1, 32, 2e-3),
-        &c,
-        &out_dir("constraint"),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    let outcome = fit(&task, &w, &config(1, 32, 2e-3), &c, &out_dir("constraint"), false).unwrap();
     let trained: Weights = params::export(&outcome.model);
     let fc1 = trained.dense("fc1.w").unwrap();
     let Sparsity::Block { mask: bits, .. } = &mask else {
@@ -264,16 +237,7 @@ fn a_resumed_run_ends_like_an_uninterrupted_one() {
         checkpoint_every: Some(7),
         ..config(2, 64, 2e-3)
     };
-    let whole = train(
-        &task,
-        task.load(&w).unwrap(),
-        &cfg,
-        &Constraints::new(),
-        &out_dir("whole"),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    let whole = fit(&task, &w, &cfg, &Constraints::new(), &out_dir("whole"), false).unwrap();
     let dir = out_dir("killed");
     // A crash after step 25 (of 2 x 20): the last checkpoint is step 21, mid-epoch.
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -290,16 +254,7 @@ fn a_resumed_run_ends_like_an_uninterrupted_one() {
         )
     }));
     assert!(crashed.is_err());
-    let resumed = train(
-        &task,
-        task.load(&w).unwrap(),
-        &cfg,
-        &Constraints::new(),
-        &dir,
-        true,
-        &mut |_| {},
-    )
-    .unwrap();
+    let resumed = fit(&task, &w, &cfg, &Constraints::new(), &dir, true).unwrap();
     assert_eq!(resumed.test_accuracy, whole.test_accuracy);
     assert_eq!(
         params::export(&resumed.model),
@@ -356,16 +311,7 @@ fn a_non_finite_loss_stops_with_the_step_and_the_last_checkpoint() {
         ..config(1, 64, 2e-3)
     };
     let dir = out_dir("nan");
-    let err = train(
-        &task,
-        task.load(&w).unwrap(),
-        &cfg,
-        &Constraints::new(),
-        &dir,
-        false,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = fit(&task, &w, &cfg, &Constraints::new(), &dir, false).unwrap_err();
     match &err {
         TrainError::NonFiniteLoss { step, last_good, .. } => {
             assert_eq!(*step, 15);

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use burn::tensor::{Device, Tensor};
 use canao_ir::builders::{BertArch, BertLayer};
 use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
-use canao_train::TokenBatch;
+use std::path::Path;
+
+use canao_train::{Constraints, Learner, Outcome, TokenBatch, TrainConfig, train};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -103,4 +105,24 @@ pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 pub fn device() -> Device {
     Device::flex().autodiff()
+}
+
+/// Trains `task` from `weights` into `dir` (or resumes there), with no progress callback.
+pub fn fit<L: Learner>(
+    task: &L,
+    weights: &Weights,
+    cfg: &TrainConfig,
+    constraints: &Constraints,
+    dir: &Path,
+    resume: bool,
+) -> canao_train::Result<Outcome<L::Model>> {
+    train(
+        task,
+        task.load(weights).unwrap(),
+        cfg,
+        constraints,
+        dir,
+        resume,
+        &mut |_| {},
+    )
 }
