@@ -133,8 +133,7 @@ pub fn train<L: Learner>(
     config.validate()?;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let metrics_path = out.join("metrics.jsonl");
-    let best_path = out.join("best.safetensors");
-    let (mut model, mut optimizer, mut state) = match checkpoint::load_latest(out)? {
+    let (mut model, optimizer, state) = match checkpoint::load_latest(out)? {
         Some(ckpt) if resume => {
             let model = learner.load(&ckpt.weights)?;
             let optimizer = ckpt.optimizer(config.optimizer())?;
@@ -150,117 +149,177 @@ pub fn train<L: Learner>(
     let per_epoch = learner
         .epoch_batches(config.batch, &mut epoch_rng(config.seed, 0))
         .len() as u64;
-    let total = per_epoch * config.epochs as u64;
-    let mut metrics = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&metrics_path)
-        .map_err(io(&metrics_path))?;
-    let mut last_good = None;
-    let started = Instant::now();
-    let base_elapsed = state.elapsed_s;
-
-    while state.epoch < config.epochs && !state.stopped_early {
-        let epoch = state.epoch;
-        let batches = learner.epoch_batches(config.batch, &mut epoch_rng(config.seed, epoch));
-        let epoch_start = Instant::now();
-        let resumed_samples = state.epoch_samples;
-        for items in batches.iter().skip(state.next_batch) {
-            let lr = config.lr_at(state.step, total);
-            let mut noise = Dropout {
-                rate: config.dropout,
-                rng: step_rng(config.seed, state.step),
-            };
-            let loss = learner.loss(&model, items, &mut noise);
-            let value = loss.clone().into_scalar::<f32>();
-            if !value.is_finite() {
-                return Err(TrainError::NonFiniteLoss {
-                    step: state.step,
-                    epoch,
-                    loss: value,
-                    last_good,
-                });
-            }
-            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-            let grad_norm = clip_global_norm(&model, &mut grads, config.clip_norm);
-            model = constraints.project(optimizer.step(lr, model, grads));
-            state.step += 1;
-            state.next_batch += 1;
-            state.epoch_loss_sum += f64::from(value) * items.len() as f64;
-            state.epoch_samples += items.len();
-            let rate = (state.epoch_samples - resumed_samples) as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
-            log(
-                &mut metrics,
-                &metrics_path,
-                serde_json::json!({
-                    "kind": "step", "epoch": epoch, "step": state.step, "loss": value, "lr": lr, "grad_norm": grad_norm,
-                    "elapsed_s": base_elapsed + started.elapsed().as_secs_f64(),
-                }),
-            )?;
-            progress(&Progress {
-                epoch,
-                epochs: config.epochs,
-                step: state.step,
-                total_steps: total,
-                loss: value,
-                samples_per_s: rate,
-                validation_accuracy: None,
-            });
-            if config.checkpoint_every.is_some_and(|n| state.step % n == 0) && state.next_batch < batches.len() {
-                state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
-                state.metrics_bytes = file_len(&metrics_path)?;
-                last_good = Some(checkpoint::save(out, &params::export(&model), &optimizer, &state)?);
-            }
-        }
-        let validation = learner.accuracy(&model.valid(), SplitPart::Validation);
-        let wall = epoch_start.elapsed().as_secs_f64();
-        let record = EpochRecord {
-            epoch,
-            train_loss: state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
-            validation_accuracy: validation,
-            samples_per_s: (state.epoch_samples - resumed_samples) as f64 / wall.max(1e-9),
-            wall_s: wall,
-        };
-        log(
-            &mut metrics,
-            &metrics_path,
-            serde_json::json!({"kind": "epoch", "record": record}),
-        )?;
-        if state.best_validation.is_none_or(|b| validation > b) {
-            state.best_validation = Some(validation);
-            state.best_epoch = Some(epoch);
-            state.stale_epochs = 0;
-            checkpoint::write_weights(&best_path, &params::export(&model))?;
-        } else {
-            state.stale_epochs += 1;
-        }
-        state.stopped_early = state.stale_epochs >= config.patience && epoch + 1 < config.epochs;
-        let (record_loss, record_rate) = (record.train_loss, record.samples_per_s);
-        state.history.push(record);
-        state.epoch += 1;
-        state.next_batch = 0;
-        state.epoch_loss_sum = 0.0;
-        state.epoch_samples = 0;
-        state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
-        state.metrics_bytes = file_len(&metrics_path)?;
-        last_good = Some(checkpoint::save(out, &params::export(&model), &optimizer, &state)?);
-        progress(&Progress {
-            epoch,
-            epochs: config.epochs,
-            step: state.step,
-            total_steps: total,
-            loss: record_loss as f32,
-            samples_per_s: record_rate,
-            validation_accuracy: Some(validation),
-        });
+    let mut run = Run {
+        learner,
+        config,
+        constraints,
+        out,
+        metrics: std::fs::OpenOptions::new()
+            .append(true)
+            .open(&metrics_path)
+            .map_err(io(&metrics_path))?,
+        metrics_path,
+        optimizer,
+        base_elapsed: state.elapsed_s,
+        state,
+        total: per_epoch * config.epochs as u64,
+        started: Instant::now(),
+        last_good: None,
+        progress,
+    };
+    while run.state.epoch < config.epochs && !run.state.stopped_early {
+        model = run.epoch(model)?;
     }
-    let best = learner.load(&checkpoint::read_weights(&best_path)?)?;
+    let best_weights = out.join(BEST);
+    let best = learner.load(&checkpoint::read_weights(&best_weights)?)?;
     let test_accuracy = learner.accuracy(&best.valid(), SplitPart::Test);
     Ok(Outcome {
         model: best,
-        state,
+        state: run.state,
         test_accuracy,
-        best_weights: best_path,
+        best_weights,
     })
+}
+
+/// The weights of the best validation epoch so far, in the run folder.
+const BEST: &str = "best.safetensors";
+
+/// A run in progress: what one epoch and one step need besides the model.
+struct Run<'a, L: Learner> {
+    learner: &'a L,
+    config: &'a TrainConfig,
+    constraints: &'a Constraints,
+    out: &'a Path,
+    metrics: std::fs::File,
+    metrics_path: PathBuf,
+    optimizer: ModuleOptimizer,
+    state: LoopState,
+    /// Optimiser steps of the whole run (the learning-rate schedule's length).
+    total: u64,
+    started: Instant,
+    /// Training seconds before this process (a resumed run's).
+    base_elapsed: f64,
+    last_good: Option<PathBuf>,
+    progress: &'a mut dyn FnMut(&Progress),
+}
+
+impl<L: Learner> Run<'_, L> {
+    /// Trains the rest of the current epoch, validates, keeps the best weights, checkpoints.
+    fn epoch(&mut self, mut model: L::Model) -> Result<L::Model> {
+        let epoch = self.state.epoch;
+        let batches = self
+            .learner
+            .epoch_batches(self.config.batch, &mut epoch_rng(self.config.seed, epoch));
+        let start = Instant::now();
+        let resumed_samples = self.state.epoch_samples;
+        for items in batches.iter().skip(self.state.next_batch) {
+            let (trained, loss) = self.step(model, items)?;
+            model = trained;
+            let rate = (self.state.epoch_samples - resumed_samples) as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            self.report(epoch, loss, rate, None);
+            let due = self
+                .config
+                .checkpoint_every
+                .is_some_and(|n| self.state.step.is_multiple_of(n));
+            if due && self.state.next_batch < batches.len() {
+                self.checkpoint(&model)?;
+            }
+        }
+        let validation = self.learner.accuracy(&model.valid(), SplitPart::Validation);
+        let wall = start.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch,
+            train_loss: self.state.epoch_loss_sum / self.state.epoch_samples.max(1) as f64,
+            validation_accuracy: validation,
+            samples_per_s: (self.state.epoch_samples - resumed_samples) as f64 / wall.max(1e-9),
+            wall_s: wall,
+        };
+        self.log(serde_json::json!({"kind": "epoch", "record": record}))?;
+        let s = &mut self.state;
+        if s.best_validation.is_none_or(|b| validation > b) {
+            s.best_validation = Some(validation);
+            s.best_epoch = Some(epoch);
+            s.stale_epochs = 0;
+            checkpoint::write_weights(&self.out.join(BEST), &params::export(&model))?;
+        } else {
+            s.stale_epochs += 1;
+        }
+        s.stopped_early = s.stale_epochs >= self.config.patience && epoch + 1 < self.config.epochs;
+        let (loss, rate) = (record.train_loss as f32, record.samples_per_s);
+        s.history.push(record);
+        s.epoch += 1;
+        s.next_batch = 0;
+        s.epoch_loss_sum = 0.0;
+        s.epoch_samples = 0;
+        self.checkpoint(&model)?;
+        self.report(epoch, loss, rate, Some(validation));
+        Ok(model)
+    }
+
+    /// One optimiser step on `items`: loss, backward, global-norm clip, AdamW, projection.
+    /// Returns the stepped model and the batch's loss.
+    fn step(&mut self, model: L::Model, items: &[usize]) -> Result<(L::Model, f32)> {
+        let (config, s) = (self.config, &self.state);
+        let lr = config.lr_at(s.step, self.total);
+        let mut noise = Dropout {
+            rate: config.dropout,
+            rng: step_rng(config.seed, s.step),
+        };
+        let loss = self.learner.loss(&model, items, &mut noise);
+        let value = loss.clone().into_scalar::<f32>();
+        if !value.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                step: s.step,
+                epoch: s.epoch,
+                loss: value,
+                last_good: self.last_good.clone(),
+            });
+        }
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grad_norm = clip_global_norm(&model, &mut grads, config.clip_norm);
+        let model = self.constraints.project(self.optimizer.step(lr, model, grads));
+        let s = &mut self.state;
+        s.step += 1;
+        s.next_batch += 1;
+        s.epoch_loss_sum += f64::from(value) * items.len() as f64;
+        s.epoch_samples += items.len();
+        let (epoch, step, elapsed) = (s.epoch, s.step, self.elapsed());
+        self.log(serde_json::json!({
+            "kind": "step", "epoch": epoch, "step": step, "loss": value, "lr": lr, "grad_norm": grad_norm,
+            "elapsed_s": elapsed,
+        }))?;
+        Ok((model, value))
+    }
+
+    /// Training seconds of the whole run so far.
+    fn elapsed(&self) -> f64 {
+        self.base_elapsed + self.started.elapsed().as_secs_f64()
+    }
+
+    fn log(&mut self, value: serde_json::Value) -> Result<()> {
+        log(&mut self.metrics, &self.metrics_path, value)
+    }
+
+    /// Saves the model, the optimiser and the loop state; names it the last good checkpoint.
+    fn checkpoint(&mut self, model: &L::Model) -> Result<()> {
+        self.state.elapsed_s = self.elapsed();
+        self.state.metrics_bytes = file_len(&self.metrics_path)?;
+        let saved = checkpoint::save(self.out, &params::export(model), &self.optimizer, &self.state)?;
+        self.last_good = Some(saved);
+        Ok(())
+    }
+
+    fn report(&mut self, epoch: usize, loss: f32, samples_per_s: f64, validation_accuracy: Option<f64>) {
+        (self.progress)(&Progress {
+            epoch,
+            epochs: self.config.epochs,
+            step: self.state.step,
+            total_steps: self.total,
+            loss,
+            samples_per_s,
+            validation_accuracy,
+        });
+    }
 }
 
 /// The data-order stream of one epoch: a function of the seed and the epoch alone.
