@@ -30,13 +30,16 @@ pub enum ModelKind {
 /// Settings shared by `canao train` and `canao distill`.
 #[derive(Debug, clap::Args)]
 pub struct Common {
+    /// Epochs (default: 3 for minilm, 15 for lenet5); early stopping may end the run sooner.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Items per batch (default: 32 for minilm, 64 for lenet5).
     #[arg(long)]
     batch: Option<usize>,
     /// Peak learning rate (default: 5e-5 for minilm, 2e-3 for lenet5).
     #[arg(long)]
     lr: Option<f64>,
+    /// Seed of the head's initialisation, the data order and the dropout masks.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Token cut for text tasks.
