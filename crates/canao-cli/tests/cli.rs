@@ -26,6 +26,18 @@ fn inspect_minilm_reports_about_2_87_gflop() {
     assert!((2.85..2.95).contains(&gflop), "{gflop}");
     assert_eq!(v["params"].as_u64(), Some(22_565_376));
     assert!(v["by_kind"]["linear"]["count"].as_u64().unwrap() == 36);
+    // The fused graph the backends lower: one attention op a layer, the residual adds in the
+    // linear layers (12 of them), and the same FLOPs as the unfused graph within the adds.
+    assert_eq!(v["by_kind"]["attention"]["count"].as_u64(), Some(6));
+    assert!(v["by_kind"].get("matmul").is_none() && v["by_kind"].get("split_heads").is_none());
+    let rewrites = v["rewrites"].as_array().unwrap();
+    let fired = |rule: &str| rewrites.iter().find(|r| r["rule"] == rule).unwrap()["count"].as_u64();
+    assert_eq!(fired("residual-linear"), Some(12));
+    assert_eq!(fired("attention-heads"), Some(6));
+    let plain = canao(&["inspect", "--model", "minilm", "--seq", "128", "--json", "--passes", "standard"]);
+    let p: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
+    assert_eq!(p["by_kind"]["matmul"]["count"].as_u64(), Some(12));
+    assert_eq!(p["flops"], v["flops"]);
     let table = canao(&["inspect", "--model", "minilm"]);
     assert!(stdout(&table).contains("total") && stdout(&table).contains("GFLOP"));
 }

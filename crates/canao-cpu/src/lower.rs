@@ -1,12 +1,9 @@
-//! Lowering: an IR graph (after the standard passes) becomes a plan of fused kernel steps.
-//! Fusions beyond the IR's own: a residual `add` after a linear layer joins its epilogue, and
-//! the split-heads / scores / masked-softmax / context / merge-heads chain becomes one attention
-//! step.
+//! Lowering: an IR graph, after the kernel pipeline (epilogue, residual and attention fusion as
+//! IR rewrites, see `canao_ir::pass`), becomes a plan of kernel steps, one per op.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use canao_ir::pass::Pipeline;
-use canao_ir::pattern::{attention, residual_linear};
 use canao_ir::{Graph, NodeId, Op, ParamValue, Weights};
 
 use crate::error::{CpuError, Result};
@@ -15,16 +12,6 @@ use crate::pack::pack_weight;
 use crate::padded;
 use crate::plan::{Layout, Plan, Step, Val};
 
-/// An attention chain found in the graph, keyed by its merge-heads node.
-struct AttentionMatch {
-    q: NodeId,
-    k: NodeId,
-    v: NodeId,
-    mask: NodeId,
-    shape: AttentionShape,
-    interior: Vec<NodeId>,
-}
-
 fn unsupported(g: &Graph, id: NodeId, detail: &str) -> CpuError {
     CpuError::Unsupported {
         node: g.label(id),
@@ -32,39 +19,38 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> CpuError {
     }
 }
 
-fn match_attention(g: &Graph, merge: NodeId) -> Option<AttentionMatch> {
-    let ctx = *g.inputs(merge).first()?;
-    let block = attention(g, ctx)?;
-    // The kernel takes the softmax max over raw scores, which is the max of alpha * score only
-    // for positive alpha; it has no output scale and always reads a key mask.
-    if g.sole_user(ctx)? != merge || block.out_alpha != 1.0 || block.alpha <= 0.0 {
-        return None;
-    }
-    let (mask, alpha, scores, probs) = (block.mask?, block.alpha, block.scores, block.probs);
-    let (qh, kh, vh) = (block.q, block.k, block.v);
-    let split = |n: NodeId| match g.node(n).op {
-        Op::SplitHeads { heads } => Some((heads, g.inputs(n)[0])),
-        _ => None,
+/// The CPU kernel's shape for fused attention node `id`. The kernel reads q, k and v in the
+/// linear layers' layout with one head width, always reads a key mask, has no output scale and
+/// takes the softmax maximum over raw scores (the maximum of alpha * score only for alpha > 0).
+fn attention_shape(g: &Graph, id: NodeId) -> Result<AttentionShape> {
+    let Op::Attention {
+        heads,
+        alpha,
+        out_alpha,
+        masked,
+    } = g.node(id).op
+    else {
+        unreachable!("called on attention nodes only")
     };
-    let ((hq, q), (hk, k), (hv, v)) = (split(qh)?, split(kh)?, split(vh)?);
-    if hq != hk || hq != hv {
-        return None;
+    let ins = g.inputs(id);
+    let (q, v) = (&g.node(ins[0]).ty.shape, &g.node(ins[2]).ty.shape);
+    let fail = |why: &str| Err(unsupported(g, id, &format!("the CPU attention kernel {why}")));
+    let Some(heads) = heads else {
+        return fail("reads the heads in place: it needs q, k, v as [seq, heads * d]");
+    };
+    if !masked {
+        return fail("needs a key mask");
     }
-    let head_dim = g.node(qh).ty.shape[2];
-    if g.node(vh).ty.shape[2] != head_dim {
-        return None;
+    if out_alpha != 1.0 || alpha <= 0.0 {
+        return fail("takes alpha > 0 and no output scale");
     }
-    Some(AttentionMatch {
-        q,
-        k,
-        v,
-        mask,
-        shape: AttentionShape {
-            heads: hq,
-            head_dim,
-            alpha,
-        },
-        interior: vec![qh, kh, vh, scores, probs, ctx],
+    if q[1] != v[1] {
+        return fail("needs values as wide as queries");
+    }
+    Ok(AttentionShape {
+        heads,
+        head_dim: q[1] / heads,
+        alpha,
     })
 }
 
@@ -97,7 +83,7 @@ fn dense_param(w: &Weights, name: &str) -> Result<Vec<f32>> {
 }
 
 /// The weight step for linear node `lin` (packed weight, bias, activation), adding `residual`
-/// in its epilogue when the linear layer's `add` was fused into it.
+/// in its epilogue when the layer has one.
 fn weight_step(
     g: &Graph,
     weights: &Weights,
@@ -106,7 +92,7 @@ fn weight_step(
     out: Val,
     vals: &BTreeMap<NodeId, Val>,
 ) -> Result<Step> {
-    let Op::Linear { weight, bias, act } = &g.node(lin).op else {
+    let Op::Linear { weight, bias, act, .. } = &g.node(lin).op else {
         unreachable!("called on linear nodes only")
     };
     let sparsity = &g.param(weight).expect("validated graph").sparsity;
@@ -123,28 +109,8 @@ fn weight_step(
 /// Builds the plan for `graph` with `weights`.
 pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     let mut g = graph.clone();
-    Pipeline::standard().run(&mut g)?;
+    Pipeline::kernels().run(&mut g)?;
     weights.check_against(graph)?;
-
-    let mut attention: BTreeMap<NodeId, AttentionMatch> = BTreeMap::new();
-    let mut covered: BTreeSet<NodeId> = BTreeSet::new();
-    for id in g.topo_order() {
-        if matches!(g.node(id).op, Op::MergeHeads)
-            && let Some(m) = match_attention(&g, id)
-        {
-            covered.extend(m.interior.iter().copied());
-            attention.insert(id, m);
-        }
-    }
-    // A linear layer whose only reader is an `add` is emitted at the add, with the other operand
-    // as its residual.
-    let mut residual_of: BTreeMap<NodeId, (NodeId, NodeId)> = BTreeMap::new();
-    for id in g.topo_order() {
-        if let Some((lin, other)) = residual_linear(&g, id) {
-            residual_of.insert(id, (lin, other));
-            covered.insert(lin);
-        }
-    }
 
     let mut vals: BTreeMap<NodeId, Val> = BTreeMap::new();
     let mut layouts: Vec<Layout> = Vec::new();
@@ -157,9 +123,6 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
         Ok(layouts.len() - 1)
     };
     for id in g.topo_order() {
-        if covered.contains(&id) {
-            continue;
-        }
         let node = g.node(id);
         let ins = g.inputs(id);
         let out = new_val(id, &mut layouts, &mut vals)?;
@@ -185,14 +148,14 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     out,
                 }
             }
-            Op::Linear { .. } => weight_step(&g, weights, id, None, out, &vals)?,
-            Op::Add => match residual_of.get(&id) {
-                Some(&(lin, other)) => weight_step(&g, weights, lin, Some(vals[&other]), out, &vals)?,
-                None => Step::Add {
-                    a: v(&ins[0]),
-                    b: v(&ins[1]),
-                    out,
-                },
+            Op::Linear { residual, .. } => {
+                let residual = residual.then(|| v(&ins[1]));
+                weight_step(&g, weights, id, residual, out, &vals)?
+            }
+            Op::Add => Step::Add {
+                a: v(&ins[0]),
+                b: v(&ins[1]),
+                out,
             },
             Op::BiasAdd { bias } => Step::Bias {
                 bias: dense_param(weights, bias)?,
@@ -214,18 +177,16 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
                     out,
                 }
             }
-            Op::MergeHeads => {
-                let m = attention
-                    .get(&id)
-                    .ok_or_else(|| unsupported(&g, id, "merge_heads outside an attention chain"))?;
-                let f = layouts[v(&m.q)].fm();
-                scratch = scratch.max(m.shape.heads * AttentionShape::scratch_per_head(f.cols, f.ld));
+            Op::Attention { .. } => {
+                let shape = attention_shape(&g, id)?;
+                let f = layouts[v(&ins[0])].fm();
+                scratch = scratch.max(shape.heads * AttentionShape::scratch_per_head(f.cols, f.ld));
                 Step::Attention {
-                    shape: m.shape,
-                    q: v(&m.q),
-                    k: v(&m.k),
-                    v: v(&m.v),
-                    mask: v(&m.mask),
+                    shape,
+                    q: v(&ins[0]),
+                    k: v(&ins[1]),
+                    v: v(&ins[2]),
+                    mask: v(&ins[3]),
                     out,
                 }
             }

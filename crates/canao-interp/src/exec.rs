@@ -67,9 +67,15 @@ impl InterpreterExe {
             Op::Input { name, .. } => inputs[name].clone(),
             Op::Arange { len } => Tensor::new(out_shape, (0..*len).map(|i| i as f32).collect())?,
             Op::Embedding { table } => kernels::embedding(args[0], w(table)?).map_err(fail)?,
-            Op::Linear { weight, bias, act } => {
+            Op::Linear {
+                weight,
+                bias,
+                act,
+                residual,
+            } => {
                 let b = bias.as_deref().map(w).transpose()?;
-                kernels::linear(args[0], w(weight)?, b, *act, out_shape)
+                let y = kernels::linear(args[0], w(weight)?, b, *act, out_shape);
+                if *residual { kernels::add(&y, args[1]) } else { y }
             }
             Op::BiasAdd { bias } => kernels::bias_add(args[0], w(bias)?),
             Op::MatMul { transpose_b, alpha } => kernels::matmul(args[0], args[1], *transpose_b, *alpha, out_shape),
@@ -80,6 +86,12 @@ impl InterpreterExe {
             Op::MaskedSoftmax => kernels::softmax(args[0], Some(args[1])),
             Op::SplitHeads { heads } => kernels::split_heads(args[0], *heads, out_shape),
             Op::MergeHeads => kernels::merge_heads(args[0], out_shape),
+            Op::Attention {
+                heads,
+                alpha,
+                out_alpha,
+                ..
+            } => kernels::attention(args, *heads, *alpha, *out_alpha, out_shape),
             Op::MaskedMean => kernels::masked_mean(args[0], args[1], out_shape),
             Op::L2Normalize => kernels::l2_normalize(args[0]),
             Op::Conv2d {

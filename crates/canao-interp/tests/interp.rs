@@ -250,22 +250,27 @@ fn bad_inputs_are_typed_errors() {
     assert!(err.contains("emb.ln.g"), "{err}");
 }
 
-/// The standard pipeline (fusion + DCE) must not change what a graph computes.
+/// Neither the standard pipeline (epilogue folding + DCE) nor the kernel pipeline (residual and
+/// attention fusion on top) may change what a graph computes: the fused ops run in the
+/// interpreter too.
 fn check_pipeline_preserves(g: Graph, seed: u64, vocab: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w = random_weights(&g, &mut rng);
     let inputs = random_inputs(&g, &mut rng, vocab);
     let mut plain = Interpreter.prepare(&g, &w, &Schedule::default()).unwrap();
-    let mut opt_g = g.clone();
-    Pipeline::standard().run(&mut opt_g).unwrap();
-    let mut opt = Interpreter.prepare(&opt_g, &w, &Schedule::default()).unwrap();
-    let (a, b) = (plain.run(&inputs).unwrap(), opt.run(&inputs).unwrap());
-    for (x, y) in a.iter().zip(&b) {
-        assert!(
-            x.max_abs_diff(y).unwrap() < canao_tensor::tolerance::KERNEL_ABS,
-            "{}",
-            g.name()
-        );
+    let a = plain.run(&inputs).unwrap();
+    for pipeline in [Pipeline::standard(), Pipeline::kernels()] {
+        let mut opt_g = g.clone();
+        pipeline.run(&mut opt_g).unwrap();
+        let mut opt = Interpreter.prepare(&opt_g, &w, &Schedule::default()).unwrap();
+        let b = opt.run(&inputs).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                x.max_abs_diff(y).unwrap() < canao_tensor::tolerance::KERNEL_ABS,
+                "{} through {pipeline}",
+                g.name()
+            );
+        }
     }
 }
 

@@ -13,6 +13,12 @@ pub enum IrError {
     Arch { field: String, detail: String },
     #[error("{origin}: {detail}")]
     Ron { origin: String, detail: String },
+    #[error("rewrite `{rule}` at {node}: {detail}")]
+    Rewrite {
+        rule: &'static str,
+        node: String,
+        detail: String,
+    },
     #[error("weights: {0}")]
     Weights(String),
     #[error(transparent)]

@@ -9,7 +9,6 @@ mod graph;
 mod inputs;
 pub mod op;
 pub mod pass;
-pub mod pattern;
 mod runtime;
 mod sparsity;
 mod text;

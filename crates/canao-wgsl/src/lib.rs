@@ -5,7 +5,6 @@
 
 pub mod emit;
 mod error;
-mod fuse;
 mod lower;
 #[cfg(feature = "wgpu")]
 mod runtime;

@@ -1,14 +1,14 @@
-//! Lowering: an IR graph (after the standard passes) becomes a plan of WGSL kernels over
-//! numbered values, one buffer each, in the IR's own row-major layout. A residual `add` that
-//! reads a linear layer's value joins that layer's epilogue, as on the CPU; a block-circulant
+//! Lowering: an IR graph, after the kernel pipeline (epilogue, residual and attention fusion as
+//! IR rewrites, see `canao_ir::pass`), becomes a plan of WGSL kernels over numbered values, one
+//! buffer each, in the IR's own row-major layout. Most ops map to one kernel. A block-circulant
 //! layer becomes three kernels through the frequency domain, with spectra as values of their
-//! own; an attention block (scores, softmax, context) becomes one kernel whose scores stay in
-//! workgroup memory (see [`crate::fuse`]); everything else maps one op to one kernel.
+//! own. An attention op becomes one kernel whose scores stay in workgroup memory when they fit
+//! there, else the scores, softmax and context kernels; with heads, between a split and a merge
+//! kernel.
 
 use std::collections::BTreeMap;
 
 use canao_ir::pass::Pipeline;
-use canao_ir::pattern::AttentionBlock;
 use canao_ir::{Graph, NodeId, Op, ParamValue, Sparsity, TensorType, Weights};
 
 use crate::emit::attention::{self, AttentionShape};
@@ -20,7 +20,6 @@ use crate::emit::matmul::{self, MatMulShape};
 use crate::emit::pattern::{self, PatternLayout};
 use crate::emit::{Kernel, LinearShape, MAX_GROUPS, dense, elementwise, norm, softmax, spmm};
 use crate::error::{Result, WgslError};
-use crate::fuse::Fusions;
 
 /// Data uploaded once, at prepare time.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,24 +74,6 @@ fn unsupported(g: &Graph, id: NodeId, detail: &str) -> WgslError {
     WgslError::Unsupported {
         node: g.label(id),
         detail: detail.into(),
-    }
-}
-
-/// The fused kernel's shape for attention block `a`.
-fn attention_shape(g: &Graph, a: &AttentionBlock) -> AttentionShape {
-    let (q, k, v) = (&g.node(a.q).ty.shape, &g.node(a.k).ty.shape, &g.node(a.v).ty.shape);
-    let [queries, dim] = q[q.len() - 2..] else {
-        unreachable!("matmul operands have rank >= 2")
-    };
-    AttentionShape {
-        heads: q[..q.len() - 2].iter().product(),
-        queries,
-        keys: k[k.len() - 2],
-        dim,
-        value_dim: v[v.len() - 1],
-        alpha: a.alpha,
-        out_alpha: a.out_alpha,
-        masked: a.mask.is_some(),
     }
 }
 
@@ -151,7 +132,7 @@ impl Lowering<'_> {
 
     /// The kernel of linear node `lin`, with `residual` added in its epilogue.
     fn linear(&mut self, lin: NodeId, residual: Option<NodeId>) -> Result<(Kernel, Vec<Arg>)> {
-        let Op::Linear { weight, bias, act } = self.g.node(lin).op.clone() else {
+        let Op::Linear { weight, bias, act, .. } = self.g.node(lin).op.clone() else {
             unreachable!("called on linear nodes only")
         };
         let x = self.g.inputs(lin)[0];
@@ -215,20 +196,76 @@ impl Lowering<'_> {
         Ok((kernel, args))
     }
 
+    /// The kernels of attention node `id` but the last, which it returns with its inputs.
+    fn attention(&mut self, id: NodeId, heads: Option<usize>, shape: AttentionShape) -> Result<(Kernel, Vec<Arg>)> {
+        let ins = self.g.inputs(id);
+        let mut args: Vec<Arg> = ins.iter().map(|i| Arg::Value(self.vals[i])).collect();
+        let Some(h) = heads else {
+            return self.attention_core(id, shape, args);
+        };
+        for (arg, i) in args.iter_mut().zip(&ins).take(3) {
+            let [seq, width] = self.shape(*i)[..] else {
+                unreachable!("checked by the IR")
+            };
+            let split = Arg::Value(self.value(id, seq * width)?);
+            self.step(id, elementwise::split_heads(seq, h, width / h), vec![*arg, split])?;
+            *arg = split;
+        }
+        let (kernel, core_args) = self.attention_core(id, shape, args)?;
+        let ctx = Arg::Value(self.value(id, shape.heads * shape.queries * shape.value_dim)?);
+        self.step(id, kernel, core_args.into_iter().chain([ctx]).collect())?;
+        Ok((elementwise::merge_heads(shape.queries, h, shape.value_dim), vec![ctx]))
+    }
+
+    /// Attention over per-head q, k, v (, mask) in `args`: one kernel when a query row's scores
+    /// fit in workgroup memory, else scores and softmax as kernels of their own before the
+    /// returned context product.
+    fn attention_core(&mut self, id: NodeId, s: AttentionShape, args: Vec<Arg>) -> Result<(Kernel, Vec<Arg>)> {
+        if s.fits() {
+            return Ok((attention::emit(&s), args));
+        }
+        let (rows, batch) = (s.heads * s.queries, s.heads);
+        let scores = Arg::Value(self.value(id, rows * s.keys)?);
+        let product = |m, k, n, transpose_b, alpha| MatMulShape {
+            batch,
+            m,
+            k,
+            n,
+            transpose_b,
+            alpha,
+        };
+        let qk = matmul::emit(product(s.queries, s.dim, s.keys, true, s.alpha));
+        self.step(id, qk, vec![args[0], args[1], scores])?;
+        let probs = Arg::Value(self.value(id, rows * s.keys)?);
+        let mut softmax_args = vec![scores];
+        softmax_args.extend(args.get(3));
+        softmax_args.push(probs);
+        self.step(id, softmax::emit(rows, s.keys, s.masked), softmax_args)?;
+        let pv = matmul::emit(product(s.queries, s.keys, s.value_dim, false, s.out_alpha));
+        Ok((pv, vec![probs, args[2]]))
+    }
+
+    /// The kernel shape of attention node `id`, per head.
+    fn attention_shape(&self, id: NodeId, heads: Option<usize>, alpha: f32, out_alpha: f32, masked: bool) -> AttentionShape {
+        let ins = self.g.inputs(id);
+        let (q, k, v) = (self.shape(ins[0]), self.shape(ins[1]), self.shape(ins[2]));
+        let r = q.len() - 2;
+        let split = heads.unwrap_or(1);
+        AttentionShape {
+            heads: heads.unwrap_or(q[..r].iter().product()),
+            queries: q[r],
+            keys: k[r],
+            dim: q[r + 1] / split,
+            value_dim: v[r + 1] / split,
+            alpha,
+            out_alpha,
+            masked,
+        }
+    }
+
     /// The kernel and input arguments of node `id` (the output argument is added by the caller);
     /// None for nodes that need no kernel.
-    fn node(&mut self, id: NodeId, fused: &Fusions) -> Result<Option<(Kernel, Vec<Arg>)>> {
-        if let Some(&(lin, other)) = fused.residual.get(&id) {
-            return self.linear(lin, Some(other)).map(Some);
-        }
-        if let Some(a) = fused.attention.get(&id) {
-            let args = [Some(a.q), Some(a.k), Some(a.v), a.mask]
-                .into_iter()
-                .flatten()
-                .map(|n| Arg::Value(self.vals[&n]))
-                .collect();
-            return Ok(Some((attention::emit(&attention_shape(&self.g, a)), args)));
-        }
+    fn node(&mut self, id: NodeId) -> Result<Option<(Kernel, Vec<Arg>)>> {
         let ins = self.g.inputs(id);
         let v: Vec<Arg> = ins.iter().map(|i| Arg::Value(self.vals[i])).collect();
         let out_len = self.g.node(id).ty.elements();
@@ -252,7 +289,16 @@ impl Lowering<'_> {
                 let t = self.dense(table)?;
                 return Ok(Some((elementwise::embedding(out_len / d, d), vec![v[0], t])));
             }
-            Op::Linear { .. } => return self.linear(id, None).map(Some),
+            Op::Linear { residual, .. } => return self.linear(id, residual.then(|| ins[1])).map(Some),
+            Op::Attention {
+                heads,
+                alpha,
+                out_alpha,
+                masked,
+            } => {
+                let shape = self.attention_shape(id, *heads, *alpha, *out_alpha, *masked);
+                return self.attention(id, *heads, shape).map(Some);
+            }
             Op::Add => elementwise::add(out_len),
             Op::BiasAdd { bias } => {
                 let b = self.dense(bias)?;
@@ -378,9 +424,7 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
     graph.validate()?;
     weights.check_against(graph)?;
     let mut g = graph.clone();
-    Pipeline::standard().run(&mut g)?;
-    let fused = Fusions::find(&g, |a| attention_shape(&g, a).fits());
-    let skipped = fused.absorbed();
+    Pipeline::kernels().run(&mut g)?;
     let mut l = Lowering {
         g,
         weights,
@@ -396,12 +440,9 @@ pub fn lower(graph: &Graph, weights: &Weights) -> Result<Plan> {
         vals: BTreeMap::new(),
     };
     for id in l.g.topo_order() {
-        if skipped.contains(&id) {
-            continue;
-        }
         let v = l.value(id, l.g.node(id).ty.elements())?;
         l.vals.insert(id, v);
-        if let Some((kernel, mut args)) = l.node(id, &fused)? {
+        if let Some((kernel, mut args)) = l.node(id)? {
             args.push(Arg::Value(v));
             l.step(id, kernel, args)?;
         }

@@ -4,22 +4,23 @@ use anyhow::Result;
 use canao_ir::pass::Pipeline;
 use serde_json::json;
 
-use crate::cmd::model;
+use crate::cmd::model::{self, ModelKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A built-in model: minilm, lenet5.
-    #[arg(long)]
-    model: Option<String>,
+    /// A built-in model.
+    #[arg(long, value_enum)]
+    model: Option<ModelKind>,
     /// An architecture RON file instead of a built-in model.
     #[arg(long)]
     arch: Option<PathBuf>,
     /// Sequence length for BERT-family models.
     #[arg(long, default_value_t = 128)]
     seq: usize,
-    /// Show the graph as built, before the pass pipeline.
-    #[arg(long)]
-    unoptimized: bool,
+    /// Which passes run first: none (the graph as built), standard (canonical form, what export
+    /// reads) or kernels (the fused graph the CPU and WGSL backends map to kernels).
+    #[arg(long, value_enum, default_value_t = Passes::Kernels)]
+    passes: Passes,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -28,13 +29,22 @@ pub struct Args {
     text: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Passes {
+    None,
+    Standard,
+    Kernels,
+}
+
 pub fn run(a: Args) -> Result<()> {
-    let arch = model::resolve(a.model.as_deref(), a.arch.as_deref(), a.seq)?;
+    let arch = model::resolve(a.model, a.arch.as_deref(), a.seq)?;
     let mut g = model::build(&arch)?;
-    let pipeline = Pipeline::standard();
-    if !a.unoptimized {
-        pipeline.run(&mut g)?;
-    }
+    let pipeline = match a.passes {
+        Passes::None => Pipeline::new(Vec::new()),
+        Passes::Standard => Pipeline::standard(),
+        Passes::Kernels => Pipeline::kernels(),
+    };
+    let fired = pipeline.run(&mut g)?;
     if a.text {
         print!("{g}");
         return Ok(());
@@ -53,7 +63,8 @@ pub fn run(a: Args) -> Result<()> {
             .collect();
         let out = json!({
             "graph": g.name(),
-            "passes": if a.unoptimized { String::new() } else { pipeline.to_string() },
+            "passes": pipeline.to_string(),
+            "rewrites": fired.iter().map(|(rule, n)| json!({"rule": rule, "count": n})).collect::<Vec<_>>(),
             "nodes": c.nodes,
             "params": c.params,
             "flops": c.total.flops,
@@ -64,8 +75,9 @@ pub fn run(a: Args) -> Result<()> {
         return Ok(());
     }
     println!("graph {} ({} nodes, {} parameters)", g.name(), c.nodes, c.params);
-    if !a.unoptimized {
-        println!("passes: {pipeline}");
+    if a.passes != Passes::None {
+        let counts: Vec<String> = fired.iter().map(|(rule, n)| format!("{rule} {n}")).collect();
+        println!("passes: {pipeline} ({})", counts.join(", "));
     }
     println!(
         "{:<16} {:>6} {:>14} {:>14} {:>12}",

@@ -248,7 +248,12 @@ impl Lowering<'_> {
                     }
                 }
             }
-            Op::Linear { weight, bias, act } => {
+            Op::Linear {
+                weight,
+                bias,
+                act,
+                residual,
+            } => {
                 let x = self.input(id, 0);
                 let w = self.param(id, weight, true)?;
                 let mut y = self.op("MatMul", &[&x.name, &w], &hint, &[]);
@@ -256,10 +261,12 @@ impl Lowering<'_> {
                     let b = self.param(id, b, false)?;
                     y = self.op("Add", &[&y, &b], &hint, &[]);
                 }
-                Value {
-                    name: self.activation(*act, &y, &hint),
-                    ..x
+                let mut y = self.activation(*act, &y, &hint);
+                if *residual {
+                    let r = self.input(id, 1);
+                    y = self.op("Add", &[&y, &r.name], &hint, &[]);
                 }
+                Value { name: y, ..x }
             }
             Op::BiasAdd { bias } => {
                 let x = self.input(id, 0);
@@ -387,7 +394,9 @@ impl Lowering<'_> {
             }
             // Image and graph ops: canao's IR holds them at a fixed batch of images or a fixed
             // graph, which the sequence mapping above does not describe.
-            Op::Conv2d { .. } | Op::Pool { .. } | Op::Flatten | Op::SpMM { .. } => {
+            // The fused attention is a kernel backend's op; export reads the graph in the
+            // standard form (`Pipeline::standard`), where attention is its plain ops.
+            Op::Conv2d { .. } | Op::Pool { .. } | Op::Flatten | Op::SpMM { .. } | Op::Attention { .. } => {
                 return Err(ExportError::Unmapped {
                     node: self.graph.label(id),
                     op: n.op.kind().to_string(),

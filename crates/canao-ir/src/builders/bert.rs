@@ -236,6 +236,7 @@ pub(crate) fn linear(g: &mut Graph, prefix: &str, input: usize, output: usize, x
             weight,
             bias: None,
             act: Activation::Identity,
+            residual: false,
         },
         &[x],
     )?;

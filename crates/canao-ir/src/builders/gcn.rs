@@ -70,6 +70,7 @@ fn graph_conv(g: &mut Graph, name: &str, adj: &str, input: usize, output: usize,
             weight,
             bias: None,
             act: Activation::Identity,
+            residual: false,
         },
         &[x],
     )?;

@@ -51,6 +51,7 @@ impl LinearArch {
                 weight,
                 bias,
                 act: self.act,
+                residual: false,
             },
             &[x],
         )?;

@@ -52,3 +52,25 @@ pub(crate) fn arch_err<T>(field: impl Into<String>, detail: impl Into<String>) -
         detail: detail.into(),
     })
 }
+
+/// A BERT encoder small enough for rule tests: width 12, 3 heads of 4, FFN 20, 7 tokens.
+#[cfg(test)]
+pub(crate) fn tiny_bert(layers: usize) -> Graph {
+    let layer = BertLayer {
+        hidden: 12,
+        heads: 3,
+        ffn: 20,
+    };
+    BertArch {
+        vocab: 40,
+        max_positions: 40,
+        type_vocab: 2,
+        seq: 7,
+        hidden: 12,
+        head_dim: 4,
+        layer_norm_eps: 1e-12,
+        layers: vec![layer; layers],
+    }
+    .build()
+    .expect("a valid architecture")
+}

@@ -20,7 +20,9 @@ use crate::cost::Cost;
 use crate::dtype::TensorType;
 use crate::graph::ParamSpec;
 
+pub use attention::{AttentionHeads, FuseAttention};
 pub use elementwise::Activation;
+pub use linear::{LinearAct, LinearBias, ResidualLinear};
 pub use pool::PoolKind;
 
 /// Parameters a graph declares, by name.
@@ -39,11 +41,15 @@ pub enum Op {
     Arange { len: usize },
     /// Rows of `table` [vocab, dim] picked by an id vector [n].
     Embedding { table: String },
-    /// x [..., in] times `weight` [out, in] transposed, plus optional bias [out], then `act`.
+    /// x [..., in] times `weight` [out, in] transposed, plus optional bias [out], then `act`;
+    /// with `residual`, a second input of the output's shape is added last (a fused residual
+    /// connection, made by the `residual-linear` rule).
     Linear {
         weight: String,
         bias: Option<String>,
         act: Activation,
+        #[serde(default)]
+        residual: bool,
     },
     /// x [..., n] + bias [n].
     BiasAdd { bias: String },
@@ -64,6 +70,16 @@ pub enum Op {
     SplitHeads { heads: usize },
     /// [heads, seq, d] -> [seq, heads * d].
     MergeHeads,
+    /// Fused attention `out_alpha * softmax(alpha q k^T) v` over the keys the mask [keys] keeps
+    /// (all, unless `masked`); inputs q, k, v (, mask). With `heads`, q, k, v are [seq, heads * d]
+    /// and the output [seq, heads * dv] (the head split and merge inside); without, they are
+    /// [batch?, seq, d]. Made by the `fuse-attention` and `attention-heads` rules.
+    Attention {
+        heads: Option<usize>,
+        alpha: f32,
+        out_alpha: f32,
+        masked: bool,
+    },
     /// Mean of x [seq, dim] over the rows whose mask [seq] is 1 (sentence embedding).
     MaskedMean,
     /// Scale the last axis to unit L2 norm.
@@ -100,6 +116,7 @@ impl Op {
             Op::MaskedSoftmax => "masked_softmax",
             Op::SplitHeads { .. } => "split_heads",
             Op::MergeHeads => "merge_heads",
+            Op::Attention { .. } => "attention",
             Op::MaskedMean => "masked_mean",
             Op::L2Normalize => "l2_normalize",
             Op::Conv2d { .. } => "conv2d",
@@ -114,6 +131,8 @@ impl Op {
         match self {
             Op::Input { .. } | Op::Arange { .. } => 0,
             Op::MatMul { .. } | Op::Add | Op::MaskedSoftmax | Op::MaskedMean => 2,
+            Op::Linear { residual, .. } => 1 + usize::from(*residual),
+            Op::Attention { masked, .. } => 3 + usize::from(*masked),
             _ => 1,
         }
     }
@@ -138,7 +157,7 @@ impl Op {
             Op::Input { ty, .. } => source::infer_input(ty),
             Op::Arange { len } => source::infer_arange(*len),
             Op::Embedding { table } => embedding::infer(ins[0], table, params),
-            Op::Linear { weight, bias, .. } => linear::infer_linear(ins[0], weight, bias.as_deref(), params),
+            Op::Linear { weight, bias, .. } => linear::infer_linear(ins[0], ins.get(1).copied(), weight, bias.as_deref(), params),
             Op::BiasAdd { bias } => linear::infer_bias_add(ins[0], bias, params),
             Op::MatMul { transpose_b, .. } => linear::infer_matmul(ins[0], ins[1], *transpose_b),
             Op::Add => elementwise::infer_add(ins[0], ins[1]),
@@ -147,6 +166,7 @@ impl Op {
             Op::MaskedSoftmax => norm::infer_masked_softmax(ins[0], ins[1]),
             Op::SplitHeads { heads } => attention::infer_split(ins[0], *heads),
             Op::MergeHeads => attention::infer_merge(ins[0]),
+            Op::Attention { heads, masked, .. } => attention::infer_attention(ins, *heads, *masked),
             Op::MaskedMean => pool::infer_masked_mean(ins[0], ins[1]),
             Op::Conv2d {
                 weight,
@@ -171,8 +191,14 @@ impl Op {
                 bytes: io,
                 params: 0,
             },
-            Op::Linear { weight, bias, act } => {
-                linear::cost_linear(io, ins[0], out, weight, bias.is_some(), *act, params)
+            Op::Linear {
+                weight,
+                bias,
+                act,
+                residual,
+            } => {
+                let epilogue = u64::from(bias.is_some()) + act.flops_per_element() + u64::from(*residual);
+                linear::cost_linear(io, ins[0], out, weight, bias.is_some(), epilogue, params)
             }
             Op::BiasAdd { bias } => {
                 let n = params[bias].stored();
@@ -188,6 +214,7 @@ impl Op {
                 params: 0,
             },
             Op::MatMul { .. } => linear::cost_matmul(io, ins[0], out),
+            Op::Attention { heads, .. } => attention::cost_attention(io, ins, *heads),
             Op::Act(a) => Cost {
                 flops: a.flops_per_element() * out.elements() as u64,
                 bytes: io,
@@ -220,8 +247,25 @@ impl Op {
         match self {
             Op::Input { name, .. } => vec![("name", format!("{name:?}"))],
             Op::Arange { len } => vec![("len", len.to_string())],
-            Op::Linear { act, .. } if *act != Activation::Identity => {
-                vec![("act", act.name().to_string())]
+            Op::Linear { act, residual, .. } => {
+                let act = (*act != Activation::Identity).then(|| ("act", act.name().to_string()));
+                act.into_iter().chain(residual.then(|| ("residual", "true".to_string()))).collect()
+            }
+            Op::Attention {
+                heads,
+                alpha,
+                out_alpha,
+                masked,
+            } => {
+                let heads = heads.map(|h| ("heads", h.to_string()));
+                heads
+                    .into_iter()
+                    .chain([
+                        ("alpha", format!("{alpha:?}")),
+                        ("out_alpha", format!("{out_alpha:?}")),
+                        ("masked", masked.to_string()),
+                    ])
+                    .collect()
             }
             Op::MatMul { transpose_b, alpha } => {
                 vec![
@@ -266,6 +310,7 @@ impl Op {
                     Some(a) => Activation::from_name(a).ok_or_else(|| format!("unknown activation `{a}`"))?,
                     None => Activation::Identity,
                 },
+                residual: attrs.contains_key("residual") && util::attr(attrs, "residual")?,
             },
             "bias_add" => Op::BiasAdd { bias: ps.take()? },
             "matmul" => Op::MatMul {
@@ -284,6 +329,12 @@ impl Op {
                 heads: util::attr(attrs, "heads")?,
             },
             "merge_heads" => Op::MergeHeads,
+            "attention" => Op::Attention {
+                heads: attrs.contains_key("heads").then(|| util::attr(attrs, "heads")).transpose()?,
+                alpha: util::attr(attrs, "alpha")?,
+                out_alpha: util::attr(attrs, "out_alpha")?,
+                masked: util::attr(attrs, "masked")?,
+            },
             "masked_mean" => Op::MaskedMean,
             "l2_normalize" => Op::L2Normalize,
             "conv2d" => Op::Conv2d {

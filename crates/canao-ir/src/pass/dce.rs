@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use crate::error::Result;
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
-use crate::pass::Pass;
+use crate::pass::{Changes, Pass};
 
 /// Removes nodes no output depends on, then parameters no node reads. Graph inputs stay, so the
 /// graph's interface does not change under optimisation.
@@ -15,7 +15,7 @@ impl Pass for DeadNodeElimination {
         "dead-node-elimination"
     }
 
-    fn run(&self, graph: &mut Graph) -> Result<usize> {
+    fn run(&self, graph: &mut Graph) -> Result<Changes> {
         let mut live: BTreeSet<NodeId> = BTreeSet::new();
         let mut stack: Vec<NodeId> = graph.outputs().to_vec();
         while let Some(n) = stack.pop() {
@@ -32,6 +32,6 @@ impl Pass for DeadNodeElimination {
             graph.remove(n);
         }
         graph.prune_params();
-        Ok(dead.len())
+        Ok(vec![(self.name(), dead.len())])
     }
 }
