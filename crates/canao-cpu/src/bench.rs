@@ -22,10 +22,36 @@ pub const SHAPES: [(usize, usize); 5] = [(384, 384), (384, 1536), (1536, 384), (
 pub const DENSITIES: [f64; 4] = [1.0, 0.5, 0.25, 0.1];
 pub const BLOCKS: [[usize; 2]; 5] = [[1, 1], [4, 4], [8, 8], [16, 16], [32, 32]];
 
+/// The weight formats the suite times, each one kernel family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Dense,
+    Block,
+    Pattern,
+    Circulant,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Dense => "dense",
+            Format::Block => "block",
+            Format::Pattern => "pattern",
+            Format::Circulant => "circulant",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// One benchmark case: a weight format at a shape and density.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
-    pub kernel: &'static str,
+    pub kernel: Format,
     pub m: usize,
     pub k: usize,
     pub n: usize,
@@ -47,17 +73,17 @@ pub fn suite() -> Vec<Case> {
             density,
             block,
         };
-        cases.push(case("dense", 1.0, [1, 1]));
+        cases.push(case(Format::Dense, 1.0, [1, 1]));
         for block in BLOCKS {
             for d in DENSITIES {
-                cases.push(case("block", d, block));
+                cases.push(case(Format::Block, d, block));
             }
         }
         for d in &DENSITIES[1..] {
-            cases.push(case("pattern", *d, [16, 16]));
+            cases.push(case(Format::Pattern, *d, [16, 16]));
         }
         for b in [4, 8, 16] {
-            cases.push(case("circulant", 1.0 / b as f64, [b, b]));
+            cases.push(case(Format::Circulant, 1.0 / b as f64, [b, b]));
         }
     }
     cases
@@ -127,14 +153,14 @@ impl Prepared {
 /// per layer assigned at random, or circulant tiles.
 pub fn case_sparsity(c: &Case, rng: &mut ChaCha8Rng) -> Sparsity {
     match c.kernel {
-        "block" => {
+        Format::Block => {
             let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
             Sparsity::Block {
                 block: c.block,
                 mask: BitMask(exact_mask(grid, c.density, rng)),
             }
         }
-        "pattern" => {
+        Format::Pattern => {
             let cells = c.block[0] * c.block[1];
             let patterns: Vec<BitMask> = (0..4).map(|_| BitMask(exact_mask(cells, c.density, rng))).collect();
             let grid = c.n.div_ceil(c.block[0]) * c.k.div_ceil(c.block[1]);
@@ -144,8 +170,8 @@ pub fn case_sparsity(c: &Case, rng: &mut ChaCha8Rng) -> Sparsity {
                 assign: (0..grid).map(|_| rng.random_range(0..4)).collect(),
             }
         }
-        "circulant" => Sparsity::Circulant { block: c.block[0] },
-        _ => Sparsity::Dense,
+        Format::Circulant => Sparsity::Circulant { block: c.block[0] },
+        Format::Dense => Sparsity::Dense,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use canao_cpu::bench::{Case, case_sparsity};
+use canao_cpu::bench::{Case, Format, case_sparsity};
 use canao_cpu::{CpuExe, CpuRuntime, StepWork};
 use canao_interp::testing::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, LinearArch};
@@ -411,9 +411,9 @@ pub fn calibration_set(quick: bool, seed: u64) -> Vec<Spec> {
                 block,
             };
             let cases = [0.5, 0.25, 0.1]
-                .map(|d| case("pattern", d, [16, 16]))
+                .map(|d| case(Format::Pattern, d, [16, 16]))
                 .into_iter()
-                .chain([4, 8, 16].map(|b| case("circulant", 1.0 / b as f64, [b, b])));
+                .chain([4, 8, 16].map(|b| case(Format::Circulant, 1.0 / b as f64, [b, b])));
             for c in cases {
                 set.push(Spec::Linear {
                     name: format!("{}-{:.2}-{k}x{n}@{m}", c.kernel, c.density),

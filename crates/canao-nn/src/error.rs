@@ -30,6 +30,8 @@ pub enum NnError {
         expected: Vec<usize>,
         got: Vec<usize>,
     },
+    #[error("cannot pad a text of {tokens} tokens to {len}: padding only lengthens")]
+    Padding { tokens: usize, len: usize },
     #[error("student architecture: `{field}` {detail}")]
     Student { field: String, detail: String },
     #[error("backend: {0}")]

@@ -174,7 +174,9 @@ impl MiniLm {
     /// the sentence embedding are those of the unpadded text.
     pub fn inputs_padded(enc: &Encoded, len: usize) -> Result<BTreeMap<String, Tensor>> {
         let n = enc.ids.len();
-        assert!(len >= n, "padding {n} tokens to {len}");
+        if len < n {
+            return Err(NnError::Padding { tokens: n, len });
+        }
         let padded = |v: &[u32]| {
             let mut out: Vec<f32> = v.iter().map(|&x| x as f32).collect();
             out.resize(len, 0.0);
@@ -288,4 +290,23 @@ pub fn prunable(weights: &Weights) -> Vec<String> {
         .filter(|n| n.starts_with("enc.") && n.ends_with(".w") && !n.contains(".ln."))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Padding masks the added positions out; asking to pad to fewer tokens is an error.
+    #[test]
+    fn padding_lengthens_and_refuses_to_shorten() {
+        let enc = Encoded {
+            ids: vec![101, 7, 102],
+            type_ids: vec![0; 3],
+        };
+        let m = MiniLm::inputs_padded(&enc, 5).unwrap();
+        assert_eq!(m["input_ids"].data(), &[101.0, 7.0, 102.0, 0.0, 0.0]);
+        assert_eq!(m["attention_mask"].data(), &[1.0, 1.0, 1.0, 0.0, 0.0]);
+        let err = MiniLm::inputs_padded(&enc, 2).unwrap_err().to_string();
+        assert!(err.contains("3 tokens to 2"), "{err}");
+    }
 }

@@ -26,10 +26,15 @@ impl SearchSpace {
     /// The student a decision vector describes. Any vector of the right length decodes to a
     /// student inside the space: indices are taken modulo their list, and a keep pattern with too
     /// few layers keeps the lowest-numbered dropped ones too (too many drops the highest kept),
-    /// so strategies never produce an invalid point.
-    pub fn decode(&self, point: &[usize]) -> StudentArch {
+    /// so strategies never produce an invalid point. A vector of another length is an error.
+    pub fn decode(&self, point: &[usize]) -> crate::Result<StudentArch> {
         let n = self.teacher_arch().layers.len();
-        assert_eq!(point.len(), n * PER_LAYER, "decision vector length");
+        if point.len() != n * PER_LAYER {
+            return Err(crate::SearchError::Point {
+                point: point.to_vec(),
+                detail: format!("has {} decisions; this space has {}", point.len(), n * PER_LAYER),
+            });
+        }
         let at = |layer: usize, k: usize| point[layer * PER_LAYER + k];
         let mut keep: Vec<bool> = (0..n).map(|l| at(l, 0) % 2 == 1).collect();
         let (lo, hi) = self.layers;
@@ -58,7 +63,7 @@ impl SearchSpace {
                 }
             })
             .collect();
-        StudentArch { layers }
+        Ok(StudentArch { layers })
     }
 
     /// The canonical decision vector of a student of this space (choices a student does not

@@ -23,6 +23,8 @@ pub enum SearchError {
         line: usize,
         detail: String,
     },
+    #[error("point {point:?}: {detail}")]
+    Point { point: Vec<usize>, detail: String },
     #[error("evaluating {candidate}: {detail}")]
     Evaluation { candidate: String, detail: String },
     #[error("configuration: `{field}` {detail}")]

@@ -27,9 +27,9 @@ pub struct Evaluation {
 pub trait Objective: Sync {
     /// The candidate's identity: points meaning the same candidate share a key, so a candidate
     /// is evaluated once however many points name it.
-    fn key(&self, point: &[usize]) -> String;
+    fn key(&self, point: &[usize]) -> Result<String>;
     /// The candidate as logged and reported (for the BERT space, its `StudentArch`).
-    fn describe(&self, point: &[usize]) -> serde_json::Value;
+    fn describe(&self, point: &[usize]) -> Result<serde_json::Value>;
     fn evaluate(&self, point: &[usize]) -> Result<Evaluation>;
 }
 
@@ -91,16 +91,16 @@ impl std::fmt::Debug for Memo<'_> {
 }
 
 impl Objective for Memo<'_> {
-    fn key(&self, point: &[usize]) -> String {
+    fn key(&self, point: &[usize]) -> Result<String> {
         self.inner.key(point)
     }
 
-    fn describe(&self, point: &[usize]) -> serde_json::Value {
+    fn describe(&self, point: &[usize]) -> Result<serde_json::Value> {
         self.inner.describe(point)
     }
 
     fn evaluate(&self, point: &[usize]) -> Result<Evaluation> {
-        let key = self.inner.key(point);
+        let key = self.inner.key(point)?;
         if let Some(e) = self.seen.lock().expect("memo lock").get(&key) {
             return Ok(e.clone());
         }

@@ -111,7 +111,7 @@ impl Runner<'_> {
                 break StopReason::Converged;
             }
             let points = strategy.ask(self.parallel.max(1).min(remaining));
-            let keys: Vec<String> = points.iter().map(|p| self.objective.key(p)).collect();
+            let keys: Vec<String> = points.iter().map(|p| self.objective.key(p)).collect::<Result<_>>()?;
             // New candidates of this batch, in ask order; those beyond the budget are dropped
             // and the batch is then not told (the run stops with it).
             let mut fresh: Vec<(usize, &String, &Point)> = Vec::new();
@@ -136,7 +136,7 @@ impl Runner<'_> {
                             index,
                             key: key.clone(),
                             point: point.clone(),
-                            arch: self.objective.describe(point),
+                            arch: self.objective.describe(point)?,
                             reward: self.reward.of(&evaluation),
                             meets_limit: self.reward.meets(&evaluation),
                             evaluation,
@@ -170,7 +170,7 @@ impl Runner<'_> {
                 .zip(&keys)
                 .map(|(p, k)| (p, records[by_key[k]].reward))
                 .collect();
-            strategy.tell(&told);
+            strategy.tell(&told)?;
         };
         Ok(Outcome {
             records,

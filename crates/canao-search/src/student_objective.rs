@@ -62,16 +62,16 @@ pub trait StudentScorer: Sync + std::fmt::Debug {
 pub struct Students<'a>(pub &'a dyn StudentScorer);
 
 impl Objective for Students<'_> {
-    fn key(&self, point: &[usize]) -> String {
-        ron::to_string(&self.0.space().decode(point)).expect("students serialise")
+    fn key(&self, point: &[usize]) -> Result<String> {
+        Ok(ron::to_string(&self.0.space().decode(point)?).expect("students serialise"))
     }
 
-    fn describe(&self, point: &[usize]) -> serde_json::Value {
-        serde_json::to_value(self.0.space().decode(point)).expect("students serialise")
+    fn describe(&self, point: &[usize]) -> Result<serde_json::Value> {
+        Ok(serde_json::to_value(self.0.space().decode(point)?).expect("students serialise"))
     }
 
     fn evaluate(&self, point: &[usize]) -> Result<Evaluation> {
-        self.0.evaluate_student(&self.0.space().decode(point))
+        self.0.evaluate_student(&self.0.space().decode(point)?)
     }
 }
 

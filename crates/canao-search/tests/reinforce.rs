@@ -26,7 +26,7 @@ fn search(seed: u64, rounds: usize) -> Vec<Vec<(Point, f64)>> {
                 .into_iter()
                 .map(|p| (p.clone(), reward(&p)))
                 .collect();
-            strategy.tell(&results);
+            strategy.tell(&results).unwrap();
             results
         })
         .collect()

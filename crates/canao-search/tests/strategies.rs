@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use canao_search::strategy::StrategyKind;
+use canao_search::strategy::{Point, StrategyKind};
 use canao_search::{Budget, Evaluation, Objective, Record, Report, Reward, Runner, SearchLog, StopReason};
 
 /// Score 1 at `target`, falling by the normalised distance of each decision from it; latency
@@ -26,11 +26,11 @@ impl Separable {
 }
 
 impl Objective for Separable {
-    fn key(&self, point: &[usize]) -> String {
-        format!("{point:?}")
+    fn key(&self, point: &[usize]) -> canao_search::Result<String> {
+        Ok(format!("{point:?}"))
     }
-    fn describe(&self, point: &[usize]) -> serde_json::Value {
-        serde_json::json!(point)
+    fn describe(&self, point: &[usize]) -> canao_search::Result<serde_json::Value> {
+        Ok(serde_json::json!(point))
     }
     fn evaluate(&self, point: &[usize]) -> canao_search::Result<Evaluation> {
         self.calls.fetch_add(1, Ordering::SeqCst);
@@ -68,7 +68,7 @@ fn run(
         },
         parallel: 4,
     };
-    let mut strategy = kind.build(&objective.cardinalities, seed);
+    let mut strategy = kind.build(&objective.cardinalities, seed).unwrap();
     let (mut log, logged) = if log_path.exists() {
         SearchLog::resume(log_path).unwrap()
     } else {
@@ -255,4 +255,23 @@ fn tempdir() -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Every strategy refuses a told point that is not one of its decision vectors (wrong length, or
+/// a choice past its cardinality), and a space with a decision of no choices, with typed errors.
+#[test]
+fn strategies_refuse_points_outside_their_decisions() {
+    let cards = [3, 2, 4];
+    for kind in StrategyKind::ALL {
+        let mut s = kind.build(&cards, 1).unwrap();
+        let asked = s.ask(2);
+        let good: Vec<(Point, f64)> = asked.into_iter().map(|p| (p, 0.5)).collect();
+        s.tell(&good).unwrap();
+        for bad in [vec![0, 1], vec![0, 2, 0], vec![3, 0, 0]] {
+            let err = s.tell(&[(bad.clone(), 1.0)]).unwrap_err().to_string();
+            assert!(err.contains(&format!("{bad:?}")) && err.contains("[3, 2, 4]"), "{}: {err}", kind.name());
+        }
+        let err = kind.build(&[2, 0], 1).err().expect("a decision without choices").to_string();
+        assert!(err.contains("at least one choice"), "{err}");
+    }
 }

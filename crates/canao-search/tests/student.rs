@@ -61,7 +61,10 @@ fn the_teacher_is_faithful_to_itself_and_students_are_faster_and_less_faithful()
     let mut same = point.clone();
     same[4] = 2; // the block of a dense layer
     same[12] = 3; // a choice of a dropped layer
-    assert_eq!(Students(&o).key(&same), Students(&o).key(&point));
+    assert_eq!(Students(&o).key(&same).unwrap(), Students(&o).key(&point).unwrap());
+    // A vector of the wrong length is refused, naming both lengths.
+    let err = Students(&o).key(&point[1..]).unwrap_err().to_string();
+    assert!(err.contains(&format!("has {} decisions", point.len() - 1)), "{err}");
 }
 
 #[test]

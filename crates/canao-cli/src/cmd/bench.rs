@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use canao_cpu::CpuRuntime;
-use canao_cpu::bench::{Case, Prepared, median_times, suite};
+use canao_cpu::bench::{Case, Format, Prepared, median_times, suite};
 use canao_ir::{Executable, Runtime, Schedule};
 use canao_nn::MiniLm;
 use canao_tensor::Tensor;
@@ -147,7 +147,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
         let base = dense.entry((c.k, c.n)).or_insert_with(|| {
             Prepared::new(
                 &Case {
-                    kernel: "dense",
+                    kernel: Format::Dense,
                     density: 1.0,
                     block: [1, 1],
                     ..c.clone()
@@ -167,8 +167,8 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
             println!(
                 "{}",
                 json!({
-                    "kernel": c.kernel, "m": c.m, "k": c.k, "n": c.n,
-                    "density": if c.kernel == "circulant" { c.density } else { density },
+                    "kernel": c.kernel.name(), "m": c.m, "k": c.k, "n": c.n,
+                    "density": if c.kernel == Format::Circulant { c.density } else { density },
                     "block": block, "threads": threads, "ms": t,
                     "gflops_dense_equiv": dense_equiv / t / 1e6, "gflops_actual": actual / t / 1e6,
                     "speedup_vs_dense": speedup, "packed_bytes": p.weight.packed_bytes(),
@@ -181,7 +181,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
                 c.m,
                 c.k,
                 c.n,
-                if c.kernel == "circulant" { c.density } else { density },
+                if c.kernel == Format::Circulant { c.density } else { density },
                 block,
                 t,
                 dense_equiv / t / 1e6,

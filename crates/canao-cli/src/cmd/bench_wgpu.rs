@@ -57,7 +57,7 @@ fn open_runtime(json: bool) -> Result<canao_wgsl::WgpuRuntime> {
 pub fn kernels(quick: bool, json: bool) -> Result<()> {
     use std::time::Duration;
 
-    use canao_cpu::bench::{Case, case_sparsity, median_times, suite};
+    use canao_cpu::bench::{Case, Format, case_sparsity, median_times, suite};
     use canao_interp::testing::{random_inputs, random_weights};
     use canao_ir::builders::LinearArch;
     use canao_ir::{Activation, Executable, Runtime, Schedule};
@@ -95,7 +95,7 @@ pub fn kernels(quick: bool, json: bool) -> Result<()> {
     for (i, c) in cases.enumerate() {
         let mut p = prepare(&c, i as u64)?;
         let dense = Case {
-            kernel: "dense",
+            kernel: Format::Dense,
             density: 1.0,
             block: [1, 1],
             ..c.clone()
@@ -132,7 +132,7 @@ pub fn kernels(quick: bool, json: bool) -> Result<()> {
                 "{}",
                 json!({
                     "backend": "wgpu", "adapter": adapter, "gpu": gpu,
-                    "kernel": c.kernel, "m": c.m, "k": c.k, "n": c.n, "density": c.density,
+                    "kernel": c.kernel.name(), "m": c.m, "k": c.k, "n": c.n, "density": c.density,
                     "block": block, "ms": t, "gflops_dense_equiv": dense_equiv / t / 1e6,
                     "speedup_vs_dense": dense_t / t,
                     "device_ms": dev, "device_speedup_vs_dense": dev_speedup,

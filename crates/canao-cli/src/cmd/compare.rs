@@ -168,7 +168,7 @@ impl Shared<'_> {
             },
             parallel: self.parallel,
         };
-        let mut s = strategy.build(&self.space.cardinalities(), seed);
+        let mut s = strategy.build(&self.space.cardinalities(), seed)?;
         let outcome = runner.run(s.as_mut(), &mut log, logged, &|_| self.bar.inc(1))?;
         // A run that stopped early (converged) still fills its share of the bar.
         self.bar.inc((self.budget - outcome.records.len()) as u64);

@@ -5,12 +5,19 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use canao_ir::Graph;
 use canao_ir::builders::{Arch, BertArch, from_ron};
+use serde::{Deserialize, Serialize};
 
 /// Models known by name.
-pub const MODELS: &[&str] = &["minilm", "lenet5"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    Minilm,
+    Lenet5,
+}
 
-/// The architecture of a named model or an architecture RON file, at `seq` tokens for BERTs.
-pub fn resolve(model: Option<&str>, arch: Option<&Path>, seq: usize) -> Result<Arch> {
+/// The architecture of a named model (MiniLM when neither is given) or an architecture RON
+/// file, at `seq` tokens for BERTs.
+pub fn resolve(model: Option<ModelKind>, arch: Option<&Path>, seq: usize) -> Result<Arch> {
     match (model, arch) {
         (Some(_), Some(_)) => bail!("give either --model or --arch, not both"),
         (None, Some(path)) => {
@@ -21,9 +28,8 @@ pub fn resolve(model: Option<&str>, arch: Option<&Path>, seq: usize) -> Result<A
                 other => other,
             })
         }
-        (Some("minilm") | None, None) => Ok(Arch::Bert(BertArch::minilm(seq))),
-        (Some("lenet5"), None) => Ok(Arch::LeNet5(Default::default())),
-        (Some(other), None) => bail!("unknown model `{other}`; known models: {}", MODELS.join(", ")),
+        (Some(ModelKind::Minilm) | None, None) => Ok(Arch::Bert(BertArch::minilm(seq))),
+        (Some(ModelKind::Lenet5), None) => Ok(Arch::LeNet5(Default::default())),
     }
 }
 

@@ -156,7 +156,7 @@ pub fn run(a: Args) -> Result<()> {
         budget: config.budget,
         parallel: config.parallel,
     };
-    let mut strategy = config.strategy.build(&config.space.cardinalities(), config.seed);
+    let mut strategy = config.strategy.build(&config.space.cardinalities(), config.seed)?;
     let outcome = runner.run(strategy.as_mut(), &mut log, logged, &|r: &Record| {
         let mut b = best.lock().expect("best lock");
         *b = b.max(r.reward);

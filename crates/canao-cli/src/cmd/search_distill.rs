@@ -13,7 +13,8 @@ use canao_train::data::Task;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cmd::train::{ModelKind, RunSettings, train_run};
+use crate::cmd::model::ModelKind;
+use crate::cmd::train::{RunSettings, train_run};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DistillOptions {

@@ -14,18 +14,11 @@ use canao_train::{
     BertClassifier, Constraints, DistillLoss, Distillation, ImageClassification, Learner, ModelSpec,
     TextClassification, TrainConfig, add_head, init_lenet,
 };
-use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use crate::cmd::backend::{parse_block, read_student};
+use crate::cmd::model::ModelKind;
 use crate::cmd::train_report::{self, RunInfo};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    Minilm,
-    Lenet5,
-}
 
 /// Settings shared by `canao train` and `canao distill`.
 #[derive(Debug, clap::Args)]

@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Point, Strategy, uniform};
+use super::{Point, Strategy, check_told, uniform};
+use crate::error::Result;
 
 const POPULATION: usize = 20;
 const TOURNAMENT: usize = 5;
@@ -62,12 +63,14 @@ impl Strategy for Evolution {
             .collect()
     }
 
-    fn tell(&mut self, results: &[(Point, f64)]) {
+    fn tell(&mut self, results: &[(Point, f64)]) -> Result<()> {
+        check_told(&self.cardinalities, results)?;
         for r in results {
             self.population.push_back(r.clone());
             if self.population.len() > POPULATION {
                 self.population.pop_front();
             }
         }
+        Ok(())
     }
 }

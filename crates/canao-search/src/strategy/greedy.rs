@@ -6,7 +6,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Point, Strategy, uniform};
+use super::{Point, Strategy, check_told, uniform};
+use crate::error::Result;
 
 #[derive(Debug)]
 pub struct Greedy {
@@ -54,13 +55,15 @@ impl Strategy for Greedy {
         self.untried.split_off(self.untried.len() - take)
     }
 
-    fn tell(&mut self, results: &[(Point, f64)]) {
+    fn tell(&mut self, results: &[(Point, f64)]) -> Result<()> {
+        check_told(&self.cardinalities, results)?;
         let Some(best) = results.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
-            return;
+            return Ok(());
         };
         if self.current.as_ref().is_none_or(|c| best.1 > c.1) {
             self.current = Some(best.clone());
             self.untried = self.neighbours(&best.0);
         }
+        Ok(())
     }
 }

@@ -11,6 +11,8 @@ mod zeroth;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Result, SearchError};
+
 pub use evolution::Evolution;
 pub use greedy::Greedy;
 pub use random::Random;
@@ -24,8 +26,9 @@ pub trait Strategy: Send {
     /// The next points to evaluate (at least one). `n` is how many the runner evaluates at once:
     /// a hint for the batch size that strategies with a natural batch of their own may ignore.
     fn ask(&mut self, n: usize) -> Vec<Point>;
-    /// The rewards of the points of the last `ask`, in its order.
-    fn tell(&mut self, results: &[(Point, f64)]);
+    /// The rewards of the points of the last `ask`, in its order. A point outside the
+    /// strategy's decisions is an error (and the strategy learns nothing from the batch).
+    fn tell(&mut self, results: &[(Point, f64)]) -> Result<()>;
 }
 
 /// The strategies canao ships, by the names the CLI and `run.ron` use.
@@ -52,25 +55,28 @@ impl StrategyKind {
         }
     }
 
-    /// A fresh strategy over decisions with these cardinalities.
-    pub fn build(&self, cardinalities: &[usize], seed: u64) -> Box<dyn Strategy> {
-        assert!(
-            !cardinalities.is_empty() && cardinalities.iter().all(|&c| c > 0),
-            "every decision needs a choice"
-        );
-        match self {
+    /// A fresh strategy over decisions with these cardinalities (at least one decision, each
+    /// with at least one choice).
+    pub fn build(&self, cardinalities: &[usize], seed: u64) -> Result<Box<dyn Strategy>> {
+        if cardinalities.is_empty() || cardinalities.contains(&0) {
+            return Err(SearchError::Config {
+                field: "strategy".into(),
+                detail: format!("needs decisions with at least one choice each, got {cardinalities:?}"),
+            });
+        }
+        Ok(match self {
             Self::Random => Box::new(Random::new(cardinalities, seed)),
             Self::Evolution => Box::new(Evolution::new(cardinalities, seed)),
             Self::Rl => Box::new(Reinforce::new(cardinalities, seed)),
             Self::Greedy => Box::new(Greedy::new(cardinalities, seed)),
             Self::ZerothOrder => Box::new(ZerothOrder::new(cardinalities, seed)),
-        }
+        })
     }
 }
 
 impl std::str::FromStr for StrategyKind {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
         Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
             let names: Vec<_> = Self::ALL.iter().map(|k| k.name()).collect();
             format!("unknown strategy `{s}`; one of {}", names.join(", "))
@@ -79,6 +85,18 @@ impl std::str::FromStr for StrategyKind {
 }
 
 /// A uniformly random point.
+/// Checks that every told point has one valid choice per decision.
+pub(crate) fn check_told(cardinalities: &[usize], results: &[(Point, f64)]) -> Result<()> {
+    let outside = |p: &Point| p.len() != cardinalities.len() || p.iter().zip(cardinalities).any(|(&p, &c)| p >= c);
+    match results.iter().find(|(p, _)| outside(p)) {
+        Some((p, _)) => Err(SearchError::Point {
+            point: p.clone(),
+            detail: format!("is not a point of decisions with cardinalities {cardinalities:?}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn uniform(cardinalities: &[usize], rng: &mut impl rand::Rng) -> Point {
     cardinalities.iter().map(|&c| rng.random_range(0..c)).collect()
 }

@@ -3,7 +3,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Point, Strategy, uniform};
+use super::{Point, Strategy, check_told, uniform};
+use crate::error::Result;
 
 #[derive(Debug)]
 pub struct Random {
@@ -27,5 +28,7 @@ impl Strategy for Random {
             .collect()
     }
 
-    fn tell(&mut self, _results: &[(Point, f64)]) {}
+    fn tell(&mut self, results: &[(Point, f64)]) -> Result<()> {
+        check_told(&self.cardinalities, results)
+    }
 }

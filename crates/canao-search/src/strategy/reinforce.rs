@@ -22,7 +22,8 @@ use burn::tensor::{Device, Int, Tensor, TensorData, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Point, Strategy};
+use super::{Point, Strategy, check_told};
+use crate::error::Result;
 
 /// LSTM hidden size (and embedding width): RT3's figure.
 const HIDDEN: usize = 35;
@@ -207,20 +208,15 @@ impl Strategy for Reinforce {
         self.sample(n.max(1))
     }
 
-    fn tell(&mut self, results: &[(Point, f64)]) {
+    fn tell(&mut self, results: &[(Point, f64)]) -> Result<()> {
+        check_told(&self.cardinalities, results)?;
         // A non-finite reward (a failed evaluation scored -inf, say) has no usable gradient.
         let results: Vec<_> = results.iter().filter(|(_, r)| r.is_finite()).collect();
         if results.is_empty() {
-            return;
+            return Ok(());
         }
         let batch = results.len();
         let steps = self.cardinalities.len();
-        for (point, _) in &results {
-            assert!(
-                point.len() == steps && point.iter().zip(&self.cardinalities).all(|(&p, &c)| p < c),
-                "told point {point:?} is not a point of this space"
-            );
-        }
         let mean = results.iter().map(|(_, r)| r).sum::<f64>() / batch as f64;
         let baseline = self.baseline.unwrap_or(mean);
 
@@ -255,5 +251,6 @@ impl Strategy for Reinforce {
             None => mean,
             Some(b) => BASELINE_DECAY * b + (1.0 - BASELINE_DECAY) * mean,
         });
+        Ok(())
     }
 }

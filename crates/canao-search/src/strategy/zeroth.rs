@@ -8,7 +8,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Point, Strategy};
+use super::{Point, Strategy, check_told};
+use crate::error::Result;
 
 /// Directions per gradient estimate.
 const Q: usize = 7;
@@ -72,9 +73,10 @@ impl Strategy for ZerothOrder {
         points
     }
 
-    fn tell(&mut self, results: &[(Point, f64)]) {
+    fn tell(&mut self, results: &[(Point, f64)]) -> Result<()> {
+        check_told(&self.cardinalities, results)?;
         let Some(((_, base), probes)) = results.split_first() else {
-            return;
+            return Ok(());
         };
         let d = self.x.len() as f64;
         let mut g = vec![0.0; self.x.len()];
@@ -95,5 +97,6 @@ impl Strategy for ZerothOrder {
                 *x = (*x + STEP * ui).clamp(0.0, 1.0);
             }
         }
+        Ok(())
     }
 }
