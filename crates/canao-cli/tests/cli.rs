@@ -34,7 +34,9 @@ fn inspect_minilm_reports_about_2_87_gflop() {
     let fired = |rule: &str| rewrites.iter().find(|r| r["rule"] == rule).unwrap()["count"].as_u64();
     assert_eq!(fired("residual-linear"), Some(12));
     assert_eq!(fired("attention-heads"), Some(6));
-    let plain = canao(&["inspect", "--model", "minilm", "--seq", "128", "--json", "--passes", "standard"]);
+    let plain = canao(&[
+        "inspect", "--model", "minilm", "--seq", "128", "--json", "--passes", "standard",
+    ]);
     let p: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
     assert_eq!(p["by_kind"]["matmul"]["count"].as_u64(), Some(12));
     assert_eq!(p["flops"], v["flops"]);

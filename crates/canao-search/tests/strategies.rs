@@ -269,9 +269,17 @@ fn strategies_refuse_points_outside_their_decisions() {
         s.tell(&good).unwrap();
         for bad in [vec![0, 1], vec![0, 2, 0], vec![3, 0, 0]] {
             let err = s.tell(&[(bad.clone(), 1.0)]).unwrap_err().to_string();
-            assert!(err.contains(&format!("{bad:?}")) && err.contains("[3, 2, 4]"), "{}: {err}", kind.name());
+            assert!(
+                err.contains(&format!("{bad:?}")) && err.contains("[3, 2, 4]"),
+                "{}: {err}",
+                kind.name()
+            );
         }
-        let err = kind.build(&[2, 0], 1).err().expect("a decision without choices").to_string();
+        let err = kind
+            .build(&[2, 0], 1)
+            .err()
+            .expect("a decision without choices")
+            .to_string();
         assert!(err.contains("at least one choice"), "{err}");
     }
 }

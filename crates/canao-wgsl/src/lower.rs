@@ -246,7 +246,14 @@ impl Lowering<'_> {
     }
 
     /// The kernel shape of attention node `id`, per head.
-    fn attention_shape(&self, id: NodeId, heads: Option<usize>, alpha: f32, out_alpha: f32, masked: bool) -> AttentionShape {
+    fn attention_shape(
+        &self,
+        id: NodeId,
+        heads: Option<usize>,
+        alpha: f32,
+        out_alpha: f32,
+        masked: bool,
+    ) -> AttentionShape {
         let ins = self.g.inputs(id);
         let (q, k, v) = (self.shape(ins[0]), self.shape(ins[1]), self.shape(ins[2]));
         let r = q.len() - 2;

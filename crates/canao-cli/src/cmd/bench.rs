@@ -181,7 +181,11 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
                 c.m,
                 c.k,
                 c.n,
-                if c.kernel == Format::Circulant { c.density } else { density },
+                if c.kernel == Format::Circulant {
+                    c.density
+                } else {
+                    density
+                },
                 block,
                 t,
                 dense_equiv / t / 1e6,

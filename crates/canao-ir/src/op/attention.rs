@@ -27,12 +27,7 @@ pub fn infer_merge(x: &TensorType) -> InferResult {
 /// The per-problem sizes of a fused attention: (problems, queries, keys, query width, value
 /// width). With `heads`, inputs are [seq, heads * d] and problems are heads; without, they are
 /// [batch?, seq, d] and problems are the batch.
-fn attention_dims(
-    q: &TensorType,
-    k: &TensorType,
-    v: &TensorType,
-    heads: Option<usize>,
-) -> Result<[usize; 5], String> {
+fn attention_dims(q: &TensorType, k: &TensorType, v: &TensorType, heads: Option<usize>) -> Result<[usize; 5], String> {
     for (t, what) in [(q, "queries"), (k, "keys"), (v, "values")] {
         expect_f32(t, &format!("attention {what}"))?;
     }
@@ -44,7 +39,12 @@ fn attention_dims(
         (Some(_), 2) => (1, 0),
         (None, 2) => (1, 0),
         (None, 3) => (q.shape[0], 1),
-        _ => return Err(format!("attention queries must have rank 2{}, got {q}", if heads.is_some() { "" } else { " or 3" })),
+        _ => {
+            return Err(format!(
+                "attention queries must have rank 2{}, got {q}",
+                if heads.is_some() { "" } else { " or 3" }
+            ));
+        }
     };
     if rank == 3 && (k.shape[0] != lead || v.shape[0] != lead) {
         return Err(format!("attention operands differ in batch: {q}, {k}, {v}"));
@@ -176,7 +176,9 @@ impl Rule for AttentionHeads {
         let mut heads = None;
         let mut inputs = Vec::with_capacity(ins.len());
         for &split in &ins[..3] {
-            let Op::SplitHeads { heads: h } = g.node(split).op else { return None };
+            let Op::SplitHeads { heads: h } = g.node(split).op else {
+                return None;
+            };
             if heads.is_some_and(|seen| seen != h) || g.sole_user(split) != Some(att) {
                 return None;
             }
@@ -257,7 +259,9 @@ mod tests {
         let text = "graph \"a\" {\n  %0 = input() {name=\"q\"} : f32[4,6]\n  %1 = input() {name=\"k\"} : f32[5,6]\n  %2 = input() {name=\"v\"} : f32[4,6]\n  %3 = attention(%0, %1, %2) {heads=2, alpha=1.0, out_alpha=1.0, masked=false} : f32[4,6]\n  output %3\n}\n";
         let msg = parse_graph(text).unwrap_err().to_string();
         assert!(msg.contains("one row per key"), "{msg}");
-        let ok = text.replace("f32[4,6]\n  %3", "f32[5,8]\n  %3").replace(": f32[4,6]\n  output", ": f32[4,8]\n  output");
+        let ok = text
+            .replace("f32[4,6]\n  %3", "f32[5,8]\n  %3")
+            .replace(": f32[4,6]\n  output", ": f32[4,8]\n  output");
         parse_graph(&ok).unwrap();
         let bad_heads = ok.replace("heads=2", "heads=5");
         let msg = parse_graph(&bad_heads).unwrap_err().to_string();

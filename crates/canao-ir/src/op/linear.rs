@@ -240,7 +240,13 @@ mod tests {
         assert_eq!(folded, vec![("linear-bias", biases), ("linear-act", 2)]);
         assert_eq!(count(&g, |op| matches!(op, Op::BiasAdd { .. } | Op::Act(_))), 0);
         assert_eq!(
-            count(&g, |op| matches!(op, Op::Linear { act: Activation::Gelu, .. })),
+            count(&g, |op| matches!(
+                op,
+                Op::Linear {
+                    act: Activation::Gelu,
+                    ..
+                }
+            )),
             2
         );
         let adds = count(&g, |op| matches!(op, Op::Add));
@@ -260,7 +266,15 @@ mod tests {
         let lin = g
             .topo_order()
             .into_iter()
-            .find(|&id| matches!(g.node(id).op, Op::Linear { act: Activation::Gelu, .. }))
+            .find(|&id| {
+                matches!(
+                    g.node(id).op,
+                    Op::Linear {
+                        act: Activation::Gelu,
+                        ..
+                    }
+                )
+            })
             .unwrap();
         let ffn_out = g.sole_user(lin).unwrap();
         let mut outs = g.outputs().to_vec();

@@ -157,7 +157,9 @@ impl Op {
             Op::Input { ty, .. } => source::infer_input(ty),
             Op::Arange { len } => source::infer_arange(*len),
             Op::Embedding { table } => embedding::infer(ins[0], table, params),
-            Op::Linear { weight, bias, .. } => linear::infer_linear(ins[0], ins.get(1).copied(), weight, bias.as_deref(), params),
+            Op::Linear { weight, bias, .. } => {
+                linear::infer_linear(ins[0], ins.get(1).copied(), weight, bias.as_deref(), params)
+            }
             Op::BiasAdd { bias } => linear::infer_bias_add(ins[0], bias, params),
             Op::MatMul { transpose_b, .. } => linear::infer_matmul(ins[0], ins[1], *transpose_b),
             Op::Add => elementwise::infer_add(ins[0], ins[1]),
@@ -249,7 +251,9 @@ impl Op {
             Op::Arange { len } => vec![("len", len.to_string())],
             Op::Linear { act, residual, .. } => {
                 let act = (*act != Activation::Identity).then(|| ("act", act.name().to_string()));
-                act.into_iter().chain(residual.then(|| ("residual", "true".to_string()))).collect()
+                act.into_iter()
+                    .chain(residual.then(|| ("residual", "true".to_string())))
+                    .collect()
             }
             Op::Attention {
                 heads,
@@ -330,7 +334,10 @@ impl Op {
             },
             "merge_heads" => Op::MergeHeads,
             "attention" => Op::Attention {
-                heads: attrs.contains_key("heads").then(|| util::attr(attrs, "heads")).transpose()?,
+                heads: attrs
+                    .contains_key("heads")
+                    .then(|| util::attr(attrs, "heads"))
+                    .transpose()?,
                 alpha: util::attr(attrs, "alpha")?,
                 out_alpha: util::attr(attrs, "out_alpha")?,
                 masked: util::attr(attrs, "masked")?,

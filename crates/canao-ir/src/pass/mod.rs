@@ -42,10 +42,7 @@ impl fmt::Display for Pipeline {
 /// Folds a bias add and then an activation that follow a linear layer into its epilogue
 /// (`linear -> bias_add -> gelu` becomes one `linear {act=gelu}`).
 pub fn linear_epilogue() -> Rewriter {
-    Rewriter::new(
-        "fuse-linear-epilogue",
-        vec![Box::new(LinearBias), Box::new(LinearAct)],
-    )
+    Rewriter::new("fuse-linear-epilogue", vec![Box::new(LinearBias), Box::new(LinearAct)])
 }
 
 /// The fusions every kernel backend computes as one kernel: a residual add in a linear layer's
