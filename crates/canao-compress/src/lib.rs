@@ -1,5 +1,13 @@
-//! Compression methods that yield IR sparsity.
+//! Compression methods that yield IR sparsity: the structures a weight is pruned to with their
+//! projections, one-shot magnitude pruning, and the ADMM / SLR splitting that trains a model
+//! towards a structure.
 
+mod error;
 mod magnitude;
+mod splitting;
+mod structure;
 
-pub use magnitude::{CompressError, block_magnitude};
+pub use error::CompressError;
+pub use magnitude::block_magnitude;
+pub use splitting::{Layer, SlrParams, SplitMethod, SplitReport, Splitting};
+pub use structure::Structure;

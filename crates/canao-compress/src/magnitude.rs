@@ -1,15 +1,8 @@
-use canao_ir::{BitMask, Sparsity};
+use canao_ir::Sparsity;
 use canao_tensor::Tensor;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CompressError {
-    #[error("sparsity {0} is outside [0, 1)")]
-    Sparsity(f64),
-    #[error("block {0}x{1} must have positive sides")]
-    Block(usize, usize),
-    #[error("weight `{name}` must be a matrix, got shape {shape:?}")]
-    Shape { name: String, shape: Vec<usize> },
-}
+use crate::error::CompressError;
+use crate::structure::Structure;
 
 /// One-shot block magnitude pruning: tiles the (out x in) matrix into `block` tiles and keeps the
 /// round((1 - sparsity) * tiles) tiles of largest L2 norm (at least one), ties broken by
@@ -28,29 +21,18 @@ pub fn block_magnitude(name: &str, w: &Tensor, block: [usize; 2], sparsity: f64)
             shape: w.shape().to_vec(),
         });
     };
-    let (gr, gc) = (n.div_ceil(block[0]), k.div_ceil(block[1]));
-    let mut norms = vec![0.0f64; gr * gc];
-    for (r, row) in w.data().chunks(k).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            norms[(r / block[0]) * gc + c / block[1]] += f64::from(v) * f64::from(v);
-        }
-    }
-    let keep = (((1.0 - sparsity) * (gr * gc) as f64).round() as usize).max(1);
-    let mut order: Vec<usize> = (0..gr * gc).collect();
-    order.sort_by(|&a, &b| norms[b].total_cmp(&norms[a]).then(a.cmp(&b)));
-    let mut mask = vec![false; gr * gc];
-    for &i in &order[..keep] {
-        mask[i] = true;
-    }
-    Ok(Sparsity::Block {
-        block,
-        mask: BitMask(mask),
-    })
+    let tiles = Structure::Block {
+        rows: block[0],
+        cols: block[1],
+    };
+    let keep = (((1.0 - sparsity) * tiles.groups([n, k]) as f64).round() as usize).max(1);
+    tiles.project(name, [n, k], w.data(), keep)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use canao_ir::BitMask;
 
     #[test]
     fn keeps_the_largest_blocks() {

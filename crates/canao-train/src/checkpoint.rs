@@ -12,6 +12,7 @@ use canao_tensor::{SafetensorsFile, write_safetensors};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError, io};
+use crate::regulariser::RegulariserState;
 
 /// Where the loop stands, and what it has seen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -78,8 +79,18 @@ pub fn read_weights(path: &Path) -> Result<Weights> {
     Ok(weights)
 }
 
+/// A regulariser's tensors in a checkpoint, and its scalars.
+const REGULARISER_TENSORS: &str = "regulariser.safetensors";
+const REGULARISER_SCALARS: &str = "regulariser.json";
+
 /// Saves one checkpoint and points `latest` at it; older checkpoints are then removed.
-pub fn save(out: &Path, weights: &Weights, optimizer: &ModuleOptimizer, state: &LoopState) -> Result<PathBuf> {
+pub fn save(
+    out: &Path,
+    weights: &Weights,
+    optimizer: &ModuleOptimizer,
+    state: &LoopState,
+    regulariser: &RegulariserState,
+) -> Result<PathBuf> {
     let root = dir(out);
     std::fs::create_dir_all(&root).map_err(io(&root))?;
     let name = format!("step-{:08}", state.step);
@@ -97,6 +108,9 @@ pub fn save(out: &Path, weights: &Weights, optimizer: &ModuleOptimizer, state: &
     })?;
     let json = serde_json::to_string_pretty(state).expect("the loop state serialises");
     std::fs::write(tmp.join("state.json"), json).map_err(io(tmp.join("state.json")))?;
+    write_weights(&tmp.join(REGULARISER_TENSORS), &regulariser.tensors)?;
+    let scalars = serde_json::to_string(&regulariser.scalars).expect("JSON values serialise");
+    std::fs::write(tmp.join(REGULARISER_SCALARS), scalars).map_err(io(tmp.join(REGULARISER_SCALARS)))?;
     if done.exists() {
         std::fs::remove_dir_all(&done).map_err(io(&done))?;
     }
@@ -125,6 +139,23 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The regulariser's state saved with this checkpoint (empty for plain training).
+    pub fn regulariser(&self) -> Result<RegulariserState> {
+        let scalars_file = self.dir.join(REGULARISER_SCALARS);
+        if !scalars_file.exists() {
+            return Ok(RegulariserState::default());
+        }
+        let text = std::fs::read_to_string(&scalars_file).map_err(io(&scalars_file))?;
+        let scalars = serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+            file: scalars_file.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(RegulariserState {
+            tensors: read_weights(&self.dir.join(REGULARISER_TENSORS))?,
+            scalars,
+        })
+    }
+
     /// Restores the optimiser state into a freshly configured optimiser.
     pub fn optimizer(&self, fresh: ModuleOptimizer) -> Result<ModuleOptimizer> {
         fresh.load(&self.optimizer).map_err(|e| TrainError::Checkpoint {

@@ -39,6 +39,8 @@ pub enum TrainError {
     Ir(#[from] canao_ir::IrError),
     #[error(transparent)]
     Tensor(#[from] canao_tensor::TensorError),
+    #[error(transparent)]
+    Compress(#[from] canao_compress::CompressError),
 }
 
 pub type Result<T> = std::result::Result<T, TrainError>;

@@ -12,7 +12,7 @@ use canao_ir::{ParamValue, Weights};
 
 use crate::error::{Result, TrainError};
 
-fn canao_name(path: &[String]) -> String {
+pub(crate) fn canao_name(path: &[String]) -> String {
     path.iter()
         .map(|c| c.strip_suffix('_').unwrap_or(c))
         .collect::<Vec<_>>()

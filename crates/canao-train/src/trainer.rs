@@ -1,6 +1,7 @@
 //! The training loop: AdamW with linear warm-up and linear decay, global-norm gradient clipping,
 //! structure constraints projected after every step, validation after every epoch with early
-//! stopping on it, `metrics.jsonl`, and checkpoints (every N steps and at each epoch's end) that
+//! stopping on it, an optional regulariser (a loss term and an epoch-end hook, for methods such as
+//! ADMM), `metrics.jsonl`, and checkpoints (every N steps and at each epoch's end) that
 //! `resume` continues from with the same data order, dropout masks and optimiser state, so a
 //! resumed run ends where an uninterrupted one of the same seed does.
 
@@ -22,6 +23,7 @@ use crate::error::{Result, TrainError, io};
 use crate::layers::Dropout;
 use crate::learner::Learner;
 use crate::params;
+use crate::regulariser::{EpochEnd, NoPenalty, Regulariser};
 
 /// Hyperparameters of a run (written to the run folder as resolved).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +117,8 @@ pub struct Progress {
 pub struct Outcome<M> {
     /// The weights of the best validation epoch.
     pub model: M,
+    /// The weights after the last epoch (what a regulariser has shaped longest).
+    pub last: M,
     pub state: LoopState,
     pub test_accuracy: f64,
     pub best_weights: PathBuf,
@@ -130,6 +134,34 @@ pub fn train<L: Learner>(
     resume: bool,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Outcome<L::Model>> {
+    let shaping = Shaping {
+        constraints,
+        regulariser: &mut NoPenalty,
+    };
+    train_with(learner, model, config, shaping, out, resume, progress)
+}
+
+/// What shapes the weights besides the task loss: constraints projected after every step and a
+/// regulariser in the loss.
+pub struct Shaping<'a, M> {
+    pub constraints: &'a Constraints,
+    pub regulariser: &'a mut dyn Regulariser<M>,
+}
+
+/// [`train`] with a regulariser.
+pub fn train_with<L: Learner>(
+    learner: &L,
+    model: L::Model,
+    config: &TrainConfig,
+    shaping: Shaping<'_, L::Model>,
+    out: &Path,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Outcome<L::Model>> {
+    let Shaping {
+        constraints,
+        regulariser,
+    } = shaping;
     config.validate()?;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let metrics_path = out.join("metrics.jsonl");
@@ -137,6 +169,7 @@ pub fn train<L: Learner>(
         Some(ckpt) if resume => {
             let model = learner.load(&ckpt.weights)?;
             let optimizer = ckpt.optimizer(config.optimizer())?;
+            regulariser.restore(ckpt.regulariser()?)?;
             cut_metrics(&metrics_path, ckpt.state.metrics_bytes)?;
             (model, optimizer, ckpt.state)
         }
@@ -153,6 +186,8 @@ pub fn train<L: Learner>(
         learner,
         config,
         constraints,
+        regulariser,
+        probe: probe_items(learner, config),
         out,
         metrics: std::fs::OpenOptions::new()
             .append(true)
@@ -175,6 +210,7 @@ pub fn train<L: Learner>(
     let test_accuracy = learner.accuracy(&best.valid(), SplitPart::Test);
     Ok(Outcome {
         model: best,
+        last: model,
         state: run.state,
         test_accuracy,
         best_weights,
@@ -189,6 +225,9 @@ struct Run<'a, L: Learner> {
     learner: &'a L,
     config: &'a TrainConfig,
     constraints: &'a Constraints,
+    regulariser: &'a mut dyn Regulariser<L::Model>,
+    /// The training items a regulariser's task loss is measured on.
+    probe: Vec<usize>,
     out: &'a Path,
     metrics: std::fs::File,
     metrics_path: PathBuf,
@@ -226,6 +265,7 @@ impl<L: Learner> Run<'_, L> {
             }
         }
         let validation = self.learner.accuracy(&model.valid(), SplitPart::Validation);
+        let regulariser = self.end_regulariser_epoch(epoch, &model)?;
         let wall = start.elapsed().as_secs_f64();
         let record = EpochRecord {
             epoch,
@@ -234,7 +274,7 @@ impl<L: Learner> Run<'_, L> {
             samples_per_s: (self.state.epoch_samples - resumed_samples) as f64 / wall.max(1e-9),
             wall_s: wall,
         };
-        self.log(serde_json::json!({"kind": "epoch", "record": record}))?;
+        self.log(serde_json::json!({"kind": "epoch", "record": record, "regulariser": regulariser}))?;
         let s = &mut self.state;
         if s.best_validation.is_none_or(|b| validation > b) {
             s.best_validation = Some(validation);
@@ -265,7 +305,13 @@ impl<L: Learner> Run<'_, L> {
             rate: config.dropout,
             rng: step_rng(config.seed, s.step),
         };
-        let loss = self.learner.loss(&model, items, &mut noise);
+        let task = self.learner.loss(&model, items, &mut noise);
+        let penalty = self.regulariser.penalty(&model);
+        let penalty_value = penalty.as_ref().map(|p| p.clone().into_scalar::<f32>());
+        let loss = match penalty {
+            Some(p) => task + p,
+            None => task,
+        };
         let value = loss.clone().into_scalar::<f32>();
         if !value.is_finite() {
             return Err(TrainError::NonFiniteLoss {
@@ -285,10 +331,21 @@ impl<L: Learner> Run<'_, L> {
         s.epoch_samples += items.len();
         let (epoch, step, elapsed) = (s.epoch, s.step, self.elapsed());
         self.log(serde_json::json!({
-            "kind": "step", "epoch": epoch, "step": step, "loss": value, "lr": lr, "grad_norm": grad_norm,
-            "elapsed_s": elapsed,
+            "kind": "step", "epoch": epoch, "step": step, "loss": value, "penalty": penalty_value, "lr": lr,
+            "grad_norm": grad_norm, "elapsed_s": elapsed,
         }))?;
         Ok((model, value))
+    }
+
+    /// Lets the regulariser update its variables after `epoch`; returns what it reports.
+    fn end_regulariser_epoch(&mut self, epoch: usize, model: &L::Model) -> Result<serde_json::Value> {
+        let (learner, probe, batch) = (self.learner, &self.probe, self.config.batch);
+        let mut task_loss = |m: &L::Model| mean_task_loss(learner, m, probe, batch);
+        self.regulariser.end_epoch(EpochEnd {
+            epoch,
+            model: &model.valid(),
+            task_loss: &mut task_loss,
+        })
     }
 
     /// Training seconds of the whole run so far.
@@ -304,7 +361,14 @@ impl<L: Learner> Run<'_, L> {
     fn checkpoint(&mut self, model: &L::Model) -> Result<()> {
         self.state.elapsed_s = self.elapsed();
         self.state.metrics_bytes = file_len(&self.metrics_path)?;
-        let saved = checkpoint::save(self.out, &params::export(model), &self.optimizer, &self.state)?;
+        let regulariser = self.regulariser.state();
+        let saved = checkpoint::save(
+            self.out,
+            &params::export(model),
+            &self.optimizer,
+            &self.state,
+            &regulariser,
+        )?;
         self.last_good = Some(saved);
         Ok(())
     }
@@ -320,6 +384,27 @@ impl<L: Learner> Run<'_, L> {
             validation_accuracy,
         });
     }
+}
+
+/// Training items a regulariser's task loss is measured on: the first of epoch 0's order.
+const PROBE_ITEMS: usize = 2048;
+
+fn probe_items<L: Learner>(learner: &L, config: &TrainConfig) -> Vec<usize> {
+    let batches = learner.epoch_batches(config.batch, &mut epoch_rng(config.seed, 0));
+    batches.into_iter().flatten().take(PROBE_ITEMS).collect()
+}
+
+/// Mean task loss of `model` over `items`, in batches, without dropout.
+fn mean_task_loss<L: Learner>(learner: &L, model: &L::Model, items: &[usize], batch: usize) -> f64 {
+    let mut quiet = Dropout {
+        rate: 0.0,
+        rng: step_rng(0, 0),
+    };
+    let total: f64 = items
+        .chunks(batch)
+        .map(|chunk| f64::from(learner.loss(model, chunk, &mut quiet).into_scalar::<f32>()) * chunk.len() as f64)
+        .sum();
+    total / items.len().max(1) as f64
 }
 
 /// The data-order stream of one epoch: a function of the seed and the epoch alone.

@@ -1,0 +1,252 @@
+//! The sets a pruned weight is constrained to, and the Euclidean projection onto each.
+//!
+//! A structure partitions a weight, seen as the matrix [out, everything else] (a convolution's
+//! [out, in, kh, kw] is [out, in*kh*kw]), into groups, and the set is "at most `keep` groups
+//! non-zero". Every structure here is a tiling, so a kept set of groups is an IR
+//! `Sparsity::Block` mask: irregular is 1 x 1 tiles, a filter is one output row, a column is one
+//! input column across all outputs, a block is a b_r x b_c tile.
+//!
+//! The projection of W onto that set (the point of the set nearest W in the Frobenius norm)
+//! keeps the `keep` groups of largest L2 norm and zeroes the rest: zeroing a group costs its
+//! squared norm, so the cheapest choice drops the smallest groups. Ties break by position, so
+//! the projection is deterministic.
+
+use std::fmt;
+use std::str::FromStr;
+
+use canao_ir::{BitMask, Sparsity};
+use serde::{Deserialize, Serialize};
+
+use crate::error::CompressError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Structure {
+    /// Single weights (unstructured sparsity).
+    Irregular,
+    /// Whole output rows: a convolution's filters, a linear layer's output neurons.
+    Filter,
+    /// Whole input columns across every output: a convolution's (channel, kernel position)
+    /// columns of its im2col matrix, a linear layer's input features.
+    Column,
+    /// `rows` x `cols` tiles, clipped at the matrix's edges.
+    Block { rows: usize, cols: usize },
+}
+
+impl Structure {
+    /// The tile this structure cuts a matrix of `shape` into.
+    pub fn tile(&self, shape: [usize; 2]) -> [usize; 2] {
+        match *self {
+            Structure::Irregular => [1, 1],
+            Structure::Filter => [1, shape[1]],
+            Structure::Column => [shape[0], 1],
+            Structure::Block { rows, cols } => [rows, cols],
+        }
+    }
+
+    /// Groups of a matrix of `shape`.
+    pub fn groups(&self, shape: [usize; 2]) -> usize {
+        let t = self.tile(shape);
+        shape[0].div_ceil(t[0]) * shape[1].div_ceil(t[1])
+    }
+
+    /// Groups to keep so that the weight of `param` is compressed `rate` times (total groups
+    /// over kept groups, rounded to the nearest count). A rate that would keep less than one
+    /// group is an error naming the parameter.
+    pub fn keep_for_rate(&self, param: &str, shape: [usize; 2], rate: f64) -> Result<usize, CompressError> {
+        if !(rate.is_finite() && rate >= 1.0) {
+            return Err(CompressError::Rate(rate));
+        }
+        let groups = self.groups(shape);
+        let keep = (groups as f64 / rate).round() as usize;
+        if keep == 0 {
+            return Err(CompressError::Unreachable {
+                param: param.into(),
+                detail: format!("{rate}x keeps no group of {groups} {self} groups in a {shape:?} matrix"),
+            });
+        }
+        Ok(keep)
+    }
+
+    /// L2 norm of every group of the row-major matrix `data` of `shape`, row-major over the grid.
+    pub fn group_norms(&self, shape: [usize; 2], data: &[f32]) -> Vec<f64> {
+        let t = self.tile(shape);
+        let grid_cols = shape[1].div_ceil(t[1]);
+        let mut sums = vec![0.0f64; self.groups(shape)];
+        for (r, row) in data.chunks(shape[1]).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                sums[(r / t[0]) * grid_cols + c / t[1]] += f64::from(v) * f64::from(v);
+            }
+        }
+        sums.into_iter().map(f64::sqrt).collect()
+    }
+
+    /// The projection of `data` (of `shape`) onto "at most `keep` groups non-zero", as the mask
+    /// of the kept groups; `Sparsity::project` applies it.
+    pub fn project(
+        &self,
+        param: &str,
+        shape: [usize; 2],
+        data: &[f32],
+        keep: usize,
+    ) -> Result<Sparsity, CompressError> {
+        self.check(param, shape, data.len())?;
+        let norms = self.group_norms(shape, data);
+        if keep == 0 || keep > norms.len() {
+            return Err(CompressError::Unreachable {
+                param: param.into(),
+                detail: format!("cannot keep {keep} of {} {self} groups", norms.len()),
+            });
+        }
+        if let Some(i) = norms.iter().position(|n| !n.is_finite()) {
+            return Err(CompressError::NonFinite {
+                param: param.into(),
+                group: i,
+            });
+        }
+        let mut order: Vec<usize> = (0..norms.len()).collect();
+        order.sort_by(|&a, &b| norms[b].total_cmp(&norms[a]).then(a.cmp(&b)));
+        let mut mask = vec![false; norms.len()];
+        for &i in &order[..keep] {
+            mask[i] = true;
+        }
+        Ok(Sparsity::Block {
+            block: self.tile(shape),
+            mask: BitMask(mask),
+        })
+    }
+
+    fn check(&self, param: &str, shape: [usize; 2], len: usize) -> Result<(), CompressError> {
+        if shape[0] * shape[1] != len || len == 0 {
+            return Err(CompressError::Shape {
+                name: param.into(),
+                shape: shape.to_vec(),
+            });
+        }
+        if let Structure::Block { rows, cols } = *self
+            && (rows == 0 || cols == 0)
+        {
+            return Err(CompressError::Block(rows, cols));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Structure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Structure::Irregular => f.write_str("irregular"),
+            Structure::Filter => f.write_str("filter"),
+            Structure::Column => f.write_str("column"),
+            Structure::Block { rows, cols } => write!(f, "block:{rows}x{cols}"),
+        }
+    }
+}
+
+impl FromStr for Structure {
+    type Err = CompressError;
+
+    /// `irregular`, `filter`, `column` or `block:RxC`.
+    fn from_str(s: &str) -> Result<Self, CompressError> {
+        let unknown = || CompressError::UnknownStructure(s.to_string());
+        Ok(match s {
+            "irregular" => Structure::Irregular,
+            "filter" => Structure::Filter,
+            "column" => Structure::Column,
+            _ => {
+                let (r, c) = s
+                    .strip_prefix("block:")
+                    .and_then(|b| b.split_once('x'))
+                    .ok_or_else(unknown)?;
+                let (rows, cols) = (r.parse().map_err(|_| unknown())?, c.parse().map_err(|_| unknown())?);
+                if rows == 0 || cols == 0 {
+                    return Err(CompressError::Block(rows, cols));
+                }
+                Structure::Block { rows, cols }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Squared distance from `w` to its projection under `s`.
+    fn cost(s: &Sparsity, shape: [usize; 2], w: &[f32]) -> f64 {
+        let mut p = w.to_vec();
+        s.project(&shape, &mut p);
+        w.iter().zip(&p).map(|(a, b)| f64::from(a - b).powi(2)).sum()
+    }
+
+    fn structures() -> impl Strategy<Value = Structure> {
+        prop_oneof![
+            Just(Structure::Irregular),
+            Just(Structure::Filter),
+            Just(Structure::Column),
+            (1usize..4, 1usize..4).prop_map(|(rows, cols)| Structure::Block { rows, cols }),
+        ]
+    }
+
+    proptest! {
+        /// The projection keeps exactly `keep` whole groups, and no other choice of `keep`
+        /// groups is nearer to W (checked against every subset of a small grid).
+        #[test]
+        fn projection_is_in_the_set_and_nearest(
+            s in structures(), n in 1usize..5, k in 1usize..5,
+            values in proptest::collection::vec(-8.0f32..8.0, 16), pick in 0.0f64..1.0,
+        ) {
+            let shape = [n, k];
+            let w = &values[..n * k];
+            let groups = s.groups(shape);
+            prop_assume!(groups <= 12);
+            let keep = 1 + ((groups - 1) as f64 * pick) as usize;
+            let got = s.project("w", shape, w, keep).unwrap();
+            let Sparsity::Block { block, mask } = &got else { panic!("a tiling gives a block mask") };
+            prop_assert_eq!(*block, s.tile(shape));
+            prop_assert_eq!(mask.count_ones(), keep);
+            let best = cost(&got, shape, w);
+            for subset in 0u32..(1 << groups) {
+                if subset.count_ones() as usize != keep {
+                    continue;
+                }
+                let other = Sparsity::Block { block: *block, mask: BitMask((0..groups).map(|i| subset >> i & 1 == 1).collect()) };
+                prop_assert!(best <= cost(&other, shape, w) + 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_and_rates() {
+        assert_eq!(Structure::Filter.tile([6, 150]), [1, 150]);
+        assert_eq!(Structure::Column.groups([6, 150]), 150);
+        assert_eq!(Structure::Block { rows: 16, cols: 16 }.groups([40, 33]), 3 * 3);
+        assert_eq!(Structure::Irregular.keep_for_rate("w", [10, 10], 4.0).unwrap(), 25);
+        let err = Structure::Filter.keep_for_rate("conv1.w", [6, 25], 16.0).unwrap_err();
+        assert!(err.to_string().contains("conv1.w"), "{err}");
+        assert!(Structure::Irregular.keep_for_rate("w", [2, 2], 0.5).is_err());
+    }
+
+    #[test]
+    fn parses_what_it_prints() {
+        for s in [
+            Structure::Irregular,
+            Structure::Filter,
+            Structure::Column,
+            Structure::Block { rows: 16, cols: 32 },
+        ] {
+            assert_eq!(s.to_string().parse::<Structure>().unwrap(), s);
+        }
+        for bad in ["rows", "block:16", "block:0x4", "block:ax4", "pattern"] {
+            assert!(bad.parse::<Structure>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_non_finite_weights() {
+        let err = Structure::Irregular
+            .project("fc1.w", [1, 2], &[1.0, f32::NAN], 1)
+            .unwrap_err();
+        assert!(err.to_string().contains("fc1.w"), "{err}");
+    }
+}
