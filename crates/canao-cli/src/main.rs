@@ -43,6 +43,9 @@ enum Command {
     Train(cmd::train::Args),
     /// Distil a student of MiniLM from a fine-tuned teacher (a `canao train` run).
     Distill(cmd::train::DistillArgs),
+    /// Prune a trained LeNet-5 to a structure at a compression rate (magnitude, ADMM or SLR),
+    /// then retrain under the mask.
+    Prune(cmd::prune::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,5 +62,6 @@ fn main() -> anyhow::Result<()> {
         Command::Compare(a) => cmd::compare::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Distill(a) => cmd::train::distill(a),
+        Command::Prune(a) => cmd::prune::run(a),
     }
 }

@@ -28,6 +28,14 @@ pub struct EpochEnd<'a, M> {
     pub task_loss: &'a mut dyn FnMut(&M) -> f64,
 }
 
+impl<M> std::fmt::Debug for EpochEnd<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochEnd")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
 pub trait Regulariser<M> {
     /// A term added to the loss of every step, on the autodiff model; `None` adds nothing.
     fn penalty(&mut self, model: &M) -> Option<Tensor<1>>;

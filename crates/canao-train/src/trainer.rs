@@ -148,6 +148,14 @@ pub struct Shaping<'a, M> {
     pub regulariser: &'a mut dyn Regulariser<M>,
 }
 
+impl<M> std::fmt::Debug for Shaping<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shaping")
+            .field("constraints", &self.constraints)
+            .finish_non_exhaustive()
+    }
+}
+
 /// [`train`] with a regulariser.
 pub fn train_with<L: Learner>(
     learner: &L,

@@ -11,6 +11,7 @@ mod model;
 mod plot;
 pub mod predict;
 pub mod profile;
+pub mod prune;
 pub mod run;
 pub mod search;
 mod search_distill;

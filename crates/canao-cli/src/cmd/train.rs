@@ -275,25 +275,14 @@ pub fn train_run(dir: &Path, settings: &RunSettings, resume: bool) -> Result<()>
 
 /// Trains LeNet-5 from a seeded initialisation on Fashion-MNIST or the digits.
 fn image_run(settings: &RunSettings, dir: &Path, resume: bool, device: Device) -> Result<()> {
-    let home = assets::canao_home();
-    let say = &mut |line: &str| eprintln!("{line}");
-    let (mut data, source) = if settings.task == Task::Digits {
-        let dir = assets::ensure(&home, "digits", say)?;
-        (load_digits(&dir.join("digits.csv.gz"))?, dir.join("digits.csv.gz"))
-    } else {
-        let dir = assets::ensure(&home, "fashion-mnist", say)?;
-        (load_fashion_mnist(&dir)?, dir)
-    };
-    data.split = data.split.limited(SplitPart::Train, settings.train_limit)?;
-    let arch = LeNetArch::default();
-    let weights = init_lenet(&arch, settings.train.seed)?;
+    let (learner, source) = image_learner(settings.task, settings.train_limit, device)?;
+    let weights = init_lenet(&learner.arch, settings.train.seed)?;
     let spec = ModelSpec::LeNet {
-        arch: arch.clone(),
+        arch: learner.arch.clone(),
         labels: settings.task.labels(),
     };
     let names = ["fc1.w", "fc2.w", "fc3.w"].map(String::from);
     let constraints = masks(settings, &names, &weights)?;
-    let learner = ImageClassification { data, arch, device };
     let info = RunInfo {
         dir,
         settings,
@@ -303,6 +292,27 @@ fn image_run(settings: &RunSettings, dir: &Path, resume: bool, device: Device) -
         max_tokens: None,
     };
     fit(&learner, &weights, &constraints, &info, resume)
+}
+
+/// LeNet-5 on an image task (its training part cut to `train_limit` items), and the asset the
+/// split refers to.
+pub fn image_learner(task: Task, train_limit: Option<usize>, device: Device) -> Result<(ImageClassification, PathBuf)> {
+    let home = assets::canao_home();
+    let say = &mut |line: &str| eprintln!("{line}");
+    let (mut data, source) = match task {
+        Task::Digits => {
+            let dir = assets::ensure(&home, "digits", say)?;
+            (load_digits(&dir.join("digits.csv.gz"))?, dir.join("digits.csv.gz"))
+        }
+        Task::FashionMnist => {
+            let dir = assets::ensure(&home, "fashion-mnist", say)?;
+            (load_fashion_mnist(&dir)?, dir)
+        }
+        Task::RottenTomatoes => bail!("LeNet-5 takes an image task, not {}", task.name()),
+    };
+    data.split = data.split.limited(SplitPart::Train, train_limit)?;
+    let arch = LeNetArch::default();
+    Ok((ImageClassification { data, arch, device }, source))
 }
 
 /// Fine-tunes MiniLM or a student of it, or distils a student from a fine-tuned teacher.

@@ -1,0 +1,178 @@
+//! Pruning LeNet-5 on the digits by ADMM, SLR and magnitude: the result has the rate asked for,
+//! lies in its structure, runs on the CPU backend as burn computes it, and a killed SLR run
+//! resumes to the same end.
+
+mod common;
+
+use std::path::PathBuf;
+
+use canao_compress::{SlrParams, Structure};
+use canao_ir::Weights;
+use canao_ir::builders::LeNetArch;
+use canao_nn::assets;
+use canao_train::data::load_digits;
+use canao_train::{
+    Constraints, ImageClassification, LeNet, PruneConfig, PruneMethod, TrainConfig, init_lenet, params, prune,
+};
+use common::*;
+
+fn task() -> ImageClassification {
+    let dir = assets::ensure(&assets::canao_home(), "digits", &mut |l| eprintln!("{l}")).unwrap();
+    ImageClassification {
+        data: load_digits(&dir.join("digits.csv.gz")).unwrap(),
+        arch: LeNetArch::default(),
+        device: device(),
+    }
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("canao-prune-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn phase(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch: 32,
+        lr: 2e-3,
+        warmup: 0.0,
+        weight_decay: 1e-4,
+        clip_norm: 1.0,
+        dropout: 0.0,
+        patience: epochs,
+        checkpoint_every: Some(30),
+        seed: 4,
+    }
+}
+
+fn config(method: PruneMethod, structure: Structure, rate: f64, layers: &[&str]) -> PruneConfig {
+    PruneConfig {
+        method,
+        structure,
+        rate,
+        rho: 0.1,
+        split: phase(2),
+        retrain: phase(1),
+        layers: layers.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// A LeNet-5 trained for two epochs on the digits (the model every test prunes).
+fn trained(task: &ImageClassification) -> Weights {
+    let w = init_lenet(&task.arch, 2).unwrap();
+    let out = fit(task, &w, &phase(2), &Constraints::new(), &out_dir("dense"), false).unwrap();
+    params::export(&out.model)
+}
+
+/// Total over kept weights when each layer keeps `Structure::keep_for_rate` whole groups of
+/// equal size (tiles that divide the matrix).
+fn exact_rate(w: &Weights, layers: &[&str], structure: Structure, rate: f64) -> f64 {
+    let (mut total, mut kept) = (0, 0);
+    for &name in layers {
+        let t = w.dense(name).unwrap();
+        let shape = [t.shape()[0], t.len() / t.shape()[0]];
+        let tile = structure.tile(shape);
+        assert_eq!([shape[0] % tile[0], shape[1] % tile[1]], [0, 0], "{name} {shape:?}");
+        total += t.len();
+        kept += structure.keep_for_rate(name, shape, rate).unwrap() * tile[0] * tile[1];
+    }
+    total as f64 / kept as f64
+}
+
+fn slr() -> PruneMethod {
+    PruneMethod::Slr(SlrParams::default())
+}
+
+#[test]
+fn pruned_models_have_their_rate_stay_in_structure_and_run_on_the_cpu_backend() {
+    let task = task();
+    let dense = trained(&task);
+    let hidden = ["conv1.w", "conv2.w", "fc1.w", "fc2.w"];
+    for (method, structure) in [
+        (slr(), Structure::Filter),
+        (PruneMethod::Admm { interval: 1 }, Structure::Block { rows: 2, cols: 5 }),
+        (PruneMethod::Magnitude, Structure::Filter),
+    ] {
+        let cfg = config(method, structure, 2.0, &hidden);
+        let out = out_dir(method.name());
+        let pruned = prune(&task, &dense, &cfg, &device(), &out, false, &mut |_, _| {}).unwrap();
+        let r = &pruned.report;
+        eprintln!(
+            "{} {structure} 2x: hard prune {:.4}, retrained {:.4} (start {:.4})",
+            r.method, r.accuracy_hard_prune.test, r.test_accuracy, r.accuracy_start.test
+        );
+        // Every layer keeps round(groups / 2) of its groups (whole tiles here: 2x5 divides every
+        // hidden matrix, but conv1's 15 tiles cannot halve exactly).
+        assert_eq!(
+            r.compression_pruned_layers,
+            exact_rate(&dense, &hidden, structure, 2.0),
+            "{method:?}"
+        );
+        assert_eq!(r.layers.len(), 4);
+        assert_eq!(r.accuracy_per_epoch.len(), 1);
+        // The retrained weights lie in the structure: projecting them changes nothing.
+        let mut projected = pruned.weights.clone();
+        pruned.constraints.project_weights(&mut projected).unwrap();
+        assert_eq!(
+            projected, pruned.weights,
+            "{method:?}: retrained weights left their structure"
+        );
+        // The CPU backend runs them under the structure (its sparse kernels) as burn does.
+        let arch = LeNetArch {
+            batch: 3,
+            ..task.arch.clone()
+        };
+        let mut g = arch.build().unwrap();
+        pruned.constraints.apply_to(&mut g).unwrap();
+        let items = &task.data.split.test[..3];
+        let model = LeNet::load(&arch, &pruned.weights, &device()).unwrap();
+        let want = values(&model.forward(task.images(items, &device())));
+        let pixels: Vec<f32> = items.iter().flat_map(|&i| task.data.image(i).to_vec()).collect();
+        let inputs = [(
+            "image".to_string(),
+            canao_tensor::Tensor::new(vec![3, 1, 28, 28], pixels).unwrap(),
+        )]
+        .into();
+        let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &inputs);
+        let d = max_diff(&want, got[0].data());
+        assert!(d < 1e-4, "{method:?}: CPU backend logits differ from burn's by {d}");
+        assert!(r.test_accuracy > 0.5, "{method:?}: {}", r.test_accuracy);
+    }
+}
+
+#[test]
+fn a_killed_slr_run_resumes_to_the_same_end() {
+    let task = task();
+    let dense = trained(&task);
+    let cfg = config(slr(), Structure::Irregular, 4.0, &[]);
+    let whole = prune(&task, &dense, &cfg, &device(), &out_dir("whole"), false, &mut |_, _| {}).unwrap();
+    let dir = out_dir("killed");
+    // Killed in the second epoch of the SLR phase (40 steps an epoch; the last checkpoint is step 60, mid-epoch, after the first update).
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        prune(&task, &dense, &cfg, &device(), &dir, false, &mut |phase, p| {
+            assert!(!(phase == "split" && p.step >= 70), "simulated crash");
+        })
+    }));
+    assert!(crashed.is_err());
+    let resumed = prune(&task, &dense, &cfg, &device(), &dir, true, &mut |_, _| {}).unwrap();
+    assert_eq!(resumed.weights, whole.weights, "final weights differ");
+    assert_eq!(resumed.report, whole.report);
+    let metrics = std::fs::read_to_string(dir.join("split/metrics.jsonl")).unwrap();
+    let updates: Vec<&str> = metrics.lines().filter(|l| l.contains("\"kind\":\"epoch\"")).collect();
+    assert_eq!(updates.len(), 2);
+    assert!(updates.iter().all(|l| l.contains("\"step_size\"")), "{updates:?}");
+}
+
+#[test]
+fn unreachable_rates_name_the_layer() {
+    let task = task();
+    let w = init_lenet(&task.arch, 0).unwrap();
+    // conv1 has 6 filters: 16x keeps none of them.
+    let cfg = config(PruneMethod::Magnitude, Structure::Filter, 16.0, &["conv1.w"]);
+    let err = prune(&task, &w, &cfg, &device(), &out_dir("bad"), false, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("conv1.w"), "{err}");
+    let cfg = config(PruneMethod::Magnitude, Structure::Irregular, 2.0, &["conv1.b"]);
+    let err = prune(&task, &w, &cfg, &device(), &out_dir("bias"), false, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("conv1.b"), "{err}");
+}
