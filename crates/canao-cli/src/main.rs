@@ -46,6 +46,8 @@ enum Command {
     /// Prune a trained LeNet-5 to a structure at a compression rate (magnitude, ADMM or SLR),
     /// then retrain under the mask.
     Prune(cmd::prune::Args),
+    /// Tabulate and plot the `canao prune` runs under a folder (ADMM against SLR per rate).
+    ComparePruning(cmd::compare_pruning::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,5 +65,6 @@ fn main() -> anyhow::Result<()> {
         Command::Train(a) => cmd::train::run(a),
         Command::Distill(a) => cmd::train::distill(a),
         Command::Prune(a) => cmd::prune::run(a),
+        Command::ComparePruning(a) => cmd::compare_pruning::run(a),
     }
 }

@@ -4,6 +4,7 @@ pub mod bench;
 mod bench_train;
 mod bench_wgpu;
 pub mod compare;
+pub mod compare_pruning;
 pub mod embed;
 pub mod export;
 pub mod inspect;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# ADMM against SLR (and one-shot magnitude pruning as the baseline) on one trained LeNet-5, at
+# every rate and seed, two runs at a time; then `canao compare-pruning` tabulates them.
+#   scripts/prune-sweep.sh OUT [STRUCTURE] [TRAIN_LIMIT]
+# Rates, seeds and phase lengths can be overridden with RATES, SEEDS, EPOCHS, RETRAIN.
+set -euo pipefail
+out=${1:?usage: scripts/prune-sweep.sh OUT [STRUCTURE] [TRAIN_LIMIT]}
+structure=${2:-irregular}
+limit=${3:-6000}
+rates=${RATES:-4 8 16 32 64}
+seeds=${SEEDS:-0 1 2}
+canao=${CANAO:-target/release/canao}
+mkdir -p "$out"
+if [ ! -f "$out/dense/weights.safetensors" ]; then
+  "$canao" train --model lenet5 --task fashion-mnist --train-limit 12000 --out "$out/dense"
+fi
+jobs=()
+for rate in $rates; do
+  for seed in $seeds; do
+    for method in slr admm magnitude; do
+      jobs+=("$method $rate $seed")
+    done
+  done
+done
+run_one() {
+  read -r method rate seed <<<"$1"
+  dir="$out/$method-${structure//:/}-${rate}x-seed$seed"
+  [ -f "$dir/report.json" ] && return 0
+  args=(prune --method "$method" --structure "$structure" --rate "$rate" --seed "$seed"
+        --from "$out/dense" --train-limit "$limit" --epochs "${EPOCHS:-3}" --retrain-epochs "${RETRAIN:-3}")
+  if [ -f "$dir/prune.json" ]; then args=(prune --resume "$dir"); else args+=(--out "$dir"); fi
+  "$canao" "${args[@]}" > "$dir.log" 2>&1 || echo "failed: $1 (see $dir.log)"
+}
+export -f run_one
+export out structure limit canao
+printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
+"$canao" compare-pruning --runs "$out"
