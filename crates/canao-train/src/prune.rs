@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::constraint::Constraints;
 use crate::data::SplitPart;
 use crate::error::{Result, TrainError};
+use crate::group_lasso::{GroupLasso, GroupLassoParams};
 use crate::learner::Learner;
 use crate::params;
 use crate::split_penalty::SplitPenalty;
@@ -32,13 +33,15 @@ pub enum PruneMethod {
         interval: usize,
     },
     Slr(SlrParams),
+    /// Reweighted group Lasso (§1) or, bounded by the target, dynamic regularisation (§2).
+    GroupLasso(GroupLassoParams),
 }
 
 impl PruneMethod {
     /// The splitting behind the method; `None` for magnitude.
     pub fn splitting(&self) -> Option<SplitMethod> {
         match *self {
-            PruneMethod::Magnitude => None,
+            PruneMethod::Magnitude | PruneMethod::GroupLasso(_) => None,
             PruneMethod::Admm { interval } => Some(SplitMethod::Admm { interval }),
             PruneMethod::Slr(p) => Some(SplitMethod::Slr(p)),
         }
@@ -49,6 +52,8 @@ impl PruneMethod {
             PruneMethod::Magnitude => "magnitude",
             PruneMethod::Admm { .. } => "admm",
             PruneMethod::Slr(_) => "slr",
+            PruneMethod::GroupLasso(p) if p.bounded => "dynamic",
+            PruneMethod::GroupLasso(_) => "reweighted",
         }
     }
 }
@@ -61,7 +66,7 @@ pub struct PruneConfig {
     pub rate: f64,
     /// The penalty's rho (ADMM and SLR).
     pub rho: f64,
-    /// The regularised phase (ADMM and SLR; magnitude has none).
+    /// The regularised phase (ADMM, SLR, group Lasso; magnitude has none).
     pub split: TrainConfig,
     /// Retraining with the mask fixed.
     pub retrain: TrainConfig,
@@ -160,13 +165,17 @@ pub fn prune<L: Learner>(
     let layers = layers(config, weights)?;
     let start = learner.load(weights)?;
     let accuracy_start = accuracy(learner, &start);
-    let shaped = match config.method.splitting() {
-        None => start,
-        Some(method) => {
+    let shaped = match (config.method, config.method.splitting()) {
+        (PruneMethod::GroupLasso(p), _) => {
+            let mut penalty = GroupLasso::new(p, layers.clone(), weights, device.clone())?;
+            split_phase(learner, start, &mut penalty, &config.split, out, resume, progress)?
+        }
+        (_, Some(method)) => {
             let split = Splitting::new(method, config.rho, layers.clone(), weights)?;
             let mut penalty = SplitPenalty::new(split, device.clone());
             split_phase(learner, start, &mut penalty, &config.split, out, resume, progress)?
         }
+        (_, None) => start,
     };
     let accuracy_before_prune = accuracy(learner, &shaped);
     let shaped_weights = params::export(&shaped);
@@ -203,12 +212,12 @@ pub fn prune<L: Learner>(
     })
 }
 
-/// Trains under the ADMM / SLR penalty; returns the last epoch's model (what the penalty has
-/// shaped longest, as the public code retrains from its last checkpoint).
+/// Trains under the method's penalty (ADMM / SLR / group Lasso); returns the last epoch's model
+/// (what the penalty has shaped longest, as the public code retrains from its last checkpoint).
 fn split_phase<L: Learner>(
     learner: &L,
     start: L::Model,
-    penalty: &mut SplitPenalty,
+    penalty: &mut dyn crate::regulariser::Regulariser<L::Model>,
     config: &TrainConfig,
     out: &Path,
     resume: bool,

@@ -96,26 +96,36 @@ impl Proximal {
 
     /// The penalty on `model`'s parameters; `None` while no target is set.
     pub fn term<M: Module>(&self, model: &M) -> Option<Tensor<1>> {
-        if self.targets.is_empty() {
-            return None;
-        }
-        let mut visitor = ProximalSum {
-            path: Vec::new(),
-            targets: &self.targets,
-            sum: None,
-        };
-        model.visit(&mut visitor);
-        visitor.sum.map(|s| s.mul_scalar(self.rho / 2.0))
+        let sum = sum_over_params(model, &mut |name, w| {
+            let target = self.targets.get(name)?;
+            Some((w - target.clone()).square().sum())
+        });
+        sum.map(|s| s.mul_scalar(self.rho / 2.0))
     }
 }
 
-struct ProximalSum<'a> {
+/// The sum over `model`'s float parameters of `term(canao name, flat values)`, skipping those
+/// it returns `None` for; `None` when it skips them all.
+pub fn sum_over_params<M: Module>(
+    model: &M,
+    term: &mut dyn FnMut(&str, Tensor<1>) -> Option<Tensor<1>>,
+) -> Option<Tensor<1>> {
+    let mut visitor = ParamSum {
+        path: Vec::new(),
+        term,
+        sum: None,
+    };
+    model.visit(&mut visitor);
+    visitor.sum
+}
+
+struct ParamSum<'a> {
     path: Vec<String>,
-    targets: &'a BTreeMap<String, Tensor<1>>,
+    term: &'a mut dyn FnMut(&str, Tensor<1>) -> Option<Tensor<1>>,
     sum: Option<Tensor<1>>,
 }
 
-impl ModuleVisitor for ProximalSum<'_> {
+impl ModuleVisitor for ParamSum<'_> {
     fn enter_module(&mut self, name: &str, _container: &str) {
         self.path.push(name.to_string());
     }
@@ -125,12 +135,11 @@ impl ModuleVisitor for ProximalSum<'_> {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let Some(target) = self.targets.get(&crate::params::canao_name(&self.path)) else {
-            return;
-        };
         let w = param.val();
         let n = w.shape().num_elements();
-        let term = (w.reshape([n]) - target.clone()).square().sum();
+        let Some(term) = (self.term)(&crate::params::canao_name(&self.path), w.reshape([n])) else {
+            return;
+        };
         self.sum = Some(match self.sum.take() {
             Some(s) => s + term,
             None => term,

@@ -3,11 +3,12 @@
 mod common;
 
 use burn::optim::GradientsParams;
+use canao_compress::{Layer, Structure};
 use canao_ir::Weights;
 use canao_ir::builders::LeNetArch;
 use canao_train::learner::cross_entropy;
 use canao_train::params::param_id;
-use canao_train::{BertClassifier, LeNet, TokenBatch};
+use canao_train::{BertClassifier, GroupLasso, GroupLassoParams, LeNet, TokenBatch};
 use common::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -161,4 +162,50 @@ fn lenet_gradients_match_finite_differences() {
         &loss_of,
         &grad_of,
     );
+}
+
+#[test]
+fn group_lasso_gradients_match_finite_differences() {
+    let arch = LeNetArch {
+        input: [1, 12, 12],
+        conv1: 3,
+        conv2: 4,
+        fc1: 10,
+        fc2: 8,
+        classes: 5,
+        ..LeNetArch::default()
+    };
+    let w = canao_train::init_lenet(&arch, 15).unwrap();
+    // 2x5 tiles over conv1's [3, 25] matrix leave a padded edge row of tiles.
+    let layer = |param: &str, structure: Structure| {
+        let t = w.dense(param).unwrap();
+        let shape = [t.shape()[0], t.len() / t.shape()[0]];
+        Layer {
+            param: param.into(),
+            shape,
+            structure,
+            keep: 1,
+        }
+    };
+    let layers = vec![
+        layer("conv1.w", Structure::Block { rows: 2, cols: 5 }),
+        layer("conv2.w", Structure::Column),
+        layer("fc1.w", Structure::Filter),
+    ];
+    let params = GroupLassoParams {
+        lambda: 0.5,
+        ..GroupLassoParams::reweighted()
+    };
+    let lasso = GroupLasso::new(params, layers, &w, device()).unwrap();
+    let loss_of = |w: &Weights| lasso.term(&LeNet::load(&arch, w, &device()).unwrap()).unwrap();
+    let model = LeNet::load(&arch, &w, &device()).unwrap();
+    let grads = grads_of(lasso.term(&model).unwrap(), &model);
+    let grad_of = |name: &str| -> Vec<f32> {
+        let id = param_id(name);
+        match w.dense(name).unwrap().shape().len() {
+            2 => values(&grads.get::<2>(id).unwrap()),
+            _ => values(&grads.get::<4>(id).unwrap()),
+        }
+    };
+    check(&w, &["conv1.w", "conv2.w", "fc1.w"], &loss_of, &grad_of);
 }

@@ -1,4 +1,4 @@
-//! Pruning LeNet-5 on the digits by ADMM, SLR and magnitude: the result has the rate asked for,
+//! Pruning LeNet-5 on the digits by ADMM, SLR, group Lasso and magnitude: the result has the rate asked for,
 //! lies in its structure, runs on the CPU backend as burn computes it, and a killed SLR run
 //! resumes to the same end.
 
@@ -12,7 +12,8 @@ use canao_ir::builders::LeNetArch;
 use canao_nn::assets;
 use canao_train::data::load_digits;
 use canao_train::{
-    Constraints, ImageClassification, LeNet, PruneConfig, PruneMethod, TrainConfig, init_lenet, params, prune,
+    Constraints, GroupLassoParams, ImageClassification, LeNet, PruneConfig, PruneMethod, TrainConfig, init_lenet,
+    params, prune,
 };
 use common::*;
 
@@ -93,6 +94,11 @@ fn pruned_models_have_their_rate_stay_in_structure_and_run_on_the_cpu_backend() 
         (slr(), Structure::Filter),
         (PruneMethod::Admm { interval: 1 }, Structure::Block { rows: 2, cols: 5 }),
         (PruneMethod::Magnitude, Structure::Filter),
+        (PruneMethod::GroupLasso(GroupLassoParams::dynamic()), Structure::Column),
+        (
+            PruneMethod::GroupLasso(GroupLassoParams::reweighted()),
+            Structure::Irregular,
+        ),
     ] {
         let cfg = config(method, structure, 2.0, &hidden);
         let out = out_dir(method.name());

@@ -16,7 +16,7 @@ use canao_cpu::CpuRuntime;
 use canao_ir::{Executable, Runtime, Schedule, Weights};
 use canao_tensor::Tensor;
 use canao_train::data::Task;
-use canao_train::{ModelSpec, PruneConfig, PruneMethod, Pruned, TrainConfig};
+use canao_train::{GroupLassoParams, ModelSpec, PruneConfig, PruneMethod, Pruned, TrainConfig};
 use plotters::style::colors::{BLUE, RED};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,6 +31,10 @@ pub enum MethodKind {
     Magnitude,
     Admm,
     Slr,
+    /// Reweighted group Lasso (every group penalised, reweighted every --every epochs).
+    Reweighted,
+    /// Dynamic regularisation: group Lasso on the groups outside the target, updated every epoch.
+    Dynamic,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +71,12 @@ pub struct Args {
     /// ADMM: epochs between Z / U updates.
     #[arg(long, default_value_t = 1)]
     interval: usize,
+    /// Group Lasso: the penalty's weight (default 1e-4).
+    #[arg(long, allow_negative_numbers = true)]
+    lambda: Option<f64>,
+    /// Group Lasso: epochs between reweightings (default 4 for reweighted, 1 for dynamic).
+    #[arg(long)]
+    every: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Train on only the first N items of the training part (quick runs).
@@ -137,6 +147,8 @@ impl Args {
                 interval: self.interval,
             },
             MethodKind::Slr => PruneMethod::Slr(SlrParams::default()),
+            MethodKind::Reweighted => self.group_lasso(GroupLassoParams::reweighted())?,
+            MethodKind::Dynamic => self.group_lasso(GroupLassoParams::dynamic())?,
         };
         let phase = |epochs: usize| TrainConfig {
             epochs,
@@ -171,6 +183,18 @@ impl Args {
             seed: self.seed,
             config,
         })
+    }
+}
+
+impl Args {
+    fn group_lasso(&self, defaults: GroupLassoParams) -> Result<PruneMethod> {
+        let p = GroupLassoParams {
+            lambda: self.lambda.unwrap_or(defaults.lambda),
+            every: self.every.unwrap_or(defaults.every),
+            ..defaults
+        };
+        p.validate().context("--lambda / --every")?;
+        Ok(PruneMethod::GroupLasso(p))
     }
 }
 
