@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use canao_compress::{SlrParams, Structure};
 use canao_ir::Weights;
@@ -59,11 +60,15 @@ fn config(method: PruneMethod, structure: Structure, rate: f64, layers: &[&str])
     }
 }
 
-/// A LeNet-5 trained for two epochs on the digits (the model every test prunes).
-fn trained(task: &ImageClassification) -> Weights {
-    let w = init_lenet(&task.arch, 2).unwrap();
-    let out = fit(task, &w, &phase(2), &Constraints::new(), &out_dir("dense"), false).unwrap();
-    params::export(&out.model)
+/// A LeNet-5 trained for two epochs on the digits (the model every test prunes), trained once
+/// per process: tests run on parallel threads and would otherwise share its checkpoint folder.
+fn trained(task: &ImageClassification) -> &'static Weights {
+    static DENSE: OnceLock<Weights> = OnceLock::new();
+    DENSE.get_or_init(|| {
+        let w = init_lenet(&task.arch, 2).unwrap();
+        let out = fit(task, &w, &phase(2), &Constraints::new(), &out_dir("dense"), false).unwrap();
+        params::export(&out.model)
+    })
 }
 
 /// Total over kept weights when each layer keeps `Structure::keep_for_rate` whole groups of
@@ -102,7 +107,7 @@ fn pruned_models_have_their_rate_stay_in_structure_and_run_on_the_cpu_backend() 
     ] {
         let cfg = config(method, structure, 2.0, &hidden);
         let out = out_dir(method.name());
-        let pruned = prune(&task, &dense, &cfg, &device(), &out, false, &mut |_, _| {}).unwrap();
+        let pruned = prune(&task, dense, &cfg, &device(), &out, false, &mut |_, _| {}).unwrap();
         let r = &pruned.report;
         eprintln!(
             "{} {structure} 2x: hard prune {:.4}, retrained {:.4} (start {:.4})",
@@ -112,7 +117,7 @@ fn pruned_models_have_their_rate_stay_in_structure_and_run_on_the_cpu_backend() 
         // hidden matrix, but conv1's 15 tiles cannot halve exactly).
         assert_eq!(
             r.compression_pruned_layers,
-            exact_rate(&dense, &hidden, structure, 2.0),
+            exact_rate(dense, &hidden, structure, 2.0),
             "{method:?}"
         );
         assert_eq!(r.layers.len(), 4);
@@ -152,16 +157,16 @@ fn a_killed_slr_run_resumes_to_the_same_end() {
     let task = task();
     let dense = trained(&task);
     let cfg = config(slr(), Structure::Irregular, 4.0, &[]);
-    let whole = prune(&task, &dense, &cfg, &device(), &out_dir("whole"), false, &mut |_, _| {}).unwrap();
+    let whole = prune(&task, dense, &cfg, &device(), &out_dir("whole"), false, &mut |_, _| {}).unwrap();
     let dir = out_dir("killed");
     // Killed in the second epoch of the SLR phase (40 steps an epoch; the last checkpoint is step 60, mid-epoch, after the first update).
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        prune(&task, &dense, &cfg, &device(), &dir, false, &mut |phase, p| {
+        prune(&task, dense, &cfg, &device(), &dir, false, &mut |phase, p| {
             assert!(!(phase == "split" && p.step >= 70), "simulated crash");
         })
     }));
     assert!(crashed.is_err());
-    let resumed = prune(&task, &dense, &cfg, &device(), &dir, true, &mut |_, _| {}).unwrap();
+    let resumed = prune(&task, dense, &cfg, &device(), &dir, true, &mut |_, _| {}).unwrap();
     assert_eq!(resumed.weights, whole.weights, "final weights differ");
     assert_eq!(resumed.report, whole.report);
     let metrics = std::fs::read_to_string(dir.join("split/metrics.jsonl")).unwrap();
