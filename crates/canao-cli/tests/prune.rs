@@ -80,11 +80,13 @@ fn prune_runs_compare_side_by_side() {
 
 #[test]
 fn bad_input_gets_an_error_naming_it() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--method", "lasso"], "invalid value 'lasso' for '--method"),
         (&["--structure", "block:0x4"], "block"),
         (&["--rate", "0.5"], "rate"),
         (&["--structure", "filter", "--rate", "1000"], "conv1.w"),
+        (&["--model", "minilm"], "--task digits: minilm takes rotten-tomatoes"),
+        (&["--model", "minilm", "--structure", "filter"], "--structure filter"),
     ];
     for (args, want) in cases {
         let out = tmp("bad");

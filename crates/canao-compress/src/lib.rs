@@ -10,4 +10,4 @@ mod structure;
 pub use error::CompressError;
 pub use magnitude::block_magnitude;
 pub use splitting::{Layer, SlrParams, SplitMethod, SplitReport, Splitting};
-pub use structure::Structure;
+pub use structure::{Rows, Structure};

@@ -2,7 +2,7 @@ use canao_ir::Sparsity;
 use canao_tensor::Tensor;
 
 use crate::error::CompressError;
-use crate::structure::Structure;
+use crate::structure::{Rows, Structure};
 
 /// One-shot block magnitude pruning: tiles the (out x in) matrix into `block` tiles and keeps the
 /// round((1 - sparsity) * tiles) tiles of largest L2 norm (at least one), ties broken by
@@ -26,7 +26,7 @@ pub fn block_magnitude(name: &str, w: &Tensor, block: [usize; 2], sparsity: f64)
         cols: block[1],
     };
     let keep = (((1.0 - sparsity) * tiles.groups([n, k]) as f64).round() as usize).max(1);
-    tiles.project(name, [n, k], w.data(), keep)
+    tiles.project(name, [n, k], w.data(), keep, Rows::Any)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use canao_tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CompressError;
-use crate::structure::Structure;
+use crate::structure::{Rows, Structure};
 
 type Result<T> = std::result::Result<T, CompressError>;
 
@@ -65,22 +65,32 @@ pub enum SplitMethod {
     Slr(SlrParams),
 }
 
-/// One constrained weight: its name, its matrix shape, the structure and how many groups stay.
+/// One constrained weight: its name, its matrix shape, the structure, how many groups stay and
+/// whether every row of tiles must keep one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
     pub param: String,
     pub shape: [usize; 2],
     pub structure: Structure,
     pub keep: usize,
+    pub rows: Rows,
 }
 
 impl Layer {
     /// The projection of `v` onto this layer's set, as values and as the mask that gives them.
     pub fn project(&self, v: &[f32]) -> Result<(Vec<f32>, Sparsity)> {
-        let mask = self.structure.project(&self.param, self.shape, v, self.keep)?;
+        let mask = self
+            .structure
+            .project(&self.param, self.shape, v, self.keep, self.rows)?;
         let mut out = v.to_vec();
         mask.project(&self.shape, &mut out);
         Ok((out, mask))
+    }
+
+    /// The groups the projection keeps, given their norms.
+    pub fn kept(&self, norms: &[f64]) -> Result<Vec<bool>> {
+        self.structure
+            .kept(&self.param, self.shape, norms, self.keep, self.rows)
     }
 }
 

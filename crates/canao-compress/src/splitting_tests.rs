@@ -11,6 +11,7 @@ fn layer() -> Vec<Layer> {
         shape: [1, 2],
         structure: Structure::Irregular,
         keep: 1,
+        rows: Rows::Any,
     }]
 }
 

@@ -19,6 +19,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CompressError;
 
+/// Whether a projection may empty a whole row of tiles (a band of output rows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Rows {
+    #[default]
+    Any,
+    /// Every row of tiles keeps at least one group: BP-RGL's "never remove a whole output row",
+    /// so no output feature of a layer becomes its bias alone.
+    EachKept,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Structure {
     /// Single weights (unstructured sparsity).
@@ -80,21 +90,50 @@ impl Structure {
         sums.into_iter().map(f64::sqrt).collect()
     }
 
-    /// The projection of `data` (of `shape`) onto "at most `keep` groups non-zero", as the mask
-    /// of the kept groups; `Sparsity::project` applies it.
+    /// The projection of `data` (of `shape`) onto "at most `keep` groups non-zero" (and, under
+    /// `Rows::EachKept`, "every row of tiles keeps one"), as the mask of the kept groups;
+    /// `Sparsity::project` applies it.
     pub fn project(
         &self,
         param: &str,
         shape: [usize; 2],
         data: &[f32],
         keep: usize,
+        rows: Rows,
     ) -> Result<Sparsity, CompressError> {
         self.check(param, shape, data.len())?;
         let norms = self.group_norms(shape, data);
-        if keep == 0 || keep > norms.len() {
+        let mask = self.kept(param, shape, &norms, keep, rows)?;
+        Ok(Sparsity::Block {
+            block: self.tile(shape),
+            mask: BitMask(mask),
+        })
+    }
+
+    /// The groups the projection keeps, given their norms (row-major over the grid): the `keep`
+    /// largest; under `Rows::EachKept` the largest of every row of tiles first, then the largest
+    /// of the rest. Dropping a group costs its squared norm, so both are the cheapest choice in
+    /// their set (for the second: an optimal choice can always swap a row's kept group for that
+    /// row's largest). Ties break by position.
+    pub fn kept(
+        &self,
+        param: &str,
+        shape: [usize; 2],
+        norms: &[f64],
+        keep: usize,
+        rows: Rows,
+    ) -> Result<Vec<bool>, CompressError> {
+        let grid_rows = shape[0].div_ceil(self.tile(shape)[0]);
+        let floor = if rows == Rows::EachKept { grid_rows } else { 1 };
+        if keep < floor || keep > norms.len() {
+            let rule = if rows == Rows::EachKept {
+                ", one in each of its rows of tiles,"
+            } else {
+                ""
+            };
             return Err(CompressError::Unreachable {
                 param: param.into(),
-                detail: format!("cannot keep {keep} of {} {self} groups", norms.len()),
+                detail: format!("cannot keep {keep}{rule} of {} {self} groups", norms.len()),
             });
         }
         if let Some(i) = norms.iter().position(|n| !n.is_finite()) {
@@ -106,13 +145,28 @@ impl Structure {
         let mut order: Vec<usize> = (0..norms.len()).collect();
         order.sort_by(|&a, &b| norms[b].total_cmp(&norms[a]).then(a.cmp(&b)));
         let mut mask = vec![false; norms.len()];
-        for &i in &order[..keep] {
-            mask[i] = true;
+        let mut kept = 0;
+        if rows == Rows::EachKept {
+            let grid_cols = norms.len() / grid_rows;
+            let mut covered = vec![false; grid_rows];
+            for &g in &order {
+                if !covered[g / grid_cols] {
+                    covered[g / grid_cols] = true;
+                    mask[g] = true;
+                    kept += 1;
+                }
+            }
         }
-        Ok(Sparsity::Block {
-            block: self.tile(shape),
-            mask: BitMask(mask),
-        })
+        for &g in &order {
+            if kept == keep {
+                break;
+            }
+            if !mask[g] {
+                mask[g] = true;
+                kept += 1;
+            }
+        }
+        Ok(mask)
     }
 
     fn check(&self, param: &str, shape: [usize; 2], len: usize) -> Result<(), CompressError> {
@@ -188,32 +242,54 @@ mod tests {
         ]
     }
 
+    /// Whether the groups of `subset` (bit g: group g) leave no row of the grid empty.
+    fn covers_rows(subset: u32, groups: usize, grid_cols: usize) -> bool {
+        (0..groups / grid_cols).all(|r| (0..grid_cols).any(|c| subset >> (r * grid_cols + c) & 1 == 1))
+    }
+
     proptest! {
-        /// The projection keeps exactly `keep` whole groups, and no other choice of `keep`
-        /// groups is nearer to W (checked against every subset of a small grid).
+        /// The projection keeps exactly `keep` whole groups (one in every row of tiles under
+        /// `Rows::EachKept`), and no other such choice is nearer to W (checked against every
+        /// subset of a small grid).
         #[test]
         fn projection_is_in_the_set_and_nearest(
-            s in structures(), n in 1usize..5, k in 1usize..5,
+            s in structures(), n in 1usize..5, k in 1usize..5, each_row: bool,
             values in proptest::collection::vec(-8.0f32..8.0, 16), pick in 0.0f64..1.0,
         ) {
             let shape = [n, k];
             let w = &values[..n * k];
             let groups = s.groups(shape);
             prop_assume!(groups <= 12);
-            let keep = 1 + ((groups - 1) as f64 * pick) as usize;
-            let got = s.project("w", shape, w, keep).unwrap();
+            let grid_cols = shape[1].div_ceil(s.tile(shape)[1]);
+            let (rows, floor) = if each_row { (Rows::EachKept, groups / grid_cols) } else { (Rows::Any, 1) };
+            let keep = floor + ((groups - floor) as f64 * pick) as usize;
+            let got = s.project("w", shape, w, keep, rows).unwrap();
             let Sparsity::Block { block, mask } = &got else { panic!("a tiling gives a block mask") };
             prop_assert_eq!(*block, s.tile(shape));
             prop_assert_eq!(mask.count_ones(), keep);
+            let bits = mask.0.iter().enumerate().fold(0u32, |acc, (i, &m)| acc | (u32::from(m) << i));
+            prop_assert!(!each_row || covers_rows(bits, groups, grid_cols));
             let best = cost(&got, shape, w);
             for subset in 0u32..(1 << groups) {
-                if subset.count_ones() as usize != keep {
+                if subset.count_ones() as usize != keep || (each_row && !covers_rows(subset, groups, grid_cols)) {
                     continue;
                 }
                 let other = Sparsity::Block { block: *block, mask: BitMask((0..groups).map(|i| subset >> i & 1 == 1).collect()) };
                 prop_assert!(best <= cost(&other, shape, w) + 1e-9);
             }
         }
+    }
+
+    #[test]
+    fn every_row_keeps_a_tile_even_when_its_tiles_are_small() {
+        // Row 0 of tiles holds the three largest groups; row 1's largest must still stay.
+        let norms = [9.0, 8.0, 7.0, 1.0, 0.5, 0.1];
+        let s = Structure::Block { rows: 2, cols: 2 };
+        let kept = |rows| s.kept("w", [4, 6], &norms, 3, rows).unwrap();
+        assert_eq!(kept(Rows::Any), [true, true, true, false, false, false]);
+        assert_eq!(kept(Rows::EachKept), [true, true, false, true, false, false]);
+        let err = s.kept("enc.0.q.w", [4, 6], &norms, 1, Rows::EachKept).unwrap_err();
+        assert!(err.to_string().contains("enc.0.q.w"), "{err}");
     }
 
     #[test]
@@ -245,7 +321,7 @@ mod tests {
     #[test]
     fn refuses_non_finite_weights() {
         let err = Structure::Irregular
-            .project("fc1.w", [1, 2], &[1.0, f32::NAN], 1)
+            .project("fc1.w", [1, 2], &[1.0, f32::NAN], 1, Rows::Any)
             .unwrap_err();
         assert!(err.to_string().contains("fc1.w"), "{err}");
     }

@@ -99,17 +99,17 @@ pub fn group_norms(w: Tensor<1>, shape: [usize; 2], tile: [usize; 2]) -> Tensor<
 }
 
 /// The coefficients after a reweighting: 1 / (norm + eps); with `bounded`, zero for the
-/// `keep` largest groups (ties broken by position, as the projection does).
-pub fn reweight(norms: &[f64], keep: usize, params: &GroupLassoParams) -> Vec<f32> {
+/// groups the projection would keep now.
+pub fn reweight(norms: &[f64], layer: &Layer, params: &GroupLassoParams) -> Result<Vec<f32>> {
     let mut alpha: Vec<f32> = norms.iter().map(|n| (1.0 / (n + params.eps)) as f32).collect();
     if params.bounded {
-        let mut order: Vec<usize> = (0..norms.len()).collect();
-        order.sort_by(|&a, &b| norms[b].total_cmp(&norms[a]).then(a.cmp(&b)));
-        for &g in order.iter().take(keep) {
-            alpha[g] = 0.0;
+        for (a, kept) in alpha.iter_mut().zip(layer.kept(norms)?) {
+            if kept {
+                *a = 0.0;
+            }
         }
     }
-    alpha
+    Ok(alpha)
 }
 
 #[derive(Debug)]
@@ -151,8 +151,8 @@ impl GroupLasso {
                     detail: format!("group {g} has a non-finite norm; the group-Lasso training diverged"),
                 });
             }
-            self.alpha
-                .insert(layer.param.clone(), reweight(&norms, layer.keep, &self.params));
+            let alpha = reweight(&norms, layer, &self.params)?;
+            self.alpha.insert(layer.param.clone(), alpha);
         }
         self.build_tensors();
         Ok(())

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use canao_compress::{Layer, SlrParams, SplitMethod, Splitting, Structure};
+use canao_compress::{Layer, Rows, SlrParams, SplitMethod, Splitting, Structure};
 use canao_ir::{ParamValue, Sparsity, Weights};
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,9 @@ pub struct PruneConfig {
     pub retrain: TrainConfig,
     /// The weights to prune; empty: every weight of two or more dimensions.
     pub layers: Vec<String>,
+    /// Whether a hard prune may empty a whole row of tiles (BERT's never may, §1).
+    #[serde(default)]
+    pub rows: Rows,
 }
 
 /// One pruned weight in the report.
@@ -147,6 +150,7 @@ pub fn layers(config: &PruneConfig, weights: &Weights) -> Result<Vec<Layer>> {
                 shape,
                 structure: config.structure,
                 keep,
+                rows: config.rows,
             })
         })
         .collect()

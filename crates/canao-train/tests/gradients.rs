@@ -185,6 +185,7 @@ fn group_lasso_gradients_match_finite_differences() {
             shape,
             structure,
             keep: 1,
+            rows: canao_compress::Rows::Any,
         }
     };
     let layers = vec![

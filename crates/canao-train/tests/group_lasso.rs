@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::{Tensor, TensorData};
-use canao_compress::Structure;
+use canao_compress::{Layer, Rows, Structure};
 use canao_train::group_lasso::{GroupLassoParams, group_norms, reweight};
 use common::*;
 
@@ -32,21 +32,50 @@ fn burn_group_norms_equal_the_structures_on_padded_edges() {
     }
 }
 
+/// An irregular [rows, cols] layer keeping `keep` weights.
+fn layer(shape: [usize; 2], keep: usize, rows: Rows) -> Layer {
+    Layer {
+        param: "w".into(),
+        shape,
+        structure: Structure::Irregular,
+        keep,
+        rows,
+    }
+}
+
 #[test]
 fn reweighting_pushes_small_groups_harder_and_the_bounded_variant_spares_the_kept() {
     let norms = [3.0, 0.0, 1.0, 4.0];
-    let free = reweight(&norms, 2, &GroupLassoParams::reweighted());
+    let two = layer([1, 4], 2, Rows::Any);
+    let free = reweight(&norms, &two, &GroupLassoParams::reweighted()).unwrap();
     let want = [1.0 / 3.001, 1000.0, 1.0 / 1.001, 1.0 / 4.001];
     for (a, b) in free.iter().zip(want) {
         assert!((f64::from(*a) - b).abs() < 1e-3 * b, "{free:?}");
     }
     // Bounded: the two largest groups (3 and 0) are what the target keeps, so carry nothing.
-    let bounded = reweight(&norms, 2, &GroupLassoParams::dynamic());
+    let bounded = reweight(&norms, &two, &GroupLassoParams::dynamic()).unwrap();
     assert_eq!(bounded[0], 0.0);
     assert_eq!(bounded[3], 0.0);
     assert_eq!(&bounded[1..3], &free[1..3]);
     // Ties go to the earlier group, as the projection breaks them.
-    assert_eq!(reweight(&[1.0, 1.0], 1, &GroupLassoParams::dynamic())[0], 0.0);
+    let one = layer([1, 2], 1, Rows::Any);
+    assert_eq!(
+        reweight(&[1.0, 1.0], &one, &GroupLassoParams::dynamic()).unwrap()[0],
+        0.0
+    );
+    // Every row keeping a group: in the [2, 2] matrix [[4, 3], [0, 1]] row 1's larger weight (1)
+    // is spared, not the second largest overall (3, in row 0).
+    let spared = |rows| {
+        let a = reweight(
+            &[4.0, 3.0, 0.0, 1.0],
+            &layer([2, 2], 2, rows),
+            &GroupLassoParams::dynamic(),
+        )
+        .unwrap();
+        a.iter().map(|&a| a == 0.0).collect::<Vec<_>>()
+    };
+    assert_eq!(spared(Rows::Any), [true, true, false, false]);
+    assert_eq!(spared(Rows::EachKept), [true, false, false, true]);
 }
 
 #[test]

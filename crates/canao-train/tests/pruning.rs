@@ -1,20 +1,20 @@
 //! Pruning LeNet-5 on the digits by ADMM, SLR, group Lasso and magnitude: the result has the rate asked for,
 //! lies in its structure, runs on the CPU backend as burn computes it, and a killed SLR run
-//! resumes to the same end.
+//! resumes to the same end; a small BERT pruned to blocks keeps a tile in every row of tiles.
 
 mod common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use canao_compress::{SlrParams, Structure};
-use canao_ir::Weights;
+use canao_compress::{Rows, SlrParams, Structure};
 use canao_ir::builders::LeNetArch;
+use canao_ir::{Sparsity, Weights};
 use canao_nn::assets;
 use canao_train::data::load_digits;
 use canao_train::{
-    Constraints, GroupLassoParams, ImageClassification, LeNet, PruneConfig, PruneMethod, TrainConfig, init_lenet,
-    params, prune,
+    BertClassifier, Constraints, GroupLassoParams, ImageClassification, LeNet, PruneConfig, PruneMethod,
+    TextClassification, TrainConfig, init_lenet, params, prune,
 };
 use common::*;
 
@@ -57,6 +57,7 @@ fn config(method: PruneMethod, structure: Structure, rate: f64, layers: &[&str])
         split: phase(2),
         retrain: phase(1),
         layers: layers.iter().map(|s| s.to_string()).collect(),
+        rows: Rows::Any,
     }
 }
 
@@ -186,4 +187,66 @@ fn unreachable_rates_name_the_layer() {
     let cfg = config(PruneMethod::Magnitude, Structure::Irregular, 2.0, &["conv1.b"]);
     let err = prune(&task, &w, &cfg, &device(), &out_dir("bias"), false, &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("conv1.b"), "{err}");
+}
+
+#[test]
+fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend() {
+    let arch = small_bert();
+    let text = TextClassification {
+        data: digit_tokens(&task().data),
+        arch: arch.clone(),
+        classes: 10,
+        device: device(),
+    };
+    let w = small_bert_weights(&arch, 10, 2);
+    let layers = canao_nn::prunable(&w);
+    assert_eq!(layers.len(), 12, "{layers:?}");
+    let method = PruneMethod::GroupLasso(GroupLassoParams {
+        every: 1,
+        ..GroupLassoParams::reweighted()
+    });
+    let structure = Structure::Block { rows: 4, cols: 4 };
+    let names: Vec<&str> = layers.iter().map(String::as_str).collect();
+    // From an untrained start: a fast learning rate and five epochs of retraining.
+    let fast = |epochs| TrainConfig {
+        lr: 3e-3,
+        ..phase(epochs)
+    };
+    let cfg = PruneConfig {
+        rows: Rows::EachKept,
+        split: fast(1),
+        retrain: fast(5),
+        ..config(method, structure, 6.0, &names)
+    };
+    let pruned = prune(&text, &w, &cfg, &device(), &out_dir("bert"), false, &mut |_, _| {}).unwrap();
+    let r = &pruned.report;
+    eprintln!(
+        "small BERT block 4x4 6x: hard prune {:.4}, retrained {:.4}",
+        r.accuracy_hard_prune.test, r.test_accuracy
+    );
+    assert_eq!(r.compression_pruned_layers, exact_rate(&w, &names, structure, 6.0));
+    for (name, sparsity) in pruned.constraints.iter() {
+        let Sparsity::Block { block, mask } = sparsity else {
+            panic!("{name}: {sparsity}")
+        };
+        let shape = w.dense(name).unwrap().shape().to_vec();
+        let grid_cols = shape[1] / block[1];
+        for (row, tiles) in mask.0.chunks(grid_cols).enumerate() {
+            assert!(tiles.iter().any(|&k| k), "{name}: row {row} of tiles was pruned whole");
+        }
+    }
+    // The pruned classifier on the CPU backend under its block sparsity gives burn's logits.
+    let seq = 17;
+    let mut g = arch.with_seq(seq).build_classifier(10).unwrap();
+    pruned.constraints.apply_to(&mut g).unwrap();
+    let model = BertClassifier::load(&arch, 10, &pruned.weights, &device()).unwrap();
+    let batch = text.batch(&text.data.split.test[..3]);
+    assert_eq!(batch.seq, seq);
+    let logits = values(&model.forward(&batch, None).logits);
+    for row in 0..3 {
+        let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &row_inputs(&batch, row));
+        let d = max_diff(&logits[row * 10..(row + 1) * 10], got[2].data());
+        assert!(d < 1e-4, "row {row}: CPU backend logits differ from burn's by {d}");
+    }
+    assert!(r.test_accuracy > 0.5, "{}", r.test_accuracy);
 }

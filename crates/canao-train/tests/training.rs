@@ -6,14 +6,14 @@ mod common;
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use canao_ir::builders::{BertArch, BertLayer, LeNetArch};
+use canao_ir::builders::LeNetArch;
 use canao_ir::{Sparsity, Weights};
-use canao_nn::{Encoded, assets};
-use canao_train::data::{ImageSet, SplitPart, TextSet, load_digits};
+use canao_nn::assets;
+use canao_train::data::{ImageSet, SplitPart, load_digits};
 use canao_train::layers::Dropout;
 use canao_train::{
-    Constraints, ImageClassification, LeNet, Learner, TextClassification, TrainConfig, TrainError, add_head,
-    init_lenet, params, train,
+    Constraints, ImageClassification, LeNet, Learner, TextClassification, TrainConfig, TrainError, init_lenet, params,
+    train,
 };
 use common::*;
 
@@ -66,63 +66,6 @@ fn lenet_learns_the_digits() {
     assert!(out.join("metrics.jsonl").exists() && out.join("best.safetensors").exists());
 }
 
-/// The digits as a token task: the 8x8 image average-pooled to 4x4 cells, each cell's level
-/// (one of 6) and position in one token (1 + 6 * cell + level), after a start token 0.
-fn digit_tokens(set: &ImageSet) -> TextSet {
-    let (lo, hi) = set
-        .pixels
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(a, b), &p| (a.min(p), b.max(p)));
-    let encoded = (0..set.len())
-        .map(|i| {
-            let img = set.image(i);
-            let mut ids = vec![0u32];
-            for cell in 0..16 {
-                let (cy, cx) = (cell / 4, cell % 4);
-                let mut s = 0.0;
-                for y in 0..6 {
-                    for x in 0..6 {
-                        s += img[(2 + cy * 6 + y) * 28 + 2 + cx * 6 + x];
-                    }
-                }
-                let level = ((s / 36.0 - lo) / (hi - lo) * 5.99) as u32;
-                ids.push(1 + 6 * cell as u32 + level.min(5));
-            }
-            Encoded {
-                type_ids: vec![0; ids.len()],
-                ids,
-            }
-        })
-        .collect();
-    TextSet {
-        file: PathBuf::from("digits"),
-        encoded,
-        labels: set.labels.clone(),
-        split: set.split.clone(),
-        max_tokens: 17,
-    }
-}
-
-fn small_bert() -> BertArch {
-    BertArch {
-        vocab: 97,
-        max_positions: 17,
-        type_vocab: 2,
-        seq: 1,
-        hidden: 32,
-        head_dim: 8,
-        layer_norm_eps: 1e-12,
-        layers: vec![
-            BertLayer {
-                hidden: 32,
-                heads: 4,
-                ffn: 64,
-            };
-            2
-        ],
-    }
-}
-
 #[test]
 fn tiny_bert_learns_a_digits_token_task() {
     let arch = small_bert();
@@ -132,20 +75,7 @@ fn tiny_bert_learns_a_digits_token_task() {
         classes: 10,
         device: device(),
     };
-    let g = arch.build_classifier(10).unwrap();
-    let mut w = weights_for(&g, 2);
-    // BERT's initialiser: N(0, 0.02) weights would be slow to learn from in a few epochs; the
-    // interpreter's uniform +-0.5, scaled down, trains quickly.
-    let names: Vec<String> = w.iter().map(|(n, _)| n.clone()).collect();
-    for n in names {
-        let mut t = w.dense(&n).unwrap().clone();
-        let scale = if n.ends_with(".g") { 0.0 } else { 0.3 };
-        t.data_mut()
-            .iter_mut()
-            .for_each(|v| *v = if scale == 0.0 { 1.0 } else { *v * scale });
-        w.insert_dense(n, t);
-    }
-    add_head(&mut w, &arch, 10, 4);
+    let w = small_bert_weights(&arch, 10, 2);
     let cfg = TrainConfig {
         dropout: 0.0,
         ..config(6, 32, 3e-3)

@@ -13,6 +13,7 @@ mod plot;
 pub mod predict;
 pub mod profile;
 pub mod prune;
+pub mod prune_output;
 pub mod run;
 pub mod search;
 mod search_distill;

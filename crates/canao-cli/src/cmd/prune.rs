@@ -1,5 +1,6 @@
-//! `canao prune`: prunes a trained LeNet-5 to a structure at a compression rate by magnitude,
-//! ADMM or SLR, retrains with the mask fixed, and writes the pruned model as a run folder
+//! `canao prune`: prunes a trained LeNet-5 (Fashion-MNIST, digits) or MiniLM classifier (Rotten
+//! Tomatoes) to a structure at a compression rate by magnitude, ADMM, SLR, reweighted group
+//! Lasso or dynamic regularisation, retrains with the mask fixed, and writes the pruned model as a run folder
 //! (`model.ron`, `weights.safetensors` with zeros stored as zeros, `constraints.ron`) with
 //! `report.json` (accuracies before and after the hard prune, per retraining epoch, at the end;
 //! compression; CPU latency of the pruned and the dense model, measured in the same run) and
@@ -7,23 +8,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
-use canao_compress::{SlrParams, Structure};
-use canao_cpu::CpuRuntime;
-use canao_ir::{Executable, Runtime, Schedule, Weights};
-use canao_tensor::Tensor;
+use canao_compress::{Rows, SlrParams, Structure};
+use canao_ir::Weights;
+use canao_nn::MiniLm;
 use canao_train::data::Task;
 use canao_train::{GroupLassoParams, ModelSpec, PruneConfig, PruneMethod, Pruned, TrainConfig};
-use plotters::style::colors::{BLUE, RED};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::cmd::model::ModelKind;
-use crate::cmd::plot;
-use crate::cmd::train::{self, RunSettings, image_learner};
+use crate::cmd::prune_output;
+use crate::cmd::train::{self, RunSettings, image_learner, text_learner};
 use crate::cmd::train_report::{self, TrainBar, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,7 +38,8 @@ pub enum MethodKind {
 pub struct Args {
     #[arg(long, value_enum, default_value = "slr")]
     method: MethodKind,
-    /// The model to prune (MiniLM pruning is not built yet).
+    /// The model to prune: lenet5, or minilm (its encoder's linear weights; a hard prune never
+    /// empties a whole row of tiles, so every output feature keeps weights).
     #[arg(long, value_enum, default_value = "lenet5")]
     model: ModelKind,
     /// irregular, filter, column or block:RxC.
@@ -50,21 +48,22 @@ pub struct Args {
     /// Compression of the pruned weights together: total over non-zero.
     #[arg(long, default_value_t = 8.0, allow_negative_numbers = true)]
     rate: f64,
-    /// A `canao train --model lenet5` run folder to prune (default: train one into OUT/dense).
+    /// A `canao train` run folder of the model to prune (default: train one into OUT/dense).
     #[arg(long)]
     from: Option<PathBuf>,
-    /// The image task (fashion-mnist or digits) when no --from gives it.
-    #[arg(long, default_value = "fashion-mnist")]
-    task: String,
+    /// The task when no --from gives it (default: fashion-mnist for lenet5, rotten-tomatoes for
+    /// minilm).
+    #[arg(long)]
+    task: Option<String>,
     /// Epochs of ADMM / SLR training before the hard prune.
     #[arg(long, default_value_t = 6)]
     epochs: usize,
     /// Epochs of retraining with the mask fixed.
     #[arg(long, default_value_t = 3)]
     retrain_epochs: usize,
-    /// Peak learning rate of both phases.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// Peak learning rate of both phases (default: 1e-3 for lenet5, 3e-5 for minilm).
+    #[arg(long)]
+    lr: Option<f64>,
     /// The penalty's rho (ADMM and SLR).
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     rho: f64,
@@ -82,8 +81,9 @@ pub struct Args {
     /// Train on only the first N items of the training part (quick runs).
     #[arg(long)]
     train_limit: Option<usize>,
-    /// Weights to prune, comma-separated (default: every convolution and linear weight; for
-    /// filter pruning all but the output layer's, whose rows are the classes).
+    /// Weights to prune, comma-separated (default: every convolution and linear weight of
+    /// LeNet-5, for filter pruning all but the output layer's, whose rows are the classes; every
+    /// linear weight of MiniLM's encoder).
     #[arg(long, value_delimiter = ',')]
     layers: Vec<String>,
     /// Output folder (default: results/prune-<model>-<method>-<structure>-<rate>x-seed<S>-<time>).
@@ -101,6 +101,8 @@ const HIDDEN: [&str; 4] = ["conv1.w", "conv2.w", "fc1.w", "fc2.w"];
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Settings {
+    #[serde(default = "lenet5")]
+    model: ModelKind,
     /// The trained model pruned; `None`: trained in `dense/` first.
     from: Option<PathBuf>,
     task: Task,
@@ -131,17 +133,88 @@ pub fn run(a: Args) -> Result<()> {
 
 impl Args {
     fn settings(&self) -> Result<Settings> {
-        if self.model != ModelKind::Lenet5 {
-            bail!("--model minilm: pruning MiniLM is not built yet; --model lenet5 is");
+        if self.model == ModelKind::Minilm && self.structure == Structure::Filter {
+            bail!(
+                "--structure filter removes whole output rows of MiniLM's matrices; it takes irregular, column or block:RxC"
+            );
         }
-        let task: Task = match &self.from {
-            Some(dir) => lenet_run(dir)?.1,
-            None => self.task.parse()?,
+        let task: Task = match (&self.from, &self.task, self.model) {
+            (Some(dir), _, _) => dense_run(dir, self.model)?.run.task,
+            (None, Some(task), _) => task.parse()?,
+            (None, None, ModelKind::Minilm) => Task::RottenTomatoes,
+            (None, None, ModelKind::Lenet5) => Task::FashionMnist,
         };
-        if task == Task::RottenTomatoes {
-            bail!("--task rotten-tomatoes is a text task; LeNet-5 takes fashion-mnist or digits");
+        let text = task == Task::RottenTomatoes;
+        if text != (self.model == ModelKind::Minilm) {
+            bail!(
+                "--task {}: {} takes {}",
+                task.name(),
+                model_name(self.model),
+                if self.model == ModelKind::Minilm {
+                    "rotten-tomatoes"
+                } else {
+                    "fashion-mnist or digits"
+                }
+            );
         }
-        let method = match self.method {
+        let defaults = RunSettings::defaults(self.model, None, task, None, self.seed).train;
+        let phase = |epochs: usize| TrainConfig {
+            epochs,
+            lr: self.lr.unwrap_or(if text { 3e-5 } else { 1e-3 }),
+            warmup: 0.0,
+            patience: epochs,
+            ..defaults
+        };
+        let candidates = self.candidate_weights()?;
+        let config = PruneConfig {
+            method: self.method()?,
+            structure: self.structure,
+            rate: self.rate,
+            rho: self.rho,
+            split: phase(self.epochs),
+            retrain: phase(self.retrain_epochs),
+            layers: match (self.layers.is_empty(), self.model, self.structure) {
+                (true, ModelKind::Minilm, _) => canao_nn::prunable(&candidates),
+                // Whole rows of the output layer are whole classes: filter pruning keeps them.
+                (true, ModelKind::Lenet5, Structure::Filter) => HIDDEN.map(String::from).to_vec(),
+                _ => self.layers.clone(),
+            },
+            rows: if text { Rows::EachKept } else { Rows::Any },
+        };
+        if config.method != PruneMethod::Magnitude {
+            config.split.validate()?;
+        }
+        config.retrain.validate()?;
+        // The rate is checked against the model's weights before any training starts.
+        let layers = canao_train::prune::layers(&config, &candidates)?;
+        for layer in &layers {
+            layer.kept(&vec![1.0; layer.structure.groups(layer.shape)])?;
+        }
+        Ok(Settings {
+            model: self.model,
+            from: self.from.clone(),
+            task,
+            train_limit: self.train_limit,
+            seed: self.seed,
+            config,
+        })
+    }
+
+    /// Weights of the model's shapes to check the layers and the rate against.
+    fn candidate_weights(&self) -> Result<Weights> {
+        Ok(match self.model {
+            ModelKind::Lenet5 => canao_train::init_lenet(&Default::default(), 0)?,
+            ModelKind::Minilm => {
+                let say = &mut |line: &str| eprintln!("{line}");
+                MiniLm::from_cache(&canao_nn::assets::canao_home(), say)?
+                    .weights()
+                    .clone()
+            }
+        })
+    }
+
+    fn method(&self) -> Result<PruneMethod> {
+        Ok(match self.method {
             MethodKind::Magnitude => PruneMethod::Magnitude,
             MethodKind::Admm => PruneMethod::Admm {
                 interval: self.interval,
@@ -149,40 +222,14 @@ impl Args {
             MethodKind::Slr => PruneMethod::Slr(SlrParams::default()),
             MethodKind::Reweighted => self.group_lasso(GroupLassoParams::reweighted())?,
             MethodKind::Dynamic => self.group_lasso(GroupLassoParams::dynamic())?,
-        };
-        let phase = |epochs: usize| TrainConfig {
-            epochs,
-            lr: self.lr,
-            warmup: 0.0,
-            patience: epochs,
-            ..RunSettings::defaults(ModelKind::Lenet5, None, task, None, self.seed).train
-        };
-        let config = PruneConfig {
-            method,
-            structure: self.structure,
-            rate: self.rate,
-            rho: self.rho,
-            split: phase(self.epochs),
-            retrain: phase(self.retrain_epochs),
-            layers: match (self.layers.is_empty(), self.structure) {
-                // Whole rows of the output layer are whole classes: filter pruning keeps them.
-                (true, Structure::Filter) => HIDDEN.map(String::from).to_vec(),
-                _ => self.layers.clone(),
-            },
-        };
-        if method != PruneMethod::Magnitude {
-            config.split.validate()?;
-        }
-        config.retrain.validate()?;
-        // The rate is checked against LeNet-5's weights before any training starts.
-        canao_train::prune::layers(&config, &canao_train::init_lenet(&Default::default(), 0)?)?;
-        Ok(Settings {
-            from: self.from.clone(),
-            task,
-            train_limit: self.train_limit,
-            seed: self.seed,
-            config,
         })
+    }
+}
+
+fn model_name(model: ModelKind) -> &'static str {
+    match model {
+        ModelKind::Lenet5 => "lenet5",
+        ModelKind::Minilm => "minilm",
     }
 }
 
@@ -198,11 +245,17 @@ impl Args {
     }
 }
 
+/// Runs written before MiniLM could be pruned were LeNet-5 runs.
+fn lenet5() -> ModelKind {
+    ModelKind::Lenet5
+}
+
 fn default_dir(s: &Settings) -> PathBuf {
     let c = &s.config;
     let structure = c.structure.to_string().replace(':', "");
     PathBuf::from("results").join(format!(
-        "prune-lenet5-{}-{structure}-{}x-seed{}-{}",
+        "prune-{}-{}-{structure}-{}x-seed{}-{}",
+        model_name(s.model),
         c.method.name(),
         c.rate,
         s.seed,
@@ -216,22 +269,38 @@ fn read_settings(dir: &Path) -> Result<Settings> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-/// The trained LeNet-5 of a `canao train` run folder, and its task.
-fn lenet_run(dir: &Path) -> Result<(Weights, Task)> {
+/// A `canao train` run folder: its model, trained weights and settings.
+struct DenseRun {
+    spec: ModelSpec,
+    weights: Weights,
+    run: RunSettings,
+}
+
+/// The trained `model` of a `canao train` run folder.
+fn dense_run(dir: &Path, model: ModelKind) -> Result<DenseRun> {
     let spec_file = dir.join("model.ron");
     if !spec_file.exists() {
         bail!("{} is not a `canao train` run folder (no model.ron)", dir.display());
     }
-    let ModelSpec::LeNet { .. } = ModelSpec::load(&spec_file)? else {
-        bail!(
-            "{} holds a BERT classifier; --model lenet5 prunes a LeNet-5 run",
-            dir.display()
-        );
+    let spec = ModelSpec::load(&spec_file)?;
+    let holds = match &spec {
+        ModelSpec::LeNet { .. } => ModelKind::Lenet5,
+        ModelSpec::BertClassifier { .. } => ModelKind::Minilm,
     };
+    if holds != model {
+        bail!(
+            "{} holds a {} run; --model {} prunes a {} run",
+            dir.display(),
+            model_name(holds),
+            model_name(model),
+            model_name(model)
+        );
+    }
     let run: RunSettings = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json"))?)
         .with_context(|| format!("parsing {}", dir.join("run.json").display()))?;
     let weights = canao_train::checkpoint::read_weights(&dir.join("weights.safetensors"))?;
-    Ok((weights, run.task))
+    spec.check(&weights)?;
+    Ok(DenseRun { spec, weights, run })
 }
 
 fn execute(dir: &Path, s: &Settings, resume: bool) -> Result<()> {
@@ -239,121 +308,57 @@ fn execute(dir: &Path, s: &Settings, resume: bool) -> Result<()> {
         Some(from) => from.clone(),
         None => train_dense(dir, s, resume)?,
     };
-    let (weights, _) = lenet_run(&from)?;
+    let dense = dense_run(&from, s.model)?;
     let device = Device::flex().autodiff();
-    let (learner, _) = image_learner(s.task, s.train_limit, device.clone())?;
+    // The pruning run trains on its own --train-limit over the dense run's split and tokens.
+    let run = RunSettings {
+        train_limit: s.train_limit,
+        ..dense.run.clone()
+    };
+    let pruned = match &dense.spec {
+        ModelSpec::LeNet { .. } => {
+            let (learner, _) = image_learner(s.task, s.train_limit, device.clone())?;
+            prune_with(&learner, dir, s, &dense.weights, &device, resume)?
+        }
+        ModelSpec::BertClassifier { arch, .. } => {
+            let say = &mut |line: &str| eprintln!("{line}");
+            let minilm = MiniLm::from_cache(&canao_nn::assets::canao_home(), say)?;
+            let learner = text_learner(minilm.tokenizer(), arch.clone(), &run, device.clone())?;
+            prune_with(&learner, dir, s, &dense.weights, &device, resume)?
+        }
+    };
+    prune_output::write(dir, s, &dense.spec, run.max_tokens, &pruned, &dense.weights)
+}
+
+/// Prunes with a progress bar per phase.
+fn prune_with<L: canao_train::Learner>(
+    learner: &L,
+    dir: &Path,
+    s: &Settings,
+    weights: &Weights,
+    device: &Device,
+    resume: bool,
+) -> Result<Pruned> {
     let mut bars: BTreeMap<String, TrainBar> = BTreeMap::new();
     let mut progress = |phase: &str, p: &canao_train::Progress| {
         bars.entry(phase.to_string())
             .or_insert_with(|| train_report::bar(&dir.join(phase)))
             .update(p);
     };
-    let pruned = canao_train::prune(&learner, &weights, &s.config, &device, dir, resume, &mut progress)?;
+    let pruned = canao_train::prune(learner, weights, &s.config, device, dir, resume, &mut progress)?;
     for (_, bar) in bars {
         bar.finish();
     }
-    write_outputs(dir, s, &learner.arch, &pruned, &weights)
+    Ok(pruned)
 }
 
-/// Trains the dense LeNet-5 the run prunes into `dir/dense` (resumed when a killed run left one).
+/// Trains the dense model the run prunes into `dir/dense` (resumed when a killed run left one).
 fn train_dense(dir: &Path, s: &Settings, resume: bool) -> Result<PathBuf> {
     let dense = dir.join("dense");
-    let mut settings = RunSettings::defaults(ModelKind::Lenet5, None, s.task, None, s.seed);
+    let mut settings = RunSettings::defaults(s.model, None, s.task, None, s.seed);
     settings.train_limit = s.train_limit;
     if !dense.join("weights.safetensors").exists() {
         train::train_run(&dense, &settings, resume && dense.join("run.json").exists())?;
     }
     Ok(dense)
-}
-
-fn write_outputs(
-    dir: &Path,
-    s: &Settings,
-    arch: &canao_ir::builders::LeNetArch,
-    pruned: &Pruned,
-    dense: &Weights,
-) -> Result<()> {
-    let spec = ModelSpec::LeNet {
-        arch: arch.clone(),
-        labels: s.task.labels(),
-    };
-    spec.save(&dir.join("model.ron"))?;
-    pruned.constraints.save(&dir.join("constraints.ron"))?;
-    canao_train::checkpoint::write_weights(&dir.join("weights.safetensors"), &pruned.weights)?;
-    let latency = latency(&spec, pruned, dense)?;
-    let r = &pruned.report;
-    let report = json!({"settings": s, "pruning": r, "cpu_latency": latency});
-    write_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(&report)?)?;
-    let curve = |first: f64| -> Vec<(f64, f64)> {
-        std::iter::once((0.0, first))
-            .chain(
-                r.accuracy_per_epoch
-                    .iter()
-                    .enumerate()
-                    .map(|(e, &a)| (e as f64 + 1.0, a)),
-            )
-            .collect()
-    };
-    let retrain = curve(r.accuracy_hard_prune.validation);
-    let before = vec![(0.0, r.accuracy_before_prune.validation); 1];
-    plot::xy(
-        &dir.join("retrain.svg"),
-        &format!(
-            "LeNet-5 {} {} at {:.2}x: test accuracy {:.4}",
-            r.method, r.structure, r.compression_pruned_layers, r.test_accuracy
-        ),
-        "retraining epoch (0: right after the hard prune)",
-        "validation accuracy",
-        &[("before the hard prune", RED, &before)],
-        &[("after the hard prune", BLUE, &retrain)],
-        None,
-    )?;
-    println!(
-        "{}: {} {} {:.2}x: accuracy {:.4} (validation) after the hard prune, test {:.4} after {} retraining epochs (dense start: test {:.4})",
-        dir.display(),
-        r.method,
-        r.structure,
-        r.compression_pruned_layers,
-        r.accuracy_hard_prune.validation,
-        r.test_accuracy,
-        r.accuracy_per_epoch.len(),
-        r.accuracy_start.test,
-    );
-    Ok(())
-}
-
-/// Median CPU latency (1 thread, one image) of the pruned model under its structure and of
-/// the dense model it started from, timed in turns in this process.
-fn latency(spec: &ModelSpec, pruned: &Pruned, dense: &Weights) -> Result<serde_json::Value> {
-    let schedule = Schedule { threads: 1 };
-    let dense_graph = spec.graph(1)?;
-    let mut sparse_graph = dense_graph.clone();
-    pruned.constraints.apply_to(&mut sparse_graph)?;
-    let mut dense_exe = CpuRuntime.prepare(&dense_graph, dense, &schedule)?;
-    let mut sparse_exe = CpuRuntime.prepare(&sparse_graph, &pruned.weights, &schedule)?;
-    let (name, _, ty) = dense_graph
-        .inputs_of_graph()
-        .into_iter()
-        .next()
-        .context("LeNet-5 has an input")?;
-    let n: usize = ty.shape.iter().product();
-    let image = Tensor::new(ty.shape.clone(), (0..n).map(|i| (i % 17) as f32 / 17.0).collect())?;
-    let inputs = BTreeMap::from([(name, image)]);
-    let (mut d_err, mut s_err) = (None, None);
-    let times = canao_cpu::bench::median_times(
-        &mut [
-            &mut || d_err = dense_exe.run(&inputs).err().or(d_err.take()),
-            &mut || s_err = sparse_exe.run(&inputs).err().or(s_err.take()),
-        ],
-        50,
-        Duration::from_millis(500),
-    );
-    if let Some(e) = d_err.or(s_err) {
-        return Err(e.into());
-    }
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    Ok(json!({
-        "threads": 1, "batch": 1, "dense_ms": ms(times[0]), "pruned_ms": ms(times[1]),
-        "speedup": times[0].as_secs_f64() / times[1].as_secs_f64().max(1e-12),
-    }))
 }

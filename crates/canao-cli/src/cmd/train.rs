@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use canao_ir::builders::{BertArch, LeNetArch};
-use canao_nn::{CORPUS_FILE, MiniLm, assets};
+use canao_nn::{CORPUS_FILE, MiniLm, TextTokenizer, assets};
 use canao_train::data::{SplitPart, Task, load_digits, load_fashion_mnist, rotten_tomatoes};
 use canao_train::{
     BertClassifier, Constraints, DistillLoss, Distillation, ImageClassification, Learner, ModelSpec,
@@ -343,20 +343,12 @@ fn text_run(settings: &RunSettings, dir: &Path, resume: bool, device: Device) ->
         }
         None => (base_arch, base),
     };
-    let corpus = assets::ensure(&home, "rotten-tomatoes", say)?.join(CORPUS_FILE);
-    let mut data = rotten_tomatoes(&corpus, minilm.tokenizer(), settings.max_tokens)?;
-    data.split = data.split.limited(SplitPart::Train, settings.train_limit)?;
     let spec = ModelSpec::BertClassifier {
         arch: arch.clone(),
         labels: settings.task.labels(),
     };
     let constraints = masks(settings, &canao_nn::prunable(&weights), &weights)?;
-    let task = TextClassification {
-        data,
-        arch,
-        classes: 2,
-        device,
-    };
+    let task = text_learner(minilm.tokenizer(), arch, settings, device)?;
     let source = task.data.file.clone();
     let max_tokens = task.data.max_tokens;
     let info = |split| RunInfo {
@@ -385,6 +377,26 @@ fn text_run(settings: &RunSettings, dir: &Path, resume: bool, device: Device) ->
         }
         _ => fit(&task, &weights, &constraints, &info(&task.data.split), resume),
     }
+}
+
+/// A classifier of `arch` on Rotten Tomatoes (its training part cut to `train_limit`), tokens
+/// cut at `max_tokens`: both from `settings`, so a pruning run sees its dense run's split.
+pub fn text_learner(
+    tokenizer: &TextTokenizer,
+    arch: BertArch,
+    settings: &RunSettings,
+    device: Device,
+) -> Result<TextClassification> {
+    let say = &mut |line: &str| eprintln!("{line}");
+    let corpus = assets::ensure(&assets::canao_home(), "rotten-tomatoes", say)?.join(CORPUS_FILE);
+    let mut data = rotten_tomatoes(&corpus, tokenizer, settings.max_tokens)?;
+    data.split = data.split.limited(SplitPart::Train, settings.train_limit)?;
+    Ok(TextClassification {
+        data,
+        arch,
+        classes: 2,
+        device,
+    })
 }
 
 /// The architecture and weights of a `canao train` run of a BERT classifier.

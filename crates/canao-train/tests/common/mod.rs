@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use burn::tensor::{Device, Tensor};
 use canao_ir::builders::{BertArch, BertLayer};
 use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
+use canao_nn::Encoded;
+use canao_train::data::{ImageSet, TextSet};
 use std::path::Path;
+use std::path::PathBuf;
 
 use canao_train::{Constraints, Learner, Outcome, TokenBatch, TrainConfig, train};
 use rand::{Rng, SeedableRng};
@@ -125,4 +128,80 @@ pub fn fit<L: Learner>(
         resume,
         &mut |_| {},
     )
+}
+
+/// The digits as a token task: the 8x8 image average-pooled to 4x4 cells, each cell's level
+/// (one of 6) and position in one token (1 + 6 * cell + level), after a start token 0.
+pub fn digit_tokens(set: &ImageSet) -> TextSet {
+    let (lo, hi) = set
+        .pixels
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &p| (a.min(p), b.max(p)));
+    let encoded = (0..set.len())
+        .map(|i| {
+            let img = set.image(i);
+            let mut ids = vec![0u32];
+            for cell in 0..16 {
+                let (cy, cx) = (cell / 4, cell % 4);
+                let mut s = 0.0;
+                for y in 0..6 {
+                    for x in 0..6 {
+                        s += img[(2 + cy * 6 + y) * 28 + 2 + cx * 6 + x];
+                    }
+                }
+                let level = ((s / 36.0 - lo) / (hi - lo) * 5.99) as u32;
+                ids.push(1 + 6 * cell as u32 + level.min(5));
+            }
+            Encoded {
+                type_ids: vec![0; ids.len()],
+                ids,
+            }
+        })
+        .collect();
+    TextSet {
+        file: PathBuf::from("digits"),
+        encoded,
+        labels: set.labels.clone(),
+        split: set.split.clone(),
+        max_tokens: 17,
+    }
+}
+
+pub fn small_bert() -> BertArch {
+    BertArch {
+        vocab: 97,
+        max_positions: 17,
+        type_vocab: 2,
+        seq: 1,
+        hidden: 32,
+        head_dim: 8,
+        layer_norm_eps: 1e-12,
+        layers: vec![
+            BertLayer {
+                hidden: 32,
+                heads: 4,
+                ffn: 64,
+            };
+            2
+        ],
+    }
+}
+
+/// Weights for `arch` with `classes` outputs that train quickly: BERT's N(0, 0.02) initialiser
+/// would be slow to learn from in a few epochs; the interpreter's uniform +-0.5, scaled down,
+/// is not (layer-norm gains 1).
+pub fn small_bert_weights(arch: &BertArch, classes: usize, seed: u64) -> Weights {
+    let g = arch.build_classifier(classes).unwrap();
+    let mut w = weights_for(&g, seed);
+    let names: Vec<String> = w.iter().map(|(n, _)| n.clone()).collect();
+    for n in names {
+        let mut t = w.dense(&n).unwrap().clone();
+        let gain = n.ends_with(".g");
+        t.data_mut()
+            .iter_mut()
+            .for_each(|v| *v = if gain { 1.0 } else { *v * 0.3 });
+        w.insert_dense(n, t);
+    }
+    canao_train::add_head(&mut w, arch, classes, seed + 2);
+    w
 }
