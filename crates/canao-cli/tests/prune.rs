@@ -80,13 +80,15 @@ fn prune_runs_compare_side_by_side() {
 
 #[test]
 fn bad_input_gets_an_error_naming_it() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--method", "lasso"], "invalid value 'lasso' for '--method"),
         (&["--structure", "block:0x4"], "block"),
         (&["--rate", "0.5"], "rate"),
         (&["--structure", "filter", "--rate", "1000"], "conv1.w"),
         (&["--model", "minilm"], "--task digits: minilm takes rotten-tomatoes"),
         (&["--model", "minilm", "--structure", "filter"], "--structure filter"),
+        (&["--layer-rate", "conv1.w"], "is not NAME=RATE"),
+        (&["--layer-rate", "fc9.w=4"], "fc9.w"),
     ];
     for (args, want) in cases {
         let out = tmp("bad");

@@ -5,9 +5,10 @@
 //!
 //! The rate R is the compression of the selected weights taken together (total over non-zero,
 //! as the ADMM papers count it), reached by pruning every selected weight R times (each keeps
-//! round(groups / R) of its groups): the same rate per layer, so the projection of the whole
-//! model is the projection of each layer.
+//! round(groups / R) of its groups) unless a per-layer rate replaces R for a weight: the rate
+//! of each layer is fixed, so the projection of the whole model is the projection of each layer.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::module::Module;
@@ -75,6 +76,10 @@ pub struct PruneConfig {
     /// Whether a hard prune may empty a whole row of tiles (BERT's never may, §1).
     #[serde(default)]
     pub rows: Rows,
+    /// Rates of single weights in place of `rate` (the ADMM papers prune LeNet-5's first
+    /// convolution lightly and its first dense layer hard).
+    #[serde(default)]
+    pub layer_rates: BTreeMap<String, f64>,
 }
 
 /// One pruned weight in the report.
@@ -122,7 +127,8 @@ pub struct Pruned {
     pub constraints: Constraints,
 }
 
-/// The layers `config` prunes, each with the groups it keeps; errors name the layer.
+/// The layers `config` prunes, each with the groups it keeps; errors name the layer (also a
+/// per-layer rate for a weight that is not pruned).
 pub fn layers(config: &PruneConfig, weights: &Weights) -> Result<Vec<Layer>> {
     let names: Vec<String> = if config.layers.is_empty() {
         weights
@@ -133,6 +139,12 @@ pub fn layers(config: &PruneConfig, weights: &Weights) -> Result<Vec<Layer>> {
     } else {
         config.layers.clone()
     };
+    if let Some(param) = config.layer_rates.keys().find(|p| !names.contains(p)) {
+        return Err(TrainError::Param {
+            param: param.clone(),
+            detail: "has a per-layer rate but is not among the pruned weights".into(),
+        });
+    }
     names
         .into_iter()
         .map(|param| {
@@ -144,7 +156,8 @@ pub fn layers(config: &PruneConfig, weights: &Weights) -> Result<Vec<Layer>> {
                 });
             }
             let shape = [t.shape()[0], t.len() / t.shape()[0]];
-            let keep = config.structure.keep_for_rate(&param, shape, config.rate)?;
+            let rate = config.layer_rates.get(&param).copied().unwrap_or(config.rate);
+            let keep = config.structure.keep_for_rate(&param, shape, rate)?;
             Ok(Layer {
                 param,
                 shape,

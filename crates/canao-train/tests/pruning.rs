@@ -58,6 +58,7 @@ fn config(method: PruneMethod, structure: Structure, rate: f64, layers: &[&str])
         retrain: phase(1),
         layers: layers.iter().map(|s| s.to_string()).collect(),
         rows: Rows::Any,
+        layer_rates: Default::default(),
     }
 }
 
@@ -187,6 +188,22 @@ fn unreachable_rates_name_the_layer() {
     let cfg = config(PruneMethod::Magnitude, Structure::Irregular, 2.0, &["conv1.b"]);
     let err = prune(&task, &w, &cfg, &device(), &out_dir("bias"), false, &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("conv1.b"), "{err}");
+    // A per-layer rate for a weight that is not pruned.
+    let mut cfg = config(PruneMethod::Magnitude, Structure::Irregular, 2.0, &["conv1.w"]);
+    cfg.layer_rates.insert("fc1.w".into(), 10.0);
+    let err = prune(&task, &w, &cfg, &device(), &out_dir("rates"), false, &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("fc1.w"), "{err}");
+}
+
+#[test]
+fn per_layer_rates_replace_the_rate_of_their_layer() {
+    let w = init_lenet(&LeNetArch::default(), 0).unwrap();
+    let mut cfg = config(PruneMethod::Magnitude, Structure::Irregular, 8.0, &["conv1.w", "fc1.w"]);
+    cfg.layer_rates.insert("conv1.w".into(), 2.0);
+    let layers = canao_train::prune::layers(&cfg, &w).unwrap();
+    // conv1 [6, 25]: 150 weights, 75 stay; fc1 [120, 400] at the run's 8x: 6,000 of 48,000.
+    let keep: Vec<(&str, usize)> = layers.iter().map(|l| (l.param.as_str(), l.keep)).collect();
+    assert_eq!(keep, [("conv1.w", 75), ("fc1.w", 6000)]);
 }
 
 #[test]

@@ -86,6 +86,10 @@ pub struct Args {
     /// linear weight of MiniLM's encoder).
     #[arg(long, value_delimiter = ',')]
     layers: Vec<String>,
+    /// Per-layer rates in place of --rate, NAME=R, comma-separated or repeated (e.g.
+    /// conv1.w=2,fc1.w=40).
+    #[arg(long, value_delimiter = ',', value_parser = parse_layer_rate)]
+    layer_rate: Vec<(String, f64)>,
     /// Output folder (default: results/prune-<model>-<method>-<structure>-<rate>x-seed<S>-<time>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -180,6 +184,7 @@ impl Args {
                 _ => self.layers.clone(),
             },
             rows: if text { Rows::EachKept } else { Rows::Any },
+            layer_rates: self.layer_rate.iter().cloned().collect(),
         };
         if config.method != PruneMethod::Magnitude {
             config.split.validate()?;
@@ -224,6 +229,12 @@ impl Args {
             MethodKind::Dynamic => self.group_lasso(GroupLassoParams::dynamic())?,
         })
     }
+}
+
+fn parse_layer_rate(s: &str) -> std::result::Result<(String, f64), String> {
+    let (name, rate) = s.split_once('=').ok_or_else(|| format!("`{s}` is not NAME=RATE"))?;
+    let rate: f64 = rate.parse().map_err(|_| format!("`{rate}` in `{s}` is not a number"))?;
+    Ok((name.to_string(), rate))
 }
 
 fn model_name(model: ModelKind) -> &'static str {
