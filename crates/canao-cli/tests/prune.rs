@@ -80,7 +80,7 @@ fn prune_runs_compare_side_by_side() {
 
 #[test]
 fn bad_input_gets_an_error_naming_it() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--method", "lasso"], "invalid value 'lasso' for '--method"),
         (&["--structure", "block:0x4"], "block"),
         (&["--rate", "0.5"], "rate"),
@@ -89,6 +89,11 @@ fn bad_input_gets_an_error_naming_it() {
         (&["--model", "minilm", "--structure", "filter"], "--structure filter"),
         (&["--layer-rate", "conv1.w"], "is not NAME=RATE"),
         (&["--layer-rate", "fc9.w=4"], "fc9.w"),
+        (&["--structure", "circulant:4", "--rate", "8"], "drop --rate"),
+        (
+            &["--structure", "circulant:4", "--method", "dynamic"],
+            "--method dynamic",
+        ),
     ];
     for (args, want) in cases {
         let out = tmp("bad");

@@ -9,7 +9,7 @@ pub enum CompressError {
     Block(usize, usize),
     #[error("weight `{name}` must be a non-empty matrix, got shape {shape:?}")]
     Shape { name: String, shape: Vec<usize> },
-    #[error("unknown structure `{0}` (known: irregular, filter, column, block:RxC)")]
+    #[error("unknown structure `{0}` (known: irregular, filter, column, block:RxC, circulant:B)")]
     UnknownStructure(String),
     #[error("weight `{param}`: {detail}")]
     Unreachable { param: String, detail: String },

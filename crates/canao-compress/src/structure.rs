@@ -10,6 +10,11 @@
 //! keeps the `keep` groups of largest L2 norm and zeroes the rest: zeroing a group costs its
 //! squared norm, so the cheapest choice drops the smallest groups. Ties break by position, so
 //! the projection is deterministic.
+//!
+//! Block-circulant (Ftrans, §6) is the one structure that drops nothing: its set is the linear
+//! subspace of matrices whose b x b tiles are circulant, the projection replaces each tile by
+//! the means of its wrapped diagonals (the IR's `Sparsity::Circulant` projection), and its
+//! compression is fixed by b (one stored vector of b per tile), not by a rate.
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,6 +45,8 @@ pub enum Structure {
     Column,
     /// `rows` x `cols` tiles, clipped at the matrix's edges.
     Block { rows: usize, cols: usize },
+    /// `block` x `block` circulant tiles, the matrix zero-padded to multiples of `block`.
+    Circulant { block: usize },
 }
 
 impl Structure {
@@ -50,6 +57,7 @@ impl Structure {
             Structure::Filter => [1, shape[1]],
             Structure::Column => [shape[0], 1],
             Structure::Block { rows, cols } => [rows, cols],
+            Structure::Circulant { block } => [block, block],
         }
     }
 
@@ -61,12 +69,15 @@ impl Structure {
 
     /// Groups to keep so that the weight of `param` is compressed `rate` times (total groups
     /// over kept groups, rounded to the nearest count). A rate that would keep less than one
-    /// group is an error naming the parameter.
+    /// group is an error naming the parameter. Circulant keeps every tile whatever the rate.
     pub fn keep_for_rate(&self, param: &str, shape: [usize; 2], rate: f64) -> Result<usize, CompressError> {
         if !(rate.is_finite() && rate >= 1.0) {
             return Err(CompressError::Rate(rate));
         }
         let groups = self.groups(shape);
+        if matches!(self, Structure::Circulant { .. }) {
+            return Ok(groups);
+        }
         let keep = (groups as f64 / rate).round() as usize;
         if keep == 0 {
             return Err(CompressError::Unreachable {
@@ -103,6 +114,15 @@ impl Structure {
     ) -> Result<Sparsity, CompressError> {
         self.check(param, shape, data.len())?;
         let norms = self.group_norms(shape, data);
+        if let Structure::Circulant { block } = *self {
+            return match norms.iter().position(|n| !n.is_finite()) {
+                Some(group) => Err(CompressError::NonFinite {
+                    param: param.into(),
+                    group,
+                }),
+                None => Ok(Sparsity::Circulant { block }),
+            };
+        }
         let mask = self.kept(param, shape, &norms, keep, rows)?;
         Ok(Sparsity::Block {
             block: self.tile(shape),
@@ -123,6 +143,12 @@ impl Structure {
         keep: usize,
         rows: Rows,
     ) -> Result<Vec<bool>, CompressError> {
+        if matches!(self, Structure::Circulant { .. }) {
+            return Err(CompressError::Setting {
+                field: "structure".into(),
+                detail: format!("{self} keeps every tile of `{param}`; only the other structures choose groups"),
+            });
+        }
         let grid_rows = shape[0].div_ceil(self.tile(shape)[0]);
         let floor = if rows == Rows::EachKept { grid_rows } else { 1 };
         if keep < floor || keep > norms.len() {
@@ -176,12 +202,11 @@ impl Structure {
                 shape: shape.to_vec(),
             });
         }
-        if let Structure::Block { rows, cols } = *self
-            && (rows == 0 || cols == 0)
-        {
-            return Err(CompressError::Block(rows, cols));
+        match *self {
+            Structure::Block { rows, cols } if rows == 0 || cols == 0 => Err(CompressError::Block(rows, cols)),
+            Structure::Circulant { block: 0 } => Err(CompressError::Block(0, 0)),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -192,6 +217,7 @@ impl fmt::Display for Structure {
             Structure::Filter => f.write_str("filter"),
             Structure::Column => f.write_str("column"),
             Structure::Block { rows, cols } => write!(f, "block:{rows}x{cols}"),
+            Structure::Circulant { block } => write!(f, "circulant:{block}"),
         }
     }
 }
@@ -199,13 +225,20 @@ impl fmt::Display for Structure {
 impl FromStr for Structure {
     type Err = CompressError;
 
-    /// `irregular`, `filter`, `column` or `block:RxC`.
+    /// `irregular`, `filter`, `column`, `block:RxC` or `circulant:B`.
     fn from_str(s: &str) -> Result<Self, CompressError> {
         let unknown = || CompressError::UnknownStructure(s.to_string());
         Ok(match s {
             "irregular" => Structure::Irregular,
             "filter" => Structure::Filter,
             "column" => Structure::Column,
+            _ if s.starts_with("circulant:") => {
+                let block: usize = s["circulant:".len()..].parse().map_err(|_| unknown())?;
+                if block == 0 {
+                    return Err(CompressError::Block(0, 0));
+                }
+                Structure::Circulant { block }
+            }
             _ => {
                 let (r, c) = s
                     .strip_prefix("block:")
@@ -310,12 +343,55 @@ mod tests {
             Structure::Filter,
             Structure::Column,
             Structure::Block { rows: 16, cols: 32 },
+            Structure::Circulant { block: 8 },
         ] {
             assert_eq!(s.to_string().parse::<Structure>().unwrap(), s);
         }
-        for bad in ["rows", "block:16", "block:0x4", "block:ax4", "pattern"] {
+        for bad in [
+            "rows",
+            "block:16",
+            "block:0x4",
+            "block:ax4",
+            "pattern",
+            "circulant:0",
+            "circulant:x",
+        ] {
             assert!(bad.parse::<Structure>().is_err(), "{bad}");
         }
+    }
+
+    proptest! {
+        /// The circulant set is a linear subspace, so its projection P is nearest exactly when
+        /// W - P(W) is orthogonal to every block-circulant matrix (checked against a random one,
+        /// itself projected), and P(W) is in the set (projecting again changes nothing).
+        #[test]
+        fn circulant_projection_is_orthogonal(
+            b in 1usize..5, n in 1usize..9, k in 1usize..9,
+            values in proptest::collection::vec(-4.0f32..4.0, 128),
+        ) {
+            let shape = [n, k];
+            let s = Structure::Circulant { block: b };
+            let w = &values[..n * k];
+            let sparsity = s.project("w", shape, w, 0, Rows::Any).unwrap();
+            prop_assert_eq!(&sparsity, &Sparsity::Circulant { block: b });
+            let mut p = w.to_vec();
+            sparsity.project(&shape, &mut p);
+            let mut again = p.clone();
+            sparsity.project(&shape, &mut again);
+            prop_assert_eq!(&again, &p);
+            let mut c = values[64..64 + n * k].to_vec();
+            sparsity.project(&shape, &mut c);
+            let dot: f64 = w.iter().zip(&p).zip(&c).map(|((a, b), c)| f64::from(a - b) * f64::from(*c)).sum();
+            prop_assert!(dot.abs() < 1e-3, "residual . circulant = {dot}");
+        }
+    }
+
+    #[test]
+    fn circulant_keeps_every_tile_and_chooses_none() {
+        let s = Structure::Circulant { block: 4 };
+        assert_eq!(s.keep_for_rate("fc1.w", [8, 12], 30.0).unwrap(), 6);
+        let err = s.kept("fc1.w", [8, 12], &[1.0; 6], 6, Rows::Any).unwrap_err();
+        assert!(err.to_string().contains("fc1.w"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use canao_compress::Layer;
+use canao_compress::{Layer, Structure};
 use canao_ir::Weights;
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +126,18 @@ impl GroupLasso {
     /// Coefficients start from the weights being pruned (a first reweighting at the start).
     pub fn new(params: GroupLassoParams, layers: Vec<Layer>, weights: &Weights, device: Device) -> Result<Self> {
         params.validate()?;
+        if let Some(l) = layers
+            .iter()
+            .find(|l| matches!(l.structure, Structure::Circulant { .. }))
+        {
+            return Err(TrainError::Param {
+                param: l.param.clone(),
+                detail: format!(
+                    "group Lasso drives groups to zero; {} keeps every tile (use magnitude, admm or slr)",
+                    l.structure
+                ),
+            });
+        }
         let mut g = Self {
             params,
             layers,

@@ -89,7 +89,8 @@ pub struct PrunedLayer {
     pub shape: Vec<usize>,
     pub groups: usize,
     pub kept_groups: usize,
-    pub nonzero: u64,
+    /// Weights stored: the non-zeros, or one vector of b per circulant tile.
+    pub stored: u64,
     pub total: u64,
 }
 
@@ -105,7 +106,8 @@ pub struct PruneReport {
     pub method: &'static str,
     pub structure: String,
     pub rate_target: f64,
-    /// Total over non-zero weights of the pruned layers, and of every weight of the model.
+    /// Total over stored (non-zero, or circulant vector) weights of the pruned layers, and of
+    /// every weight of the model.
     pub compression_pruned_layers: f64,
     pub compression_model: f64,
     pub accuracy_start: Accuracy,
@@ -282,12 +284,12 @@ fn report<M>(
                     .unwrap_or_default(),
                 groups: layer.structure.groups(layer.shape),
                 kept_groups: layer.keep,
-                nonzero: sparsity.nnz(&layer.shape),
+                stored: sparsity.stored(&layer.shape),
                 total: (layer.shape[0] * layer.shape[1]) as u64,
             }
         })
         .collect();
-    let (nonzero, total) = pruned.iter().fold((0, 0), |(n, t), l| (n + l.nonzero, t + l.total));
+    let (stored, total) = pruned.iter().fold((0, 0), |(n, t), l| (n + l.stored, t + l.total));
     let all: u64 = weights
         .iter()
         .map(|(_, v)| match v {
@@ -299,8 +301,8 @@ fn report<M>(
         method: config.method.name(),
         structure: config.structure.to_string(),
         rate_target: config.rate,
-        compression_pruned_layers: total as f64 / nonzero.max(1) as f64,
-        compression_model: all as f64 / (all - total + nonzero).max(1) as f64,
+        compression_pruned_layers: total as f64 / stored.max(1) as f64,
+        compression_model: all as f64 / (all - total + stored).max(1) as f64,
         accuracy_start,
         accuracy_before_prune,
         accuracy_hard_prune,

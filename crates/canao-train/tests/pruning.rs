@@ -132,23 +132,66 @@ fn pruned_models_have_their_rate_stay_in_structure_and_run_on_the_cpu_backend() 
             "{method:?}: retrained weights left their structure"
         );
         // The CPU backend runs them under the structure (its sparse kernels) as burn does.
-        let arch = LeNetArch {
-            batch: 3,
-            ..task.arch.clone()
-        };
-        let mut g = arch.build().unwrap();
-        pruned.constraints.apply_to(&mut g).unwrap();
-        let items = &task.data.split.test[..3];
-        let model = LeNet::load(&arch, &pruned.weights, &device()).unwrap();
-        let want = values(&model.forward(task.images(items, &device())));
-        let pixels: Vec<f32> = items.iter().flat_map(|&i| task.data.image(i).to_vec()).collect();
-        let inputs = [(
-            "image".to_string(),
-            canao_tensor::Tensor::new(vec![3, 1, 28, 28], pixels).unwrap(),
-        )]
-        .into();
-        let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &inputs);
-        let d = max_diff(&want, got[0].data());
+        let d = cpu_against_burn(&task, &pruned);
+        assert!(d < 1e-4, "{method:?}: CPU backend logits differ from burn's by {d}");
+        assert!(r.test_accuracy > 0.5, "{method:?}: {}", r.test_accuracy);
+    }
+}
+
+/// Largest difference between burn's logits of the pruned LeNet-5 and the CPU backend's under
+/// the pruned structure, on three test images.
+fn cpu_against_burn(task: &ImageClassification, pruned: &canao_train::Pruned) -> f32 {
+    let arch = LeNetArch {
+        batch: 3,
+        ..task.arch.clone()
+    };
+    let mut g = arch.build().unwrap();
+    pruned.constraints.apply_to(&mut g).unwrap();
+    let items = &task.data.split.test[..3];
+    let model = LeNet::load(&arch, &pruned.weights, &device()).unwrap();
+    let want = values(&model.forward(task.images(items, &device())));
+    let pixels: Vec<f32> = items.iter().flat_map(|&i| task.data.image(i).to_vec()).collect();
+    let inputs = [(
+        "image".to_string(),
+        canao_tensor::Tensor::new(vec![3, 1, 28, 28], pixels).unwrap(),
+    )]
+    .into();
+    let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &inputs);
+    max_diff(&want, got[0].data())
+}
+
+#[test]
+fn circulant_pruning_compresses_by_its_block_and_runs_on_the_cpu_backend() {
+    let task = task();
+    let dense = trained(&task);
+    let fc = ["fc1.w", "fc2.w"];
+    for method in [PruneMethod::Magnitude, PruneMethod::Admm { interval: 1 }] {
+        let cfg = config(method, Structure::Circulant { block: 4 }, 4.0, &fc);
+        let pruned = prune(
+            &task,
+            dense,
+            &cfg,
+            &device(),
+            &out_dir(&format!("circ-{}", method.name())),
+            false,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let r = &pruned.report;
+        eprintln!(
+            "{} circulant:4: hard prune {:.4}, retrained {:.4}",
+            r.method, r.accuracy_hard_prune.test, r.test_accuracy
+        );
+        // 4 x 4 tiles divide fc1 [120, 400] and fc2 [84, 120]: one stored vector of 4 per 16.
+        assert_eq!(r.compression_pruned_layers, 4.0, "{method:?}");
+        assert!(r.layers.iter().all(|l| l.kept_groups == l.groups));
+        let mut projected = pruned.weights.clone();
+        pruned.constraints.project_weights(&mut projected).unwrap();
+        assert_eq!(
+            projected, pruned.weights,
+            "{method:?}: retrained weights are not circulant"
+        );
+        let d = cpu_against_burn(&task, &pruned);
         assert!(d < 1e-4, "{method:?}: CPU backend logits differ from burn's by {d}");
         assert!(r.test_accuracy > 0.5, "{method:?}: {}", r.test_accuracy);
     }

@@ -42,12 +42,13 @@ pub struct Args {
     /// empties a whole row of tiles, so every output feature keeps weights).
     #[arg(long, value_enum, default_value = "lenet5")]
     model: ModelKind,
-    /// irregular, filter, column or block:RxC.
+    /// irregular, filter, column, block:RxC or circulant:B (Ftrans: B x B circulant tiles).
     #[arg(long, default_value = "irregular")]
     structure: Structure,
-    /// Compression of the pruned weights together: total over non-zero.
-    #[arg(long, default_value_t = 8.0, allow_negative_numbers = true)]
-    rate: f64,
+    /// Compression of the pruned weights together: total over non-zero (default 8; circulant:B
+    /// takes none, its compression is B).
+    #[arg(long, allow_negative_numbers = true)]
+    rate: Option<f64>,
     /// A `canao train` run folder of the model to prune (default: train one into OUT/dense).
     #[arg(long)]
     from: Option<PathBuf>,
@@ -82,8 +83,8 @@ pub struct Args {
     #[arg(long)]
     train_limit: Option<usize>,
     /// Weights to prune, comma-separated (default: every convolution and linear weight of
-    /// LeNet-5, for filter pruning all but the output layer's, whose rows are the classes; every
-    /// linear weight of MiniLM's encoder).
+    /// LeNet-5, for filter pruning all but the output layer's, whose rows are the classes, for
+    /// circulant its dense layers'; every linear weight of MiniLM's encoder).
     #[arg(long, value_delimiter = ',')]
     layers: Vec<String>,
     /// Per-layer rates in place of --rate, NAME=R, comma-separated or repeated (e.g.
@@ -161,6 +162,22 @@ impl Args {
                 }
             );
         }
+        let rate = match (self.structure, self.rate) {
+            (Structure::Circulant { block }, Some(_)) => {
+                bail!(
+                    "--rate: circulant:{block} compresses each weight {block} times (less on padded edges); drop --rate"
+                )
+            }
+            (Structure::Circulant { block }, None) => block as f64,
+            (_, rate) => rate.unwrap_or(8.0),
+        };
+        let circulant = matches!(self.structure, Structure::Circulant { .. });
+        if circulant && matches!(self.method, MethodKind::Reweighted | MethodKind::Dynamic) {
+            bail!(
+                "--method {}: group Lasso drives groups to zero and circulant keeps every tile; use magnitude, admm or slr",
+                format!("{:?}", self.method).to_lowercase()
+            );
+        }
         let defaults = RunSettings::defaults(self.model, None, task, None, self.seed).train;
         let phase = |epochs: usize| TrainConfig {
             epochs,
@@ -173,7 +190,7 @@ impl Args {
         let config = PruneConfig {
             method: self.method()?,
             structure: self.structure,
-            rate: self.rate,
+            rate,
             rho: self.rho,
             split: phase(self.epochs),
             retrain: phase(self.retrain_epochs),
@@ -181,6 +198,10 @@ impl Args {
                 (true, ModelKind::Minilm, _) => canao_nn::prunable(&candidates),
                 // Whole rows of the output layer are whole classes: filter pruning keeps them.
                 (true, ModelKind::Lenet5, Structure::Filter) => HIDDEN.map(String::from).to_vec(),
+                // The CPU backend runs circulant tiles in dense layers.
+                (true, ModelKind::Lenet5, Structure::Circulant { .. }) => {
+                    ["fc1.w", "fc2.w", "fc3.w"].map(String::from).to_vec()
+                }
                 _ => self.layers.clone(),
             },
             rows: if text { Rows::EachKept } else { Rows::Any },
@@ -192,7 +213,7 @@ impl Args {
         config.retrain.validate()?;
         // The rate is checked against the model's weights before any training starts.
         let layers = canao_train::prune::layers(&config, &candidates)?;
-        for layer in &layers {
+        for layer in layers.iter().filter(|_| !circulant) {
             layer.kept(&vec![1.0; layer.structure.groups(layer.shape)])?;
         }
         Ok(Settings {
