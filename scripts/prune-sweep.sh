@@ -5,7 +5,8 @@
 # Rates, seeds and phase lengths can be overridden with RATES, SEEDS, EPOCHS, RETRAIN; the
 # methods with METHODS, the model with MODEL (lenet5 or minilm), runs at a time with PARALLEL,
 # and PRUNE_ARGS adds flags to every run (e.g. "--lambda 1e-3 --every 1"). A dense model already
-# in OUT/dense (a `canao train` run folder) is pruned as it is.
+# in OUT/dense (a `canao train` run folder) is pruned as it is. With STRUCTURE circulant the
+# rates are block sizes (circulant:B compresses B times).
 set -euo pipefail
 out=${1:?usage: scripts/prune-sweep.sh OUT [STRUCTURE] [TRAIN_LIMIT]}
 structure=${2:-irregular}
@@ -35,8 +36,9 @@ run_one() {
   read -r method rate seed <<<"$1"
   dir="$out/$method-${structure//:/}-${rate}x-seed$seed"
   [ -f "$dir/report.json" ] && return 0
+  if [ "$structure" = circulant ]; then shape=(--structure "circulant:$rate"); else shape=(--structure "$structure" --rate "$rate"); fi
   # shellcheck disable=SC2206  # PRUNE_ARGS is a list of flags
-  args=(prune --model "$model" --method "$method" --structure "$structure" --rate "$rate" --seed "$seed"
+  args=(prune --model "$model" --method "$method" "${shape[@]}" --seed "$seed"
         --from "$out/dense" --train-limit "$limit" --epochs "${EPOCHS:-3}" --retrain-epochs "${RETRAIN:-3}"
         ${PRUNE_ARGS:-})
   if [ -f "$dir/prune.json" ]; then args=(prune --resume "$dir"); else args+=(--out "$dir"); fi

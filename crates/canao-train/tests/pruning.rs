@@ -1,6 +1,8 @@
 //! Pruning LeNet-5 on the digits by ADMM, SLR, group Lasso and magnitude: the result has the rate asked for,
 //! lies in its structure, runs on the CPU backend as burn computes it, and a killed SLR run
-//! resumes to the same end; a small BERT pruned to blocks keeps a tile in every row of tiles.
+//! resumes to the same end; a small BERT pruned to blocks keeps a tile in every row of tiles;
+//! circulant pruning of LeNet-5 and of the small BERT compresses by its block and runs on the CPU
+//! backend.
 
 mod common;
 
@@ -249,8 +251,8 @@ fn per_layer_rates_replace_the_rate_of_their_layer() {
     assert_eq!(keep, [("conv1.w", 75), ("fc1.w", 6000)]);
 }
 
-#[test]
-fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend() {
+/// The small BERT on digit tokens, its untrained weights and its encoder's linear weights.
+fn small_text_task() -> (TextClassification, Weights, Vec<String>) {
     let arch = small_bert();
     let text = TextClassification {
         data: digit_tokens(&task().data),
@@ -261,13 +263,17 @@ fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend
     let w = small_bert_weights(&arch, 10, 2);
     let layers = canao_nn::prunable(&w);
     assert_eq!(layers.len(), 12, "{layers:?}");
-    let method = PruneMethod::GroupLasso(GroupLassoParams {
-        every: 1,
-        ..GroupLassoParams::reweighted()
-    });
-    let structure = Structure::Block { rows: 4, cols: 4 };
+    (text, w, layers)
+}
+
+/// Prunes the small BERT from its untrained start: a fast learning rate, five epochs of retraining.
+fn prune_small_bert(
+    method: PruneMethod,
+    structure: Structure,
+    rate: f64,
+) -> (canao_train::Pruned, TextClassification, Weights) {
+    let (text, w, layers) = small_text_task();
     let names: Vec<&str> = layers.iter().map(String::as_str).collect();
-    // From an untrained start: a fast learning rate and five epochs of retraining.
     let fast = |epochs| TrainConfig {
         lr: 3e-3,
         ..phase(epochs)
@@ -276,15 +282,51 @@ fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend
         rows: Rows::EachKept,
         split: fast(1),
         retrain: fast(5),
-        ..config(method, structure, 6.0, &names)
+        ..config(method, structure, rate, &names)
     };
-    let pruned = prune(&text, &w, &cfg, &device(), &out_dir("bert"), false, &mut |_, _| {}).unwrap();
+    let out = out_dir(&format!("bert-{}", method.name()));
+    let pruned = prune(&text, &w, &cfg, &device(), &out, false, &mut |_, _| {}).unwrap();
     let r = &pruned.report;
     eprintln!(
-        "small BERT block 4x4 6x: hard prune {:.4}, retrained {:.4}",
+        "small BERT {structure} {rate}x: hard prune {:.4}, retrained {:.4}",
         r.accuracy_hard_prune.test, r.test_accuracy
     );
-    assert_eq!(r.compression_pruned_layers, exact_rate(&w, &names, structure, 6.0));
+    assert!(r.test_accuracy > 0.5, "{structure}: {}", r.test_accuracy);
+    (pruned, text, w)
+}
+
+/// Largest difference between burn's logits of the pruned small BERT and the CPU backend's
+/// under the pruned structure, on three test sequences.
+fn bert_cpu_against_burn(text: &TextClassification, pruned: &canao_train::Pruned) -> f32 {
+    let seq = 17;
+    let mut g = text.arch.with_seq(seq).build_classifier(10).unwrap();
+    pruned.constraints.apply_to(&mut g).unwrap();
+    let model = BertClassifier::load(&text.arch, 10, &pruned.weights, &device()).unwrap();
+    let batch = text.batch(&text.data.split.test[..3]);
+    assert_eq!(batch.seq, seq);
+    let logits = values(&model.forward(&batch, None).logits);
+    (0..3)
+        .map(|row| {
+            let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &row_inputs(&batch, row));
+            max_diff(&logits[row * 10..(row + 1) * 10], got[2].data())
+        })
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend() {
+    let method = PruneMethod::GroupLasso(GroupLassoParams {
+        every: 1,
+        ..GroupLassoParams::reweighted()
+    });
+    let structure = Structure::Block { rows: 4, cols: 4 };
+    let (pruned, text, w) = prune_small_bert(method, structure, 6.0);
+    let names: Vec<String> = canao_nn::prunable(&w);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(
+        pruned.report.compression_pruned_layers,
+        exact_rate(&w, &names, structure, 6.0)
+    );
     for (name, sparsity) in pruned.constraints.iter() {
         let Sparsity::Block { block, mask } = sparsity else {
             panic!("{name}: {sparsity}")
@@ -295,18 +337,15 @@ fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend
             assert!(tiles.iter().any(|&k| k), "{name}: row {row} of tiles was pruned whole");
         }
     }
-    // The pruned classifier on the CPU backend under its block sparsity gives burn's logits.
-    let seq = 17;
-    let mut g = arch.with_seq(seq).build_classifier(10).unwrap();
-    pruned.constraints.apply_to(&mut g).unwrap();
-    let model = BertClassifier::load(&arch, 10, &pruned.weights, &device()).unwrap();
-    let batch = text.batch(&text.data.split.test[..3]);
-    assert_eq!(batch.seq, seq);
-    let logits = values(&model.forward(&batch, None).logits);
-    for row in 0..3 {
-        let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &row_inputs(&batch, row));
-        let d = max_diff(&logits[row * 10..(row + 1) * 10], got[2].data());
-        assert!(d < 1e-4, "row {row}: CPU backend logits differ from burn's by {d}");
-    }
-    assert!(r.test_accuracy > 0.5, "{}", r.test_accuracy);
+    let d = bert_cpu_against_burn(&text, &pruned);
+    assert!(d < 1e-4, "CPU backend logits differ from burn's by {d}");
+}
+
+#[test]
+fn a_bert_made_block_circulant_runs_on_the_cpu_backend() {
+    let (pruned, text, _) = prune_small_bert(PruneMethod::Magnitude, Structure::Circulant { block: 4 }, 4.0);
+    // Every encoder matrix (widths 32 and 64) is a whole number of 4 x 4 tiles.
+    assert_eq!(pruned.report.compression_pruned_layers, 4.0);
+    let d = bert_cpu_against_burn(&text, &pruned);
+    assert!(d < 1e-4, "CPU backend logits differ from burn's by {d}");
 }
