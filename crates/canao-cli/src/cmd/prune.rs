@@ -138,46 +138,10 @@ pub fn run(a: Args) -> Result<()> {
 
 impl Args {
     fn settings(&self) -> Result<Settings> {
-        if self.model == ModelKind::Minilm && self.structure == Structure::Filter {
-            bail!(
-                "--structure filter removes whole output rows of MiniLM's matrices; it takes irregular, column or block:RxC"
-            );
-        }
-        let task: Task = match (&self.from, &self.task, self.model) {
-            (Some(dir), _, _) => dense_run(dir, self.model)?.run.task,
-            (None, Some(task), _) => task.parse()?,
-            (None, None, ModelKind::Minilm) => Task::RottenTomatoes,
-            (None, None, ModelKind::Lenet5) => Task::FashionMnist,
-        };
+        let task = self.task_of_model()?;
         let text = task == Task::RottenTomatoes;
-        if text != (self.model == ModelKind::Minilm) {
-            bail!(
-                "--task {}: {} takes {}",
-                task.name(),
-                model_name(self.model),
-                if self.model == ModelKind::Minilm {
-                    "rotten-tomatoes"
-                } else {
-                    "fashion-mnist or digits"
-                }
-            );
-        }
-        let rate = match (self.structure, self.rate) {
-            (Structure::Circulant { block }, Some(_)) => {
-                bail!(
-                    "--rate: circulant:{block} compresses each weight {block} times (less on padded edges); drop --rate"
-                )
-            }
-            (Structure::Circulant { block }, None) => block as f64,
-            (_, rate) => rate.unwrap_or(8.0),
-        };
+        let rate = self.rate_of_structure()?;
         let circulant = matches!(self.structure, Structure::Circulant { .. });
-        if circulant && matches!(self.method, MethodKind::Reweighted | MethodKind::Dynamic) {
-            bail!(
-                "--method {}: group Lasso drives groups to zero and circulant keeps every tile; use magnitude, admm or slr",
-                format!("{:?}", self.method).to_lowercase()
-            );
-        }
         let defaults = RunSettings::defaults(self.model, None, task, None, self.seed).train;
         let phase = |epochs: usize| TrainConfig {
             epochs,
@@ -194,16 +158,7 @@ impl Args {
             rho: self.rho,
             split: phase(self.epochs),
             retrain: phase(self.retrain_epochs),
-            layers: match (self.layers.is_empty(), self.model, self.structure) {
-                (true, ModelKind::Minilm, _) => canao_nn::prunable(&candidates),
-                // Whole rows of the output layer are whole classes: filter pruning keeps them.
-                (true, ModelKind::Lenet5, Structure::Filter) => HIDDEN.map(String::from).to_vec(),
-                // The CPU backend runs circulant tiles in dense layers.
-                (true, ModelKind::Lenet5, Structure::Circulant { .. }) => {
-                    ["fc1.w", "fc2.w", "fc3.w"].map(String::from).to_vec()
-                }
-                _ => self.layers.clone(),
-            },
+            layers: self.pruned_layers(&candidates),
             rows: if text { Rows::EachKept } else { Rows::Any },
             layer_rates: self.layer_rate.iter().cloned().collect(),
         };
@@ -224,6 +179,62 @@ impl Args {
             seed: self.seed,
             config,
         })
+    }
+
+    /// The task, checked against the model and the structure (errors name the flag).
+    fn task_of_model(&self) -> Result<Task> {
+        if self.model == ModelKind::Minilm && self.structure == Structure::Filter {
+            bail!(
+                "--structure filter removes whole output rows of MiniLM's matrices; it takes irregular, column or block:RxC"
+            );
+        }
+        let task: Task = match (&self.from, &self.task, self.model) {
+            (Some(dir), _, _) => dense_run(dir, self.model)?.run.task,
+            (None, Some(task), _) => task.parse()?,
+            (None, None, ModelKind::Minilm) => Task::RottenTomatoes,
+            (None, None, ModelKind::Lenet5) => Task::FashionMnist,
+        };
+        let fits = match self.model {
+            ModelKind::Minilm => "rotten-tomatoes",
+            ModelKind::Lenet5 => "fashion-mnist or digits",
+        };
+        if (task == Task::RottenTomatoes) != (self.model == ModelKind::Minilm) {
+            bail!("--task {}: {} takes {fits}", task.name(), model_name(self.model));
+        }
+        Ok(task)
+    }
+
+    /// The rate: --rate (default 8) for the structures that drop groups; circulant:B's is B,
+    /// and it takes no group-Lasso method.
+    fn rate_of_structure(&self) -> Result<f64> {
+        let Structure::Circulant { block } = self.structure else {
+            return Ok(self.rate.unwrap_or(8.0));
+        };
+        if self.rate.is_some() {
+            bail!("--rate: circulant:{block} compresses each weight {block} times (less on padded edges); drop --rate");
+        }
+        if matches!(self.method, MethodKind::Reweighted | MethodKind::Dynamic) {
+            bail!(
+                "--method {}: group Lasso drives groups to zero and circulant keeps every tile; use magnitude, admm or slr",
+                format!("{:?}", self.method).to_lowercase()
+            );
+        }
+        Ok(block as f64)
+    }
+
+    /// --layers, or the model's and structure's default (empty: every weight of 2+ dimensions).
+    fn pruned_layers(&self, candidates: &Weights) -> Vec<String> {
+        match (self.layers.is_empty(), self.model, self.structure) {
+            (false, _, _) => self.layers.clone(),
+            (true, ModelKind::Minilm, _) => canao_nn::prunable(candidates),
+            // Whole rows of the output layer are whole classes: filter pruning keeps them.
+            (true, ModelKind::Lenet5, Structure::Filter) => HIDDEN.map(String::from).to_vec(),
+            // The CPU backend runs circulant tiles in dense layers.
+            (true, ModelKind::Lenet5, Structure::Circulant { .. }) => {
+                ["fc1.w", "fc2.w", "fc3.w"].map(String::from).to_vec()
+            }
+            (true, ModelKind::Lenet5, _) => Vec::new(),
+        }
     }
 
     /// Weights of the model's shapes to check the layers and the rate against.
