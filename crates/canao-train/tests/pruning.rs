@@ -126,17 +126,7 @@ fn pruned_models_have_their_rate_stay_in_structure_and_run_on_the_cpu_backend() 
         );
         assert_eq!(r.layers.len(), 4);
         assert_eq!(r.accuracy_per_epoch.len(), 1);
-        // The retrained weights lie in the structure: projecting them changes nothing.
-        let mut projected = pruned.weights.clone();
-        pruned.constraints.project_weights(&mut projected).unwrap();
-        assert_eq!(
-            projected, pruned.weights,
-            "{method:?}: retrained weights left their structure"
-        );
-        // The CPU backend runs them under the structure (its sparse kernels) as burn does.
-        let d = cpu_against_burn(&task, &pruned);
-        assert!(d < 1e-4, "{method:?}: CPU backend logits differ from burn's by {d}");
-        assert!(r.test_accuracy > 0.5, "{method:?}: {}", r.test_accuracy);
+        assert_in_structure_learning_and_on_cpu(&task, &pruned, method);
     }
 }
 
@@ -160,6 +150,25 @@ fn cpu_against_burn(task: &ImageClassification, pruned: &canao_train::Pruned) ->
     .into();
     let got = run_ir(&canao_cpu::CpuRuntime, &g, &pruned.weights, &inputs);
     max_diff(&want, got[0].data())
+}
+
+/// The retrained weights lie in their structure (projecting them changes nothing), the CPU
+/// backend runs them under it (its sparse or circulant kernels) as burn does, and they learned.
+fn assert_in_structure_learning_and_on_cpu(
+    task: &ImageClassification,
+    pruned: &canao_train::Pruned,
+    method: PruneMethod,
+) {
+    let mut projected = pruned.weights.clone();
+    pruned.constraints.project_weights(&mut projected).unwrap();
+    assert_eq!(
+        projected, pruned.weights,
+        "{method:?}: retrained weights left their structure"
+    );
+    let d = cpu_against_burn(task, pruned);
+    assert!(d < 1e-4, "{method:?}: CPU backend logits differ from burn's by {d}");
+    let accuracy = pruned.report.test_accuracy;
+    assert!(accuracy > 0.5, "{method:?}: {accuracy}");
 }
 
 #[test]
@@ -187,15 +196,7 @@ fn circulant_pruning_compresses_by_its_block_and_runs_on_the_cpu_backend() {
         // 4 x 4 tiles divide fc1 [120, 400] and fc2 [84, 120]: one stored vector of 4 per 16.
         assert_eq!(r.compression_pruned_layers, 4.0, "{method:?}");
         assert!(r.layers.iter().all(|l| l.kept_groups == l.groups));
-        let mut projected = pruned.weights.clone();
-        pruned.constraints.project_weights(&mut projected).unwrap();
-        assert_eq!(
-            projected, pruned.weights,
-            "{method:?}: retrained weights are not circulant"
-        );
-        let d = cpu_against_burn(&task, &pruned);
-        assert!(d < 1e-4, "{method:?}: CPU backend logits differ from burn's by {d}");
-        assert!(r.test_accuracy > 0.5, "{method:?}: {}", r.test_accuracy);
+        assert_in_structure_learning_and_on_cpu(&task, &pruned, method);
     }
 }
 
