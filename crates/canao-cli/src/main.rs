@@ -48,6 +48,8 @@ enum Command {
     Prune(cmd::prune::Args),
     /// Tabulate and plot the `canao prune` runs under a folder (ADMM against SLR per rate).
     ComparePruning(cmd::compare_pruning::Args),
+    /// GCNs on citation graphs: train, attack with edge flips, train robustly, evaluate.
+    Gnn(cmd::gnn::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,5 +68,6 @@ fn main() -> anyhow::Result<()> {
         Command::Distill(a) => cmd::train::distill(a),
         Command::Prune(a) => cmd::prune::run(a),
         Command::ComparePruning(a) => cmd::compare_pruning::run(a),
+        Command::Gnn(a) => cmd::gnn::run(a),
     }
 }

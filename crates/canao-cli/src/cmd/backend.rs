@@ -167,3 +167,55 @@ pub const NO_WGPU: &str =
 fn embed_wgpu(_: &MiniLm, _: &Schedule, _: &[String], _: LengthPolicy) -> Result<Embeddings> {
     bail!(NO_WGPU)
 }
+
+/// Runs one graph once on `backend` (a GCN's whole-graph forward, say).
+pub fn run_graph(
+    backend: Backend,
+    threads: usize,
+    graph: &canao_ir::Graph,
+    weights: &canao_ir::Weights,
+    inputs: &std::collections::BTreeMap<String, canao_tensor::Tensor>,
+) -> Result<Vec<canao_tensor::Tensor>> {
+    use canao_ir::{Executable, Runtime};
+    let schedule = Schedule { threads };
+    let any = |e: &dyn std::fmt::Display| anyhow::anyhow!("{e}");
+    match backend {
+        Backend::Cpu => CpuRuntime
+            .prepare(graph, weights, &schedule)
+            .map_err(|e| any(&e))?
+            .run(inputs)
+            .map_err(|e| any(&e)),
+        Backend::Interp => Interpreter
+            .prepare(graph, weights, &schedule)
+            .map_err(|e| any(&e))?
+            .run(inputs)
+            .map_err(|e| any(&e)),
+        Backend::Wgpu => run_graph_wgpu(graph, weights, &schedule, inputs),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn run_graph_wgpu(
+    graph: &canao_ir::Graph,
+    weights: &canao_ir::Weights,
+    schedule: &Schedule,
+    inputs: &std::collections::BTreeMap<String, canao_tensor::Tensor>,
+) -> Result<Vec<canao_tensor::Tensor>> {
+    use canao_ir::{Executable, Runtime};
+    let rt = canao_wgsl::WgpuRuntime::new()?;
+    eprintln!("wgpu adapter: {}", rt.describe());
+    let mut exe = rt
+        .prepare(graph, weights, schedule)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    exe.run(inputs).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn run_graph_wgpu(
+    _: &canao_ir::Graph,
+    _: &canao_ir::Weights,
+    _: &Schedule,
+    _: &std::collections::BTreeMap<String, canao_tensor::Tensor>,
+) -> Result<Vec<canao_tensor::Tensor>> {
+    bail!(NO_WGPU)
+}

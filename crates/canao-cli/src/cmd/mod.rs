@@ -7,6 +7,7 @@ pub mod compare;
 pub mod compare_pruning;
 pub mod embed;
 pub mod export;
+pub mod gnn;
 pub mod inspect;
 mod model;
 mod plot;

@@ -10,6 +10,20 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing the plot: {e:?}")
 }
 
+/// Distinct line colours, in order.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(30, 90, 200),
+    RGBColor(200, 30, 30),
+    RGBColor(30, 150, 60),
+    RGBColor(200, 130, 0),
+    RGBColor(120, 60, 170),
+    RGBColor(0, 150, 160),
+    RGBColor(120, 120, 120),
+    RGBColor(180, 60, 130),
+    RGBColor(100, 100, 20),
+    RGBColor(0, 0, 0),
+];
+
 /// One labelled set of points.
 pub type Series<'a> = (&'a str, RGBColor, &'a [(f64, f64)]);
 
