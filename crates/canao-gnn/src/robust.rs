@@ -9,7 +9,9 @@
 //! - greedy: the budget's flips of highest gradient gain at the current model, in one round,
 //!   and the weight step on the flipped graph;
 //! - zeroth-order: one warm-started estimate-and-step over a fixed query-chosen pool, and the
-//!   weight step on the relaxed graph.
+//!   weight step on the relaxed graph;
+//! - the search-* attacks: a whole (query-bounded) search each epoch, and the weight step on
+//!   the flipped graph (costly: `search_queries` forward passes an epoch).
 
 use std::time::Instant;
 
@@ -89,7 +91,7 @@ fn inner_max(
             relaxed.ascend(&grad, config.pgd_lr, flips);
             relaxed.adjacency(obj.graph)
         }
-        AttackMethod::Greedy => {
+        AttackMethod::Greedy | AttackMethod::SearchGreedy | AttackMethod::SearchZerothOrder => {
             let one_round = AttackConfig {
                 greedy_rounds: 1,
                 ..config.clone()

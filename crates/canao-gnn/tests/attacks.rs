@@ -1,5 +1,6 @@
 //! Attacks keep their budget and flip only allowed pairs; greedy finds the worst single flip of a
-//! small planted graph; the zeroth-order estimator is unbiased on a smooth function.
+//! small planted graph; the zeroth-order estimator is unbiased on a smooth function; the
+//! search-seam attacks raise the loss.
 
 mod common;
 
@@ -26,6 +27,7 @@ fn small_config() -> AttackConfig {
     AttackConfig {
         pgd_steps: 15,
         zo_steps: 10,
+        search_queries: 48,
         ..AttackConfig::default()
     }
 }
@@ -152,4 +154,28 @@ fn zeroth_order_estimate_is_unbiased_on_a_smooth_function() {
         .sum::<f32>()
         .sqrt();
     assert!(err < 0.1 * norm, "mean estimate {mean:?} vs gradient {truth:?}");
+}
+
+#[test]
+fn search_strategies_raise_the_attack_loss() {
+    let data = common::random_dataset(40, 80, 6, 3, 8);
+    let t = trained(&data);
+    let labels = labels_of(&data, &data.test);
+    let obj = Objective {
+        model: &t.model,
+        features: &data.features,
+        graph: &data.graph,
+        nodes: &data.test,
+        labels: &labels,
+    };
+    let clean = obj.flipped_loss(&[]);
+    for method in [AttackMethod::SearchGreedy, AttackMethod::SearchZerothOrder] {
+        let out = attack(method, &small_config(), &obj, 8, &mut ChaCha8Rng::seed_from_u64(3));
+        let loss = obj.flipped_loss(&out);
+        assert!(
+            loss > clean,
+            "{method:?}: loss {loss} after {} flips, clean {clean}",
+            out.len()
+        );
+    }
 }

@@ -3,15 +3,18 @@
 //! scored by the relaxed gradient, and zeroth-order estimates from loss queries only. Candidate
 //! pairs are sampled from the n(n-1)/2 pairs by index (`crate::graph::pair_at`) when there are
 //! more than a block holds, as PR-BCD does (Geisler et al. 2021): memory stays linear in the
-//! block and the edges, never n x n.
+//! block and the edges, never n x n. The search-* attacks run canao-search's strategies over a
+//! flip space through its ask / tell seam (see `search`).
 
 mod candidates;
 mod greedy;
 mod objective;
 mod pgd;
 pub mod relaxed;
+mod search;
 pub mod zeroth;
 
+use canao_search::strategy::StrategyKind;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -27,16 +30,28 @@ pub enum AttackMethod {
     Pgd,
     Greedy,
     ZerothOrder,
+    /// canao-search's greedy local search over the flip space (rewards only).
+    SearchGreedy,
+    /// canao-search's zeroth-order strategy over the flip space (rewards only).
+    SearchZerothOrder,
 }
 
 impl AttackMethod {
-    pub const ALL: [AttackMethod; 3] = [Self::Pgd, Self::Greedy, Self::ZerothOrder];
+    pub const ALL: [AttackMethod; 5] = [
+        Self::Pgd,
+        Self::Greedy,
+        Self::ZerothOrder,
+        Self::SearchGreedy,
+        Self::SearchZerothOrder,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
             Self::Pgd => "pgd",
             Self::Greedy => "greedy",
             Self::ZerothOrder => "zeroth-order",
+            Self::SearchGreedy => "search-greedy",
+            Self::SearchZerothOrder => "search-zeroth-order",
         }
     }
 }
@@ -71,6 +86,8 @@ pub struct AttackConfig {
     pub zo_queries: usize,
     pub zo_mu: f32,
     pub zo_lr: f32,
+    /// The search strategies: loss queries per attack.
+    pub search_queries: usize,
 }
 
 impl Default for AttackConfig {
@@ -86,6 +103,7 @@ impl Default for AttackConfig {
             zo_queries: 20,
             zo_mu: 0.05,
             zo_lr: 200.0,
+            search_queries: 2000,
         }
     }
 }
@@ -113,6 +131,8 @@ pub fn attack(
         AttackMethod::Pgd => pgd::run(config, objective, flips, rng),
         AttackMethod::Greedy => greedy::run(config, objective, flips, rng),
         AttackMethod::ZerothOrder => zeroth::run(config, objective, flips, rng),
+        AttackMethod::SearchGreedy => search::run(StrategyKind::Greedy, config, objective, flips, rng),
+        AttackMethod::SearchZerothOrder => search::run(StrategyKind::ZerothOrder, config, objective, flips, rng),
     };
     debug_assert!(out.len() <= flips);
     out

@@ -15,8 +15,9 @@ pub struct Greedy {
     rng: ChaCha8Rng,
     /// The point being improved and its reward; None before the first result and after a restart.
     current: Option<(Point, f64)>,
-    /// Neighbours of `current` not yet tried.
-    untried: Vec<Point>,
+    /// Neighbours of `current` not yet tried, as indices into the enumeration of `neighbour`:
+    /// a space of many decisions with many choices has too many neighbours to hold as points.
+    untried: Vec<usize>,
 }
 
 impl Greedy {
@@ -29,18 +30,26 @@ impl Greedy {
         }
     }
 
-    fn neighbours(&mut self, p: &[usize]) -> Vec<Point> {
-        let mut out: Vec<Point> = (0..p.len())
-            .flat_map(|d| {
-                (0..self.cardinalities[d]).filter(move |&c| c != p[d]).map(move |c| {
-                    let mut q = p.to_vec();
-                    q[d] = c;
-                    q
-                })
-            })
-            .collect();
+    /// The neighbour indices of a point, in a random order.
+    fn neighbours(&mut self) -> Vec<usize> {
+        let count: usize = self.cardinalities.iter().map(|c| c - 1).sum();
+        let mut out: Vec<usize> = (0..count).collect();
         out.shuffle(&mut self.rng);
         out
+    }
+
+    /// The `k`-th one-decision neighbour of `p`: decisions in order, each with its other choices
+    /// in increasing order.
+    fn neighbour(&self, p: &[usize], mut k: usize) -> Point {
+        let mut q = p.to_vec();
+        for (d, &c) in self.cardinalities.iter().enumerate() {
+            if k < c - 1 {
+                q[d] = if k < p[d] { k } else { k + 1 };
+                return q;
+            }
+            k -= c - 1;
+        }
+        unreachable!("neighbour index within the count")
     }
 }
 
@@ -52,7 +61,9 @@ impl Strategy for Greedy {
             return vec![uniform(&self.cardinalities, &mut self.rng)];
         }
         let take = n.max(1).min(self.untried.len());
-        self.untried.split_off(self.untried.len() - take)
+        let picked = self.untried.split_off(self.untried.len() - take);
+        let current = &self.current.as_ref().expect("checked above").0;
+        picked.into_iter().map(|k| self.neighbour(current, k)).collect()
     }
 
     fn tell(&mut self, results: &[(Point, f64)]) -> Result<()> {
@@ -62,8 +73,34 @@ impl Strategy for Greedy {
         };
         if self.current.as_ref().is_none_or(|c| best.1 > c.1) {
             self.current = Some(best.clone());
-            self.untried = self.neighbours(&best.0);
+            self.untried = self.neighbours();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a result, the proposals are every one-decision neighbour of it, each once.
+    #[test]
+    fn proposes_each_neighbour_once() {
+        let cards = [3, 1, 4];
+        let mut g = Greedy::new(&cards, 5);
+        let start = g.ask(1).remove(0);
+        g.tell(&[(start.clone(), 1.0)]).unwrap();
+        let mut seen = g.ask(100);
+        seen.sort();
+        let mut want: Vec<Point> = Vec::new();
+        for (d, &c) in cards.iter().enumerate() {
+            for choice in (0..c).filter(|&x| x != start[d]) {
+                let mut q = start.clone();
+                q[d] = choice;
+                want.push(q);
+            }
+        }
+        want.sort();
+        assert_eq!(seen, want);
     }
 }
