@@ -16,6 +16,7 @@ pub mod io;
 pub mod ir;
 pub mod loss;
 pub mod robust;
+pub mod synth;
 pub mod train;
 
 pub use adjacency::Adjacency;

@@ -16,6 +16,9 @@ use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
 use super::zeroth::pool;
 use super::{AttackConfig, Candidates, Objective};
 
+/// A proposed point, its reward and the flips it decodes to.
+type Scored = (Point, f64, Vec<(usize, usize)>);
+
 /// Points evaluated per `ask` (in parallel).
 const BATCH: usize = 8;
 
@@ -38,7 +41,7 @@ pub fn run(
     let mut queries = 0;
     while queries < config.search_queries {
         let points = strategy.ask(BATCH);
-        let scored: Vec<(Point, f64, Vec<(usize, usize)>)> = points
+        let scored: Vec<Scored> = points
             .par_iter()
             .map(|p| {
                 let pairs = decode(&candidates, p);

@@ -5,6 +5,7 @@ mod attack;
 mod eval;
 mod eval_report;
 mod robust;
+mod synth;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ enum GnnCommand {
     /// The whole table: every attack at every budget against normal and robust models over
     /// seeds (evasion, poisoning, transfer); resumable.
     Eval(eval::Args),
+    /// Write a synthetic citation graph (PubMed's size by default) for scale runs.
+    Synth(synth::Args),
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -40,6 +43,7 @@ pub fn run(a: Args) -> Result<()> {
         GnnCommand::Attack(a) => attack::run(a),
         GnnCommand::Robust(a) => robust::run(a),
         GnnCommand::Eval(a) => eval::run(a),
+        GnnCommand::Synth(a) => synth::run(a),
     }
 }
 
