@@ -16,9 +16,9 @@ use crate::loss::{accuracy, cross_entropy};
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     pub hidden: usize,
-    pub dropout: f32,
-    pub weight_decay: f32,
-    pub lr: f32,
+    pub dropout: f64,
+    pub weight_decay: f64,
+    pub lr: f64,
     pub epochs: usize,
     /// Which epoch's weights `fit` returns.
     pub keep: Keep,
@@ -118,7 +118,7 @@ impl Trainer {
         };
         let model = Gcn::init(dims, &mut rng);
         Ok(Self {
-            adam: Adam::new(&model, config.lr),
+            adam: Adam::new(&model, config.lr as f32),
             model,
             config,
             rng,
@@ -131,10 +131,10 @@ impl Trainer {
     pub fn step(&mut self, data: &Dataset, adj: &Adjacency) -> f32 {
         let pass = self
             .model
-            .forward(adj, &data.features, Some((self.config.dropout, &mut self.rng)));
+            .forward(adj, &data.features, Some((self.config.dropout as f32, &mut self.rng)));
         let (loss, dz) = cross_entropy(&pass.z, data.classes, &data.train, &self.train_labels);
         let (mut grads, _) = self.model.backward(adj, &data.features, pass, dz);
-        let wd = self.config.weight_decay;
+        let wd = self.config.weight_decay as f32;
         let decay: f32 = self.model.w1.iter().map(|w| w * w).sum::<f32>() * wd / 2.0;
         grads.w1.iter_mut().zip(&self.model.w1).for_each(|(g, w)| *g += wd * w);
         self.adam.update(&mut self.model, &grads);

@@ -129,7 +129,10 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     grid.bar.finish_and_clear();
-    super::eval_report::write(&dir, &data, &a.budgets, &grid.cells, &grid.models, &resolved)
+    // A rerun with fewer seeds than the folder holds reports those seeds only.
+    let cells: Vec<Cell> = grid.cells.into_iter().filter(|c| c.seed < a.seeds).collect();
+    let models: Vec<ModelLine> = grid.models.into_iter().filter(|m| m.seed < a.seeds).collect();
+    super::eval_report::write(&dir, &data, &a.budgets, &cells, &models, &resolved)
 }
 
 impl Grid<'_> {

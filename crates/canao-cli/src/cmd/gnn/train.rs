@@ -86,6 +86,7 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    done.retain(|r| r.seed < a.seeds);
     done.sort_by_key(|r| r.seed);
     let model = first.expect("seed 0 always trains (it is cheap and gives the saved model)");
     let check = backend_check(&model, &adj, &data, a.check_backend)?;
