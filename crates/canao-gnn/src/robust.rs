@@ -5,7 +5,8 @@
 //! teaches the model nothing about the test nodes' neighbourhoods (the transductive pitfall of
 //! Gosch et al. 2023). Each epoch:
 //! - PGD: one warm-started projected gradient step on the relaxed perturbation (Xu et al.'s
-//!   alternating scheme), and the weight step on the relaxed graph;
+//!   alternating scheme), and the weight step on the relaxed graph; on graphs with more pairs
+//!   than a block, the candidates are resampled each epoch (PR-BCD);
 //! - greedy: the budget's flips of highest gradient gain at the current model, in one round,
 //!   and the weight step on the flipped graph;
 //! - zeroth-order: one warm-started estimate-and-step over a fixed query-chosen pool, and the
@@ -89,7 +90,9 @@ fn inner_max(
             let relaxed = state.get_or_insert_with(|| Relaxed::new(Candidates::new(obj.graph, config.block, rng)));
             let (_, grad) = obj.relaxed_grad(&relaxed.candidates, &relaxed.s);
             relaxed.ascend(&grad, config.pgd_lr, flips);
-            relaxed.adjacency(obj.graph)
+            let adj = relaxed.adjacency(obj.graph);
+            relaxed.resample(obj.graph, config.block, rng);
+            adj
         }
         AttackMethod::Greedy | AttackMethod::SearchGreedy | AttackMethod::SearchZerothOrder => {
             let one_round = AttackConfig {

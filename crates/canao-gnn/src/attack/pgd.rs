@@ -8,28 +8,14 @@ use rand::Rng;
 use super::relaxed::Relaxed;
 use super::{AttackConfig, Candidates, Objective};
 
-/// Mass below which a sampled candidate is dropped for a fresh one.
-const DROP_BELOW: f32 = 1e-3;
-
 pub fn run(config: &AttackConfig, objective: &Objective, flips: usize, rng: &mut impl Rng) -> Vec<(usize, usize)> {
     let graph = objective.graph;
     let mut relaxed = Relaxed::new(Candidates::new(graph, config.block, rng));
-    let resample_until = if relaxed.candidates.is_complete(graph) {
-        0
-    } else {
-        config.pgd_steps * 4 / 5
-    };
     for t in 0..config.pgd_steps {
         let (_, grad) = objective.relaxed_grad(&relaxed.candidates, &relaxed.s);
         relaxed.ascend(&grad, config.pgd_lr, flips);
-        if t < resample_until {
-            let s = &relaxed.s;
-            let kept = relaxed
-                .candidates
-                .retain_and_refill(graph, config.block, |k| s[k] > DROP_BELOW, rng);
-            let mut next: Vec<f32> = kept.iter().map(|&k| relaxed.s[k]).collect();
-            next.resize(relaxed.candidates.len(), 0.0);
-            relaxed.s = next;
+        if t < config.pgd_steps * 4 / 5 {
+            relaxed.resample(graph, config.block, rng);
         }
     }
     discretise(config, objective, &relaxed, flips, rng)

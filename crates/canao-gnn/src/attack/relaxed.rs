@@ -9,6 +9,9 @@ use crate::graph::Graph;
 
 use super::Candidates;
 
+/// Mass below which a sampled candidate is dropped for a fresh one.
+const DROP_BELOW: f32 = 1e-3;
+
 #[derive(Debug, Clone)]
 pub struct Relaxed {
     pub candidates: Candidates,
@@ -32,6 +35,21 @@ impl Relaxed {
 
     pub fn adjacency(&self, graph: &Graph) -> Adjacency {
         adjacency(graph, &self.candidates, &self.s)
+    }
+
+    /// PR-BCD's resampling: candidates with (near) zero mass make way for fresh random pairs;
+    /// nothing to do when every pair is a candidate.
+    pub fn resample(&mut self, graph: &Graph, block: usize, rng: &mut impl rand::Rng) {
+        if self.candidates.is_complete(graph) {
+            return;
+        }
+        let s = &self.s;
+        let kept = self
+            .candidates
+            .retain_and_refill(graph, block, |k| s[k] > DROP_BELOW, rng);
+        let mut next: Vec<f32> = kept.iter().map(|&k| self.s[k]).collect();
+        next.resize(self.candidates.len(), 0.0);
+        self.s = next;
     }
 
     /// s += base_lr / sqrt(t + 1) * grad, then projected onto the budget.
