@@ -66,6 +66,17 @@ fn graph_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// `canao gnn train` of 40 epochs on `file` into `out`.
+fn train(file: &str, out: &str, extra: &[&str]) -> Output {
+    canao(
+        &[
+            &["gnn", "train", "--dataset", file, "--epochs", "40", "--out", out],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
 #[test]
 fn train_reports_seeds_and_runs_through_the_ir() {
     let dir = scratch("train");
@@ -73,20 +84,7 @@ fn train_reports_seeds_and_runs_through_the_ir() {
     let out = dir.join("run");
     let (f, o) = (file.to_str().unwrap(), out.to_str().unwrap());
     let backend = if cfg!(feature = "wgpu") { "wgpu" } else { "interp" };
-    let o1 = canao(&[
-        "gnn",
-        "train",
-        "--dataset",
-        f,
-        "--seeds",
-        "3",
-        "--epochs",
-        "40",
-        "--check-backend",
-        backend,
-        "--out",
-        o,
-    ]);
+    let o1 = train(f, o, &["--seeds", "3", "--check-backend", backend]);
     if backend == "wgpu" && String::from_utf8_lossy(&o1.stderr).contains("no wgpu adapter") {
         println!("SKIP: no wgpu adapter");
         return;
@@ -102,20 +100,7 @@ fn train_reports_seeds_and_runs_through_the_ir() {
     }
     // Rerun into the same folder: the seeds are kept, not trained again; a different run there
     // is refused.
-    ok(&canao(&[
-        "gnn",
-        "train",
-        "--dataset",
-        f,
-        "--seeds",
-        "3",
-        "--epochs",
-        "40",
-        "--check-backend",
-        "cpu",
-        "--out",
-        o,
-    ]));
+    ok(&train(f, o, &["--seeds", "3", "--check-backend", "cpu"]));
     assert_eq!(
         std::fs::read_to_string(out.join("seeds.jsonl"))
             .unwrap()

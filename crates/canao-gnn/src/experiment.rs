@@ -12,7 +12,7 @@ use crate::attack::{AttackConfig, AttackMethod, Objective, attack};
 use crate::dataset::Dataset;
 use crate::gcn::Gcn;
 use crate::robust::{RobustCost, pseudo_labels, robust_fit};
-use crate::train::{EpochLog, TrainConfig, Trainer, evaluate, labels_of};
+use crate::train::{EpochLog, TrainConfig, Trainer, evaluate};
 use crate::{GnnError, Result};
 
 /// How a model is trained: normally, or min-max against an attack. Written as its name
@@ -131,14 +131,7 @@ pub fn attack_test_nodes(
     seed: u64,
 ) -> (Vec<(usize, usize)>, f64) {
     let start = Instant::now();
-    let labels = labels_of(data, &data.test);
-    let objective = Objective {
-        model,
-        features: &data.features,
-        graph: &data.graph,
-        nodes: &data.test,
-        labels: &labels,
-    };
+    let objective = Objective::test_nodes(model, data);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let out = attack(method, config, &objective, flips, &mut rng);
     (out, start.elapsed().as_secs_f64())

@@ -62,7 +62,7 @@ pub fn robust_fit(
                 features: &data.features,
                 graph: &data.graph,
                 nodes: &nodes,
-                labels: pseudo_labels,
+                labels: pseudo_labels.to_vec(),
             };
             let adj = inner_max(method, config, &obj, flips, &mut state, rng);
             inner_s += t.elapsed().as_secs_f64();

@@ -6,7 +6,6 @@ mod common;
 
 use canao_gnn::attack::zeroth::estimate;
 use canao_gnn::attack::{AttackConfig, AttackMethod, Objective, attack, budget_flips};
-use canao_gnn::train::labels_of;
 use canao_gnn::{Adjacency, Dataset, TrainConfig, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -36,14 +35,7 @@ fn small_config() -> AttackConfig {
 fn attacks_stay_within_budget_and_graph() {
     let data = common::random_dataset(40, 80, 6, 3, 8);
     let t = trained(&data);
-    let labels = labels_of(&data, &data.test);
-    let obj = Objective {
-        model: &t.model,
-        features: &data.features,
-        graph: &data.graph,
-        nodes: &data.test,
-        labels: &labels,
-    };
+    let obj = Objective::test_nodes(&t.model, &data);
     for method in AttackMethod::ALL {
         for (budget, block) in [(0.05, 4_000_000), (0.2, 4_000_000), (0.2, 300)] {
             let config = AttackConfig {
@@ -89,14 +81,7 @@ fn greedy_finds_the_worst_single_flip_of_a_planted_graph() {
     data.labels = (0..14).map(|i| Some(usize::from(i >= 7))).collect();
     (data.train, data.val, data.test) = (vec![0, 3, 5, 7, 10, 12], vec![4, 11], vec![1, 2, 6]);
     let t = trained(&data);
-    let labels = labels_of(&data, &data.test);
-    let obj = Objective {
-        model: &t.model,
-        features: &data.features,
-        graph: &data.graph,
-        nodes: &data.test,
-        labels: &labels,
-    };
+    let obj = Objective::test_nodes(&t.model, &data);
     let mut best = ((0, 0), f32::NEG_INFINITY);
     for u in 0..14 {
         for v in u + 1..14 {
@@ -160,14 +145,7 @@ fn zeroth_order_estimate_is_unbiased_on_a_smooth_function() {
 fn search_strategies_raise_the_attack_loss() {
     let data = common::random_dataset(40, 80, 6, 3, 8);
     let t = trained(&data);
-    let labels = labels_of(&data, &data.test);
-    let obj = Objective {
-        model: &t.model,
-        features: &data.features,
-        graph: &data.graph,
-        nodes: &data.test,
-        labels: &labels,
-    };
+    let obj = Objective::test_nodes(&t.model, &data);
     let clean = obj.flipped_loss(&[]);
     for method in [AttackMethod::SearchGreedy, AttackMethod::SearchZerothOrder] {
         let out = attack(method, &small_config(), &obj, 8, &mut ChaCha8Rng::seed_from_u64(3));

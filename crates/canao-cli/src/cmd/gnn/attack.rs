@@ -9,7 +9,7 @@ use canao_gnn::attack::{AttackMethod, budget_flips};
 use canao_gnn::experiment::{Training, attack_test_nodes, evasion_accuracy, poisoning_accuracy, train};
 use serde_json::json;
 
-use super::{AttackArgs, DataArgs, TrainArgs, check_or_write_config, out_dir, parse_budget, parse_method};
+use super::{DataArgs, RunArgs, check_or_write_config, out_dir, parse_budget, parse_method};
 use crate::cmd::train_report::write_atomic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -36,9 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
-    train: TrainArgs,
-    #[command(flatten)]
-    attack: AttackArgs,
+    run: RunArgs,
     /// Run folder (default results/gnn-attack-<dataset>-<method>-<budget>-<mode>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -46,7 +44,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let data = a.data.load()?;
-    let (train_config, attack_config) = (a.train.config()?, a.attack.config()?);
+    let (train_config, attack_config) = a.run.configs()?;
     let default = format!("gnn-attack-{}-{}-{}-{:?}", data.name, a.method.name(), a.budget, a.mode).to_lowercase();
     let dir = out_dir(a.out.as_deref(), &default)?;
     let resolved = json!({

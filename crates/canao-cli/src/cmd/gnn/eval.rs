@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AttackArgs, DataArgs, TrainArgs, check_or_write_config, out_dir, parse_budget, parse_method};
+use super::{DataArgs, RunArgs, check_or_write_config, out_dir, parse_budget, parse_method};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,9 +41,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_budget, default_value = "0.1")]
     robust_budget: f64,
     #[command(flatten)]
-    train: TrainArgs,
-    #[command(flatten)]
-    attack: AttackArgs,
+    run: RunArgs,
     /// Run folder (default results/gnn-eval-<dataset>); finished cells in it are kept.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -99,7 +97,7 @@ pub fn run(a: Args) -> Result<()> {
         bail!("--budgets, --attacks and --trainings each need at least one entry");
     }
     let dir = out_dir(a.out.as_deref(), &format!("gnn-eval-{}", data.name))?;
-    let (train_config, attack_config) = (a.train.config()?, a.attack.config()?);
+    let (train_config, attack_config) = a.run.configs()?;
     let resolved = json!({
         "dataset": a.data.dataset, "flips": a.data.flips, "seeds": a.seeds, "budgets": a.budgets,
         "attacks": a.attacks, "trainings": a.trainings, "robust_budget": a.robust_budget,

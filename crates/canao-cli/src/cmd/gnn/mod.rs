@@ -114,6 +114,21 @@ fn dataset_path(name: &str) -> Result<PathBuf> {
     }
 }
 
+/// The training and attack settings of the subcommands that train and attack.
+#[derive(Debug, Clone, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    train: TrainArgs,
+    #[command(flatten)]
+    attack: AttackArgs,
+}
+
+impl RunArgs {
+    fn configs(&self) -> Result<(TrainConfig, AttackConfig)> {
+        Ok((self.train.config()?, self.attack.config()?))
+    }
+}
+
 /// Training settings shared by the subcommands.
 #[derive(Debug, Clone, clap::Args)]
 struct TrainArgs {

@@ -10,7 +10,7 @@ use canao_gnn::attack::{AttackMethod, budget_flips};
 use canao_gnn::experiment::{Training, attack_test_nodes, evasion_accuracy, train};
 use serde_json::json;
 
-use super::{AttackArgs, DataArgs, TrainArgs, check_or_write_config, out_dir, parse_budget, parse_method};
+use super::{DataArgs, RunArgs, check_or_write_config, out_dir, parse_budget, parse_method};
 use crate::cmd::plot::{PALETTE, xy};
 use crate::cmd::train_report::write_atomic;
 
@@ -33,9 +33,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
-    train: TrainArgs,
-    #[command(flatten)]
-    attack: AttackArgs,
+    run: RunArgs,
     /// Run folder (default results/gnn-robust-<dataset>-<method>-<budget>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -54,7 +52,7 @@ struct ModelRow {
 
 pub fn run(a: Args) -> Result<()> {
     let data = a.data.load()?;
-    let (train_config, attack_config) = (a.train.config()?, a.attack.config()?);
+    let (train_config, attack_config) = a.run.configs()?;
     let eval_budget = a.eval_budget.unwrap_or(a.budget);
     let dir = out_dir(
         a.out.as_deref(),
