@@ -100,18 +100,31 @@ fn train_reports_seeds_and_runs_through_the_ir() {
     for f in ["curve.svg", "weights.safetensors", "seeds.jsonl", "config.json"] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    // Rerun into the same folder: the seeds are kept, not trained again; a different run there
-    // is refused.
+    // Rerun into the same folder: the seeds are kept, not trained again; fewer seeds report a
+    // subset; a different run there is refused, naming the setting.
     ok(&train(f, o, &["--seeds", "3", "--check-backend", "cpu"]));
-    assert_eq!(
+    let lines = || {
         std::fs::read_to_string(out.join("seeds.jsonl"))
             .unwrap()
             .lines()
-            .count(),
-        3
+            .count()
+    };
+    assert_eq!(lines(), 3);
+    ok(&train(f, o, &["--seeds", "2"]));
+    assert_eq!(
+        json(&out.join("report.json"))["test_accuracy"]["per_seed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
     );
-    let other = canao(&["gnn", "train", "--dataset", f, "--seeds", "4", "--out", o]);
-    assert!(!other.status.success() && String::from_utf8_lossy(&other.stderr).contains("different run"));
+    assert_eq!(lines(), 3);
+    let other = train(f, o, &["--seeds", "3", "--hidden", "8"]);
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && err.contains("different run") && err.contains("config.hidden"),
+        "{err}"
+    );
 }
 
 #[test]

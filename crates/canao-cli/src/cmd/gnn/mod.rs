@@ -240,16 +240,17 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
 }
 
 /// Writes `config.json` in a fresh run folder; in one that has it, insists it is the same run
-/// (so that resuming never mixes two runs' results).
+/// (so that resuming never mixes two runs' results). `seeds` may differ: results are kept per
+/// seed, so a rerun with more seeds extends the run and one with fewer reports a subset.
 fn check_or_write_config(dir: &Path, resolved: &serde_json::Value) -> Result<()> {
     let path = dir.join("config.json");
     if path.is_file() {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let old: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        if &old != resolved {
+        if let Some(key) = differing_key(&old, resolved) {
             bail!(
-                "{} holds a different run ({}); use another --out to start a new one",
+                "{} holds a different run (`{key}` differs from {}); use another --out to start a new one",
                 dir.display(),
                 path.display()
             );
@@ -258,4 +259,24 @@ fn check_or_write_config(dir: &Path, resolved: &serde_json::Value) -> Result<()>
         return Ok(());
     }
     crate::cmd::train_report::write_atomic(&path, &serde_json::to_vec_pretty(resolved)?)
+}
+
+/// The first top-level setting (dotted one level down) in which two run configs differ, `seeds`
+/// aside.
+fn differing_key(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
+    let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else {
+        return (old != new).then(|| "config".to_string());
+    };
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).filter(|k| *k != "seeds").collect();
+    keys.into_iter().find_map(|k| match (a.get(k), b.get(k)) {
+        (Some(x), Some(y)) if x == y => None,
+        (Some(serde_json::Value::Object(x)), Some(serde_json::Value::Object(y))) => {
+            let inner: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            inner
+                .into_iter()
+                .find(|i| x.get(*i) != y.get(*i))
+                .map(|i| format!("{k}.{i}"))
+        }
+        _ => Some(k.clone()),
+    })
 }
