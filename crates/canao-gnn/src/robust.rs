@@ -4,12 +4,12 @@
 //! and a normally trained model's predictions elsewhere: attacking only the training nodes
 //! teaches the model nothing about the test nodes' neighbourhoods (the transductive pitfall of
 //! Gosch et al. 2023). Each epoch:
-//! - PGD: one warm-started projected gradient step on the relaxed perturbation (Xu et al.'s
+//! - PGD: `inner_steps` (default one) warm-started projected gradient steps on the relaxed perturbation (Xu et al.'s
 //!   alternating scheme), and the weight step on the relaxed graph; on graphs with more pairs
 //!   than a block, the candidates are resampled each epoch (PR-BCD);
 //! - greedy: the budget's flips of highest gradient gain at the current model, in one round,
 //!   and the weight step on the flipped graph;
-//! - zeroth-order: one warm-started estimate-and-step over a fixed query-chosen pool, and the
+//! - zeroth-order: `inner_steps` warm-started estimate-and-steps over a fixed query-chosen pool, and the
 //!   weight step on the relaxed graph;
 //! - the search-* attacks: a whole (query-bounded) search each epoch, and the weight step on
 //!   the flipped graph (costly: `search_queries` forward passes an epoch).
@@ -88,8 +88,10 @@ fn inner_max(
     match method {
         AttackMethod::Pgd => {
             let relaxed = state.get_or_insert_with(|| Relaxed::new(Candidates::new(obj.graph, config.block, rng)));
-            let (_, grad) = obj.relaxed_grad(&relaxed.candidates, &relaxed.s);
-            relaxed.ascend(&grad, config.pgd_lr, flips);
+            for _ in 0..config.inner_steps.max(1) {
+                let (_, grad) = obj.relaxed_grad(&relaxed.candidates, &relaxed.s);
+                relaxed.ascend(&grad, config.pgd_lr, flips);
+            }
             let adj = relaxed.adjacency(obj.graph);
             relaxed.resample(obj.graph, config.block, rng);
             adj
@@ -104,7 +106,9 @@ fn inner_max(
         }
         AttackMethod::ZerothOrder => {
             let relaxed = state.get_or_insert_with(|| Relaxed::new(pool(config, obj, flips, rng)));
-            zeroth_step(config, obj, relaxed, flips, rng);
+            for _ in 0..config.inner_steps.max(1) {
+                zeroth_step(config, obj, relaxed, flips, rng);
+            }
             relaxed.adjacency(obj.graph)
         }
     }

@@ -88,6 +88,8 @@ pub struct AttackConfig {
     pub zo_lr: f32,
     /// The search strategies: loss queries per attack.
     pub search_queries: usize,
+    /// Robust training with PGD or zeroth-order: warm-started ascent steps per epoch.
+    pub inner_steps: usize,
 }
 
 impl Default for AttackConfig {
@@ -104,6 +106,7 @@ impl Default for AttackConfig {
             zo_mu: 0.05,
             zo_lr: 200.0,
             search_queries: 2000,
+            inner_steps: 1,
         }
     }
 }

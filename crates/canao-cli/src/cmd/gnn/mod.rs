@@ -182,6 +182,9 @@ struct AttackArgs {
     /// Most candidate pairs held at once (all pairs if the graph has fewer).
     #[arg(long, default_value_t = AttackConfig::default().block)]
     block: usize,
+    /// Robust training: inner PGD / zeroth-order steps per epoch.
+    #[arg(long, default_value_t = AttackConfig::default().inner_steps)]
+    inner_steps: usize,
 }
 
 impl AttackArgs {
@@ -192,6 +195,7 @@ impl AttackArgs {
             ("--zo-steps", self.zo_steps),
             ("--zo-queries", self.zo_queries),
             ("--block", self.block),
+            ("--inner-steps", self.inner_steps),
         ] {
             if v == 0 {
                 bail!("{name} must be positive");
@@ -203,6 +207,7 @@ impl AttackArgs {
             zo_steps: self.zo_steps,
             zo_queries: self.zo_queries,
             block: self.block,
+            inner_steps: self.inner_steps,
             ..AttackConfig::default()
         })
     }
