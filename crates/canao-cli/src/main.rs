@@ -52,7 +52,23 @@ enum Command {
     Gnn(cmd::gnn::Args),
 }
 
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`canao inspect | head -1`) makes
+/// `println!` panic. The default action ends the process quietly, as a shell tool should.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_on_closed_pipe() {}
+
 fn main() -> anyhow::Result<()> {
+    quiet_on_closed_pipe();
     match Cli::parse().command {
         Command::Assets(a) => cmd::assets::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),

@@ -79,10 +79,12 @@ fn embed_json_gives_embeddings_and_published_similarity() {
 #[test]
 fn too_long_text_is_refused_with_the_way_out() {
     let long = "word ".repeat(600);
-    let o = canao(&["embed", &long]);
+    let o = canao(&["embed", "short", &long]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains("512 positions") && err.contains("--truncate"), "{err}");
+    // Numbered from 1, as `canao embed` labels its texts.
+    assert!(err.contains("text [2]"), "{err}");
 }
 
 #[test]

@@ -111,3 +111,17 @@ fn an_unwritable_output_is_a_clear_error_and_leaves_nothing() {
     assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0, "nothing left behind");
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// Issue 23: an existing output is not replaced silently, and the refusal comes before the model
+/// is loaded.
+#[test]
+fn an_existing_output_is_kept_unless_forced() {
+    let d = scratch("existing");
+    let out = d.join("model.onnx");
+    std::fs::write(&out, b"mine").unwrap();
+    let o = canao(&["export", "--format", "onnx", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), b"mine");
+    std::fs::remove_dir_all(&d).ok();
+}

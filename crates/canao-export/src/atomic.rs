@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{ExportError, Result};
 
-/// A sibling of `path` named `.{name}.tmp-{pid}`.
+/// A sibling of `path` named `{name}.partial`: visible, so that what a killed export leaves is
+/// plain to see, and the same name every time, so that the next export replaces it.
 fn temp_beside(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    path.with_file_name(format!("{name}.partial"))
 }
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {

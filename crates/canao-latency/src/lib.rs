@@ -1,5 +1,6 @@
 //! Device profiles and the latency / energy models that read them.
 
+mod builtin;
 pub mod calibrate;
 mod energy;
 mod error;
@@ -9,8 +10,10 @@ mod host;
 pub mod measure;
 mod nnls;
 mod profile;
+mod profile_check;
 mod rt3;
 
+pub use builtin::BUILTIN_PROFILES;
 pub use energy::{LevelEnergy, energy_per_run, runs_per_battery};
 pub use error::{LatencyError, Result};
 pub use features::NAMES as FEATURE_NAMES;

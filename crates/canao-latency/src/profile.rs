@@ -147,60 +147,6 @@ impl DeviceProfile {
         ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).expect("profiles always serialise")
     }
 
-    fn validate(&self, origin: &str) -> Result<()> {
-        let field = |field: String, detail: String| {
-            Err(LatencyError::Field {
-                origin: origin.into(),
-                field,
-                detail,
-            })
-        };
-        if self.version != FORMAT_VERSION {
-            return field(
-                "version".into(),
-                format!("is {}, this build reads {FORMAT_VERSION}", self.version),
-            );
-        }
-        if self.dvfs.is_empty() {
-            return field("dvfs".into(), "needs at least one level".into());
-        }
-        for (i, l) in self.dvfs.iter().enumerate() {
-            if !(l.ghz > 0.0 && l.volts.is_none_or(|v| v > 0.0)) {
-                return field(format!("dvfs[{i}]"), "frequency and voltage must be positive".into());
-            }
-            if matches!(l.power, Power::Switched { .. }) && l.volts.is_none() {
-                return field(
-                    format!("dvfs[{i}].volts"),
-                    "switched-capacitance power needs a voltage".into(),
-                );
-            }
-        }
-        if let Some(b) = &self.battery
-            && (b.shares.len() != self.dvfs.len() || (b.shares.iter().sum::<f64>() - 1.0).abs() > 1e-9)
-        {
-            return field(
-                "battery.shares".into(),
-                "needs one share per DVFS level, summing to 1".into(),
-            );
-        }
-        if let CostModel::Fitted(f) = &self.model {
-            f.validate(origin)?;
-            if self.memory.bandwidth_gbs.is_nan() || self.memory.bandwidth_gbs <= 0.0 {
-                return field(
-                    "memory.bandwidth_gbs".into(),
-                    "a fitted model scales memory-bound terms by it; must be positive".into(),
-                );
-            }
-        }
-        if self.provenance.is_empty() {
-            return field(
-                "provenance".into(),
-                "every profile says where its figures come from".into(),
-            );
-        }
-        Ok(())
-    }
-
     pub fn level(&self, level: usize) -> Result<&DvfsLevel> {
         self.dvfs.get(level).ok_or(LatencyError::Level {
             profile: self.name.clone(),

@@ -13,7 +13,11 @@ pub enum NnError {
     Data { file: PathBuf, detail: String },
     #[error("tokenizer {file}: {detail}")]
     Tokenizer { file: PathBuf, detail: String },
-    #[error("text {index} is {tokens} tokens long but the model has {max} positions; shorten it or pass --truncate")]
+    /// `index` counts from 0; the message numbers texts from 1, as `canao embed` labels them.
+    #[error(
+        "text [{}] is {tokens} tokens long but the model has {max} positions; shorten it or pass --truncate",
+        .index + 1
+    )]
     TooLong { index: usize, tokens: usize, max: usize },
     #[error("{file} has no tensor `{tensor}` (needed for parameter @{param})")]
     MissingTensor {

@@ -47,8 +47,7 @@ impl StudentScorer for LatencyObjective {
         &self.space
     }
 
-    fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation> {
-        self.space.contains(student)?;
+    fn score(&self, student: &StudentArch) -> Result<Evaluation> {
         let t = self.space.teacher_arch();
         let prepared = Workload::student(self.space.name.clone(), &t, student, self.space.seq, 0)?
             .prepare(self.model.threads())?;

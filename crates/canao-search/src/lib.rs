@@ -1,6 +1,7 @@
 //! Search spaces over students of a BERT-family teacher, read from RON, and the strategies,
 //! runner and evaluators that search them.
 
+mod builtin;
 mod encoding;
 mod error;
 mod latency_objective;
@@ -13,6 +14,7 @@ mod space;
 pub mod strategy;
 mod student_objective;
 
+pub use builtin::BUILTIN_SPACES;
 pub use error::{Result, SearchError};
 pub use latency_objective::LatencyObjective;
 pub use log::{Record, SearchLog};

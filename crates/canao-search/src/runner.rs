@@ -40,6 +40,16 @@ pub enum StopReason {
     Converged,
 }
 
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::Evaluations => "its evaluation budget",
+            StopReason::WallTime => "its wall-time limit",
+            StopReason::Converged => "convergence (the strategy kept proposing candidates already evaluated)",
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Outcome {
     /// Every distinct candidate, in the order the strategy first asked for it.

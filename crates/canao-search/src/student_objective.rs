@@ -54,7 +54,20 @@ impl Default for Task {
 /// decision vectors.
 pub trait StudentScorer: Sync + std::fmt::Debug {
     fn space(&self) -> &SearchSpace;
-    fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation>;
+    /// Scores any student of the space's teacher, in the space or not.
+    fn score(&self, student: &StudentArch) -> Result<Evaluation>;
+
+    /// Scores a candidate, refusing one the space cannot produce.
+    fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation> {
+        self.space().contains(student)?;
+        self.score(student)
+    }
+
+    /// Scores the teacher itself: the reference every candidate is compared with, so it need
+    /// not be a point of the space (a space may leave out the teacher's own heads or depth).
+    fn evaluate_teacher(&self) -> Result<Evaluation> {
+        self.score(&StudentArch::identity(&self.space().teacher_arch()))
+    }
 }
 
 /// A scorer as an objective: points decode to students of its space, a student's key is its RON.
@@ -183,8 +196,7 @@ impl StudentScorer for StudentObjective {
         &self.space
     }
 
-    fn evaluate_student(&self, student: &StudentArch) -> Result<Evaluation> {
-        self.space.contains(student)?;
+    fn score(&self, student: &StudentArch) -> Result<Evaluation> {
         let model = self.teacher.student(student)?;
         let embeddings = self.embed(&model)?;
         let fidelity = embeddings

@@ -91,7 +91,7 @@ fn guided_strategies_find_the_optimum_within_a_small_budget() {
         for seed in 0..3 {
             let dir = tempdir();
             let o = Separable::new(&CARDS, &TARGET);
-            let out = run(kind, &o, seed, 400, &dir.join("log.jsonl"));
+            let out = run(kind, &o, seed, 400, &dir.path().join("log.jsonl"));
             assert!(
                 (best(&out) - 1.0).abs() < 1e-12,
                 "{} seed {seed}: best {} after {} evaluations",
@@ -108,7 +108,7 @@ fn random_search_finds_the_optimum_of_a_small_space() {
     // 36 points and a budget of 36 distinct candidates: random search must cover the space.
     let dir = tempdir();
     let o = Separable::new(&[2, 3, 2, 3], &[1, 2, 0, 1]);
-    let out = run(StrategyKind::Random, &o, 3, 36, &dir.join("log.jsonl"));
+    let out = run(StrategyKind::Random, &o, 3, 36, &dir.path().join("log.jsonl"));
     assert_eq!(best(&out), 1.0);
     assert_eq!(
         o.calls.load(Ordering::SeqCst),
@@ -148,14 +148,14 @@ fn the_same_seed_gives_the_same_report() {
             &Separable::new(&CARDS, &TARGET),
             11,
             60,
-            &tempdir().join("a.jsonl"),
+            &tempdir().path().join("a.jsonl"),
         );
         let b = run(
             kind,
             &Separable::new(&CARDS, &TARGET),
             11,
             60,
-            &tempdir().join("b.jsonl"),
+            &tempdir().path().join("b.jsonl"),
         );
         assert_eq!(report_without_time(&a), report_without_time(&b), "{}", kind.name());
         assert_same_records(&a.records, &b.records, kind.name());
@@ -164,7 +164,7 @@ fn the_same_seed_gives_the_same_report() {
             &Separable::new(&CARDS, &TARGET),
             12,
             60,
-            &tempdir().join("c.jsonl"),
+            &tempdir().path().join("c.jsonl"),
         );
         assert_ne!(strip_time(&a.records), strip_time(&c.records), "{}", kind.name());
     }
@@ -178,12 +178,12 @@ fn a_killed_run_resumes_losing_and_repeating_nothing() {
             &Separable::new(&CARDS, &TARGET),
             5,
             50,
-            &tempdir().join("whole.jsonl"),
+            &tempdir().path().join("whole.jsonl"),
         );
 
         // The same run killed after 23 evaluations, in the middle of writing the 24th line.
         let dir = tempdir();
-        let path = dir.join("log.jsonl");
+        let path = dir.path().join("log.jsonl");
         run(kind, &Separable::new(&CARDS, &TARGET), 5, 50, &path);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -209,7 +209,7 @@ fn a_killed_run_resumes_losing_and_repeating_nothing() {
 #[test]
 fn a_corrupt_log_line_is_refused_with_its_line_number() {
     let dir = tempdir();
-    let path = dir.join("log.jsonl");
+    let path = dir.path().join("log.jsonl");
     run(StrategyKind::Random, &Separable::new(&CARDS, &TARGET), 1, 5, &path);
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -222,7 +222,7 @@ fn a_corrupt_log_line_is_refused_with_its_line_number() {
 #[test]
 fn a_new_log_never_overwrites_an_old_one() {
     let dir = tempdir();
-    let path = dir.join("log.jsonl");
+    let path = dir.path().join("log.jsonl");
     std::fs::write(&path, "{}\n").unwrap();
     assert!(SearchLog::create(&path).is_err());
 }
@@ -245,16 +245,9 @@ fn the_latency_limit_penalises_in_proportion_to_the_overshoot() {
     assert!(reward.of(&e(15.0)) < reward.of(&e(12.0)));
 }
 
-fn tempdir() -> std::path::PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "canao-search-test-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder, removed when the test is done with it.
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("canao-search-test-").tempdir().unwrap()
 }
 
 /// Every strategy refuses a told point that is not one of its decision vectors (wrong length, or

@@ -117,3 +117,20 @@ fn architecture_only_spaces_score_capacity_under_predicted_latency() {
     assert!((small.score - want).abs() < 1e-12, "{} vs {want}", small.score);
     assert!(small.latency_ms < 0.25 * teacher.latency_ms, "{small:?} vs {teacher:?}");
 }
+
+/// Issue 23: a custom space that leaves out the teacher's own heads and depth still scores the
+/// teacher as the reference; only candidates are held to the space.
+#[test]
+fn the_teacher_is_scored_even_when_the_space_leaves_out_its_setting() {
+    let text = std::fs::read_to_string(repo("search-spaces/bert-base.ron"))
+        .unwrap()
+        .replace("layers: (2, 12)", "layers: (2, 4)")
+        .replace("heads: [4, 6, 8, 12]", "heads: [2, 4, 6, 8]");
+    let space = SearchSpace::from_ron(&text, "narrow.ron").unwrap();
+    let o = LatencyObjective::new(space.clone(), phone(), 0).unwrap();
+    let teacher = o.evaluate_teacher().unwrap();
+    assert!((teacher.score - 1.0).abs() < 1e-12, "{teacher:?}");
+    let identity = StudentArch::identity(&space.teacher_arch());
+    let e = o.evaluate_student(&identity).unwrap_err();
+    assert!(matches!(e, SearchError::Outside { .. }), "{e}");
+}

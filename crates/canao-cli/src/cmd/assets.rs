@@ -53,11 +53,12 @@ pub fn run(a: Args) -> Result<()> {
                     format!("needs `canao assets fetch {}`: {}", spec.name, bad.join(", "))
                 };
                 println!(
-                    "{:<16} {:>9.1} MB  {}  [{}]",
+                    "{:<16} {:>9.1} MB  {}  [{}; from {}]",
                     spec.name,
                     st.bytes as f64 / 1e6,
                     state,
-                    spec.description
+                    spec.description,
+                    spec.source
                 );
             }
         }

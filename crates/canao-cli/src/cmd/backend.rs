@@ -42,16 +42,19 @@ pub struct ModelArgs {
     #[arg(long, value_name = "ARCH.ron")]
     pub arch: Option<PathBuf>,
     /// Prune every encoder linear layer to this block sparsity by block magnitude (0 to <1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub sparsity: Option<f64>,
-    /// Block shape RxC for --sparsity (rows x columns of the weight matrix).
-    #[arg(long, default_value = "32x32", value_parser = parse_block)]
-    pub block: [usize; 2],
+    /// Block shape RxC for --sparsity (rows x columns of the weight matrix; default 32x32).
+    #[arg(long, value_parser = parse_block, requires = "sparsity")]
+    pub block: Option<[usize; 2]>,
     /// A `canao train` / `canao distill` run folder: its trained encoder, with the structure it
     /// was trained under (its classification head is used by `run` and `export`).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["arch", "sparsity"])]
     pub weights: Option<PathBuf>,
 }
+
+/// The block shape of `--sparsity` when `--block` is not given.
+const DEFAULT_BLOCK: [usize; 2] = [32, 32];
 
 pub fn parse_block(s: &str) -> Result<[usize; 2], String> {
     let (r, c) = s
@@ -64,6 +67,15 @@ pub fn parse_block(s: &str) -> Result<[usize; 2], String> {
             .ok_or_else(|| format!("`{v}` in block `{s}` is not a positive size"))
     };
     Ok([num(r)?, num(c)?])
+}
+
+/// `--threads`: at least one (0 would run one thread and report 0).
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("threads must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("`{s}` is not a number of threads: {e}")),
+    }
 }
 
 impl ModelArgs {
@@ -85,6 +97,11 @@ impl ModelArgs {
         if self.model != "minilm" {
             bail!("unknown model `{}`; available: minilm", self.model);
         }
+        if let Some(s) = self.sparsity
+            && !(0.0..1.0).contains(&s)
+        {
+            bail!("--sparsity is {s}: it is the share of blocks pruned, in [0, 1)");
+        }
         let mut model = MiniLm::from_cache(&assets::canao_home(), &mut |line| eprintln!("{line}"))?;
         if let Some(s) = student {
             model = model.student(s)?;
@@ -92,17 +109,23 @@ impl ModelArgs {
         if let Some(s) = self.sparsity {
             for p in model.prunable() {
                 let w = model.weights().dense(&p)?.clone();
-                let sp =
-                    canao_compress::block_magnitude(&p, &w, self.block, s).with_context(|| format!("pruning @{p}"))?;
+                let sp = canao_compress::block_magnitude(&p, &w, self.block(), s)
+                    .with_context(|| format!("pruning @{p}"))?;
                 model.set_sparsity(&p, sp)?;
             }
         }
         Ok(model)
     }
 
+    /// The block shape of `--sparsity`.
+    pub fn block(&self) -> [usize; 2] {
+        self.block.unwrap_or(DEFAULT_BLOCK)
+    }
+
     /// `"RxC"` when pruning is requested.
     pub fn block_label(&self) -> Option<String> {
-        self.sparsity.map(|_| format!("{}x{}", self.block[0], self.block[1]))
+        let [r, c] = self.block();
+        self.sparsity.map(|_| format!("{r}x{c}"))
     }
 }
 

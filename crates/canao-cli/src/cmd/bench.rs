@@ -9,7 +9,7 @@ use canao_nn::MiniLm;
 use canao_tensor::Tensor;
 use serde_json::json;
 
-use crate::cmd::backend::{Backend, ModelArgs};
+use crate::cmd::backend::{Backend, ModelArgs, parse_threads};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,7 +25,7 @@ enum What {
         /// adapter has them).
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_threads)]
         threads: usize,
         /// Only the first matrix shape.
         #[arg(long)]
@@ -45,7 +45,7 @@ enum What {
         #[arg(long, default_value_t = 128)]
         seq: usize,
         /// CPU threads (the cpu backend only).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_threads)]
         threads: usize,
         /// Timed runs after warm-up (at least 20).
         #[arg(long, default_value_t = 30)]
@@ -59,7 +59,7 @@ enum What {
     /// One MiniLM fine-tuning step (forward, backward, clip, AdamW), timed per phase; one JSON
     /// line.
     TrainStep {
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_threads)]
         threads: usize,
         #[arg(long, default_value_t = 32)]
         batch: usize,

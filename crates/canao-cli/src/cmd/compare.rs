@@ -7,21 +7,26 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use canao_nn::StudentArch;
 use canao_search::strategy::StrategyKind;
 use canao_search::{Budget, Memo, Record, Report, Reward, Runner, SearchLog, SearchSpace, Students, Task, best_so_far};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
+use crate::cmd::locate::load_space;
 use crate::cmd::plot;
-use crate::cmd::search::{Target, rayon_threads, student_objective};
+use crate::cmd::search_setup::{Target, rayon_threads, student_objective};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     target: Target,
     /// Latency limits as shares of the teacher's predicted latency.
-    #[arg(long, value_delimiter = ',', default_value = "0.5,0.3")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.5,0.3",
+        allow_negative_numbers = true
+    )]
     limits: Vec<f64>,
     #[arg(
         long,
@@ -34,7 +39,7 @@ pub struct Args {
     /// Distinct candidates per run.
     #[arg(long, default_value_t = 60)]
     budget: usize,
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     penalty: f64,
     #[arg(long)]
     parallel: Option<usize>,
@@ -68,14 +73,14 @@ pub fn run(a: Args) -> Result<()> {
         a.limits.iter().all(|s| s.is_finite() && *s > 0.0),
         "--limits are shares of the teacher's latency, each above 0"
     );
-    let space = SearchSpace::from_file(&a.target.space)?;
+    let space = load_space(a.target.space())?;
     let task = Task {
         train: a.train,
         test: a.test,
         ..Task::default()
     };
-    let objective = student_objective(&space, &a.target.device, a.target.level, &task, false)?;
-    let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
+    let objective = student_objective(&space, a.target.device(), a.target.level(), &task, false)?;
+    let teacher = objective.evaluate_teacher()?;
     let students = Students(objective.as_ref());
     let memo = Memo::new(&students);
     let parallel = a.parallel.unwrap_or_else(rayon_threads);
@@ -203,9 +208,9 @@ fn summary(a: &Args, teacher: &canao_search::Evaluation, runs: &[Run]) -> String
          Command (run again, it replays the logs below and rewrites this file):\n\n\
          ```sh\ncanao compare --space {} --device {} --level {} --limits {} --strategies {} --seeds {} \
          --budget {} --penalty {} --train {} --test {} --out {}\n```\n",
-        a.target.space.display(),
-        a.target.device,
-        a.target.level,
+        a.target.space(),
+        a.target.device(),
+        a.target.level(),
         a.budget,
         seeds.join(", "),
         a.train,
@@ -215,9 +220,9 @@ fn summary(a: &Args, teacher: &canao_search::Evaluation, runs: &[Run]) -> String
         teacher.score,
         teacher.latency_ms,
         teacher.energy_mj,
-        a.target.space.display(),
-        a.target.device,
-        a.target.level,
+        a.target.space(),
+        a.target.device(),
+        a.target.level(),
         join(&a.limits),
         a.strategies.iter().map(|k| k.name()).collect::<Vec<_>>().join(","),
         seeds.join(","),

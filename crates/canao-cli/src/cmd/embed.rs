@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use canao_nn::{LengthPolicy, MiniLm};
 use serde_json::json;
 
-use crate::cmd::backend::{self, Backend, ModelArgs};
+use crate::cmd::backend::{self, Backend, ModelArgs, parse_threads};
 
 /// The published quick-start sentences of all-MiniLM-L6-v2, used when no text is given.
 pub const DEFAULT_SENTENCES: [&str; 3] = [
@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
     /// Worker threads for the CPU backend.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     pub threads: usize,
     /// Cut texts longer than the model's 512 positions instead of refusing them.
     #[arg(long)]

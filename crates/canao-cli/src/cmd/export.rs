@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use canao_export::{BERT_OUTPUTS, bundle, minilm_to_onnx, report, to_onnx, write_bundle, write_onnx};
 use serde_json::json;
 
@@ -30,9 +30,15 @@ pub struct Args {
     /// The file (onnx) or folder (bundle) to write; written whole or not at all.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace --out when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if a.out.exists() && !a.force {
+        bail!("{} exists; pass --force to replace it", a.out.display());
+    }
     let student = match (&a.from, &a.model.arch) {
         (Some(r), _) => Some(report::best_arch(r)?),
         (None, Some(path)) => Some(read_student(path)?),

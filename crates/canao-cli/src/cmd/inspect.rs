@@ -14,9 +14,9 @@ pub struct Args {
     /// An architecture RON file instead of a built-in model.
     #[arg(long)]
     arch: Option<PathBuf>,
-    /// Sequence length for BERT-family models.
-    #[arg(long, default_value_t = 128)]
-    seq: usize,
+    /// Sequence length for BERT-family models (default: the architecture file's, else 128).
+    #[arg(long)]
+    seq: Option<usize>,
     /// Which passes run first: none (the graph as built), standard (canonical form, what export
     /// reads) or kernels (the fused graph the CPU and WGSL backends map to kernels).
     #[arg(long, value_enum, default_value_t = Passes::Kernels)]
@@ -37,8 +37,7 @@ pub enum Passes {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let arch = model::resolve(a.model, a.arch.as_deref(), a.seq)?;
-    let mut g = model::build(&arch)?;
+    let mut g = model::graph(a.model, a.arch.as_deref(), a.seq)?;
     let pipeline = match a.passes {
         Passes::None => Pipeline::new(Vec::new()),
         Passes::Standard => Pipeline::standard(),

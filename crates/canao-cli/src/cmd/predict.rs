@@ -1,11 +1,10 @@
 //! `canao predict`: the latency model's per-kernel prediction for an architecture on a device
 //! profile, and `--validate`, which measures sampled students here against the prediction.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use canao_cpu::CpuRuntime;
-use canao_ir::builders::{Arch, BertArch, from_ron};
 use canao_ir::{Runtime, Schedule};
 use canao_latency::calibrate::{Accuracy, GROUP};
 use canao_latency::measure::{ANCHOR, Spec, Statistic, Timing, Workload, anchor, measure_specs};
@@ -13,15 +12,16 @@ use canao_latency::{
     CostModel, DeviceProfile, LatencyModel, Source, count_ops, energy_per_run, rt3_latency_ms, runs_per_battery,
 };
 use canao_nn::StudentArch;
-use canao_search::SearchSpace;
 use rand::SeedableRng;
 use serde_json::json;
 
+use crate::cmd::locate::{load_profile, load_space};
+use crate::cmd::model::ArchFile;
 use crate::cmd::plot;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A device profile: a path, or a name under device-profiles/.
+    /// A device profile: a path, or a built-in name (snapdragon-855, rt3-reference, ...).
     #[arg(long)]
     device: String,
     /// An architecture RON: a student of MiniLM (`StudentArch`) or any `Arch`.
@@ -30,9 +30,9 @@ pub struct Args {
     /// DVFS level (0 = fastest).
     #[arg(long, default_value_t = 0)]
     level: usize,
-    /// Tokens per sequence for a student architecture.
-    #[arg(long, default_value_t = 128)]
-    seq: usize,
+    /// Tokens per sequence (default: the architecture file's, else 128).
+    #[arg(long)]
+    seq: Option<usize>,
     /// Measure sampled students here and compare them with the prediction.
     #[arg(long)]
     validate: bool,
@@ -40,8 +40,9 @@ pub struct Args {
     samples: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, default_value = "search-spaces/minilm.ron")]
-    space: PathBuf,
+    /// The space --validate samples students of: a path, or a built-in name.
+    #[arg(long, default_value = "minilm")]
+    space: String,
     /// Timing rounds per pass for --validate (each runs every sample of a group once; each time
     /// is the statistic the profile was fitted with, over rounds and then over passes).
     #[arg(long, default_value_t = 9)]
@@ -56,52 +57,13 @@ pub struct Args {
     json: bool,
 }
 
-/// Reads a profile from a path, or by name from device-profiles/.
-pub fn load_profile(device: &str) -> Result<DeviceProfile> {
-    let path = if Path::new(device).exists() {
-        PathBuf::from(device)
-    } else {
-        PathBuf::from(format!("device-profiles/{device}.ron"))
-    };
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "reading device profile {} (a path, or a name under device-profiles/)",
-            path.display()
-        )
-    })?;
-    Ok(DeviceProfile::from_ron(&text, &path.display().to_string())?)
-}
-
-/// An architecture file as a workload with random weights (a student's block masks are then
-/// random at its density).
-fn arch_workload(path: &Path, seq: usize) -> Result<Workload> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let origin = path.display().to_string();
-    let workload = match from_ron::<StudentArch>(&text, &origin) {
-        Ok(s) => Workload::student(origin.clone(), &BertArch::minilm(seq), &s, seq, 0)?,
-        Err(student_err) => {
-            let arch: Arch = from_ron(&text, &origin).map_err(|arch_err| {
-                anyhow::anyhow!(
-                    "{} is neither a student of MiniLM ({student_err}) nor an Arch ({arch_err})",
-                    path.display()
-                )
-            })?;
-            let vocab = match &arch {
-                Arch::Bert(b) => b.vocab,
-                _ => 1,
-            };
-            Workload::new(origin.clone(), arch.build()?, None, vocab, 0)?
-        }
-    };
-    Ok(workload)
-}
-
 pub fn run(a: Args) -> Result<()> {
     let profile = load_profile(&a.device)?;
     if a.validate {
         return validate(&a, &profile);
     }
-    let workload = arch_workload(a.arch.as_deref().expect("clap requires --arch"), a.seq)?;
+    let path = a.arch.as_deref().expect("clap requires --arch");
+    let workload = ArchFile::read(path)?.workload(&path.display().to_string(), a.seq)?;
     let name = workload.name.clone();
     if matches!(profile.model, CostModel::Analytic { .. }) {
         return analytic(&a, &profile, &workload);
@@ -227,7 +189,7 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
         bail!("--samples must be at least 1");
     }
     let model = LatencyModel::new(profile, a.level)?;
-    let space = SearchSpace::from_file(&a.space)?;
+    let space = load_space(&a.space)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
     let teacher = space.teacher_arch();
     let students: Vec<StudentArch> = (0..a.samples).map(|_| space.sample(&mut rng)).collect();

@@ -9,6 +9,8 @@ use canao_latency::calibrate::{Accuracy, Options, calibrate, to_csv};
 use canao_latency::measure::{Statistic, Timing};
 use serde_json::json;
 
+use crate::cmd::backend::parse_threads;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Where to write the profile (the CSV goes beside it); default device-profiles/host-<cpu>.ron.
@@ -17,11 +19,12 @@ pub struct Args {
     /// A small slice of the calibration set (short sequences): seconds instead of minutes.
     #[arg(long)]
     quick: bool,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     threads: usize,
-    /// Timing rounds per pass (each runs every workload of a group once).
+    /// Timing rounds per pass (each runs every workload of a group once); the same flag as
+    /// `predict --validate --rounds`.
     #[arg(long)]
-    reps: Option<usize>,
+    rounds: Option<usize>,
     /// Passes over the whole set, so each workload's rounds are spread over the calibration.
     #[arg(long)]
     passes: Option<usize>,
@@ -60,7 +63,7 @@ pub fn run(a: Args) -> Result<()> {
         quick: a.quick,
         threads: a.threads,
         timing: Timing {
-            rounds: a.reps.unwrap_or(if a.quick { 3 } else { 9 }),
+            rounds: a.rounds.unwrap_or(if a.quick { 3 } else { 9 }),
             passes: a.passes.unwrap_or(if a.quick { 1 } else { 3 }),
             statistic: a.statistic,
         },

@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     retrain_epochs: usize,
     /// Peak learning rate of both phases (default: 1e-3 for lenet5, 3e-5 for minilm).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// The penalty's rho (ADMM and SLR).
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
@@ -89,7 +89,7 @@ pub struct Args {
     layers: Vec<String>,
     /// Per-layer rates in place of --rate, NAME=R, comma-separated or repeated (e.g.
     /// conv1.w=2,fc1.w=40).
-    #[arg(long, value_delimiter = ',', value_parser = parse_layer_rate)]
+    #[arg(long, value_delimiter = ',', value_parser = parse_layer_rate, allow_negative_numbers = true)]
     layer_rate: Vec<(String, f64)>,
     /// Output folder (default: results/prune-<model>-<method>-<structure>-<rate>x-seed<S>-<time>).
     #[arg(long)]
@@ -302,7 +302,7 @@ fn default_dir(s: &Settings) -> PathBuf {
         c.method.name(),
         c.rate,
         s.seed,
-        crate::cmd::search::timestamp()
+        crate::cmd::search_setup::timestamp()
     ))
 }
 

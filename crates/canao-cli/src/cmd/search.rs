@@ -4,116 +4,66 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
+use anyhow::{Context, Result};
 use canao_search::strategy::StrategyKind;
-use canao_search::{
-    Budget, Evaluation, LatencyObjective, Record, Report, Reward, Runner, SearchLog, SearchSpace, StudentObjective,
-    StudentScorer, Students, Task, Teacher, best_so_far, pareto_front,
-};
+use canao_search::{Record, Report, Runner, SearchLog, StopReason, Students, Teacher, best_so_far, pareto_front};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
-use serde::{Deserialize, Serialize};
 
 use crate::cmd::plot;
-use crate::cmd::predict::load_profile;
 use crate::cmd::search_distill::{DistillOptions, DistillReport, distill_top};
-
-/// The run.ron format version this build writes and reads.
-const RUN_VERSION: u32 = 1;
-/// The default latency limit as a share of the teacher's predicted latency.
-const DEFAULT_LIMIT_SHARE: f64 = 0.5;
-
-/// What is searched and for which device: shared by `search` and `compare`.
-#[derive(Debug, clap::Args)]
-pub struct Target {
-    /// The search space (RON).
-    #[arg(long, default_value = "search-spaces/minilm.ron")]
-    pub space: PathBuf,
-    /// A device profile: a path, or a name under device-profiles/.
-    #[arg(long, default_value = "snapdragon-855")]
-    pub device: String,
-    /// DVFS level of the profile (0 = fastest).
-    #[arg(long, default_value_t = 0)]
-    pub level: usize,
-}
+use crate::cmd::search_setup::{RunConfig, Target, fresh, reopen, student_objective};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    target: Target,
+    pub(super) target: Target,
     /// Latency limit in ms; by default half the teacher's predicted latency on the device.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(super) latency_ms: Option<f64>,
+    /// random, evolution, rl, greedy or zeroth-order [default: rl].
     #[arg(long)]
-    latency_ms: Option<f64>,
-    /// random, evolution, rl, greedy or zeroth-order.
-    #[arg(long, default_value = "rl")]
-    strategy: StrategyKind,
-    /// Distinct candidates to evaluate.
-    #[arg(long, default_value_t = 200)]
-    budget: usize,
-    /// Wall-clock limit of the search in seconds (over resumed sessions too).
-    #[arg(long, default_value_t = 480.0)]
-    time_limit: f64,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Reward lost per unit of relative latency overshoot.
-    #[arg(long, default_value_t = 2.0)]
-    penalty: f64,
+    pub(super) strategy: Option<StrategyKind>,
+    /// Distinct candidates to evaluate; the run stops on this [default: 200]. With --resume, a
+    /// larger budget extends the run.
+    #[arg(long)]
+    pub(super) budget: Option<usize>,
+    /// Wall-clock guard of the search in seconds, over resumed sessions too [default: 7200]. A
+    /// run it ends depends on this machine's speed, and the summary says so.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(super) time_limit: Option<f64>,
+    /// [default: 0]
+    #[arg(long)]
+    pub(super) seed: Option<u64>,
+    /// Reward lost per unit of relative latency overshoot [default: 2].
+    #[arg(long, allow_negative_numbers = true)]
+    pub(super) penalty: Option<f64>,
     /// Candidates evaluated at once (default: the available cores).
     #[arg(long)]
-    parallel: Option<usize>,
+    pub(super) parallel: Option<usize>,
     /// Also time every candidate here (reported beside the prediction).
     #[arg(long)]
-    measure: bool,
+    pub(super) measure: bool,
     /// Snippets for the probe's training and test sets.
     #[arg(long)]
-    train: Option<usize>,
+    pub(super) train: Option<usize>,
     #[arg(long)]
-    test: Option<usize>,
+    pub(super) test: Option<usize>,
     /// Output folder (default: results/<run-id>).
     #[arg(long)]
-    out: Option<PathBuf>,
-    /// Continue the run in this folder; its run.ron fixes every setting (but the distillation
-    /// options, which are this command line's).
+    pub(super) out: Option<PathBuf>,
+    /// Continue the run in this folder; its run.ron fixes every setting but --budget and
+    /// --time-limit, which may extend it (the distillation options are this command line's).
     #[arg(long)]
-    resume: Option<PathBuf>,
+    pub(super) resume: Option<PathBuf>,
     #[command(flatten)]
     distill: DistillOptions,
 }
 
-/// A run's resolved configuration, written before the first evaluation.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunConfig {
-    version: u32,
-    space_file: String,
-    space: SearchSpace,
-    device: String,
-    level: usize,
-    reward: Reward,
-    strategy: StrategyKind,
-    seed: u64,
-    budget: Budget,
-    parallel: usize,
-    task: Task,
-    measure: bool,
-    /// The teacher scored like every candidate; the default limit derives from its latency.
-    teacher: Evaluation,
-}
-
 pub fn run(a: Args) -> Result<()> {
-    let (dir, config, objective) = match &a.resume {
+    let (dir, config, objective, mut log, logged) = match &a.resume {
         Some(dir) => {
-            let path = dir.join("run.ron");
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let config: RunConfig = ron::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            if config.version != RUN_VERSION {
-                bail!(
-                    "{}: version {}, this build reads {RUN_VERSION}",
-                    path.display(),
-                    config.version
-                );
-            }
+            let (config, log, logged) = reopen(&a, dir)?;
             let objective = student_objective(
                 &config.space,
                 &config.device,
@@ -121,15 +71,13 @@ pub fn run(a: Args) -> Result<()> {
                 &config.task,
                 config.measure,
             )?;
-            (dir.clone(), config, objective)
+            (dir.clone(), config, objective, log, logged)
         }
-        None => fresh(&a)?,
-    };
-    let log_path = dir.join("log.jsonl");
-    let (mut log, logged) = if a.resume.is_some() {
-        SearchLog::resume(&log_path)?
-    } else {
-        (SearchLog::create(&log_path)?, Vec::new())
+        None => {
+            let (dir, config, objective) = fresh(&a)?;
+            let log = SearchLog::create(&dir.join("log.jsonl"))?;
+            (dir, config, objective, log, Vec::new())
+        }
     };
     eprintln!(
         "searching space `{}` ({:?} students) on {} (limit {:.2} ms; teacher {:.2} ms, accuracy {:.3}) with {}, \
@@ -173,7 +121,8 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
     })?;
-    bar.finish();
+    // The summary below repeats the count; a finished bar would sit under it.
+    bar.finish_and_clear();
     let mut report = Report::new(&outcome, &config.reward);
     report.teacher = Some(config.teacher.clone());
     write_report(&dir, &report, &outcome.records, &config)?;
@@ -203,122 +152,6 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Resolves a new run's configuration, scores the teacher and creates the output folder.
-fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
-    let space = SearchSpace::from_file(&a.target.space)?;
-    let profile = load_profile(&a.target.device)?;
-    if let Some(ms) = a.latency_ms
-        && !(ms.is_finite() && ms > 0.0)
-    {
-        bail!("--latency-ms must be a positive number of milliseconds, got {ms}");
-    }
-    if a.budget == 0 || a.time_limit.is_nan() || a.time_limit <= 0.0 || a.parallel == Some(0) {
-        bail!("--budget, --time-limit and --parallel must be above 0");
-    }
-    let dir = a.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results").join(format!(
-            "search-{}-{}-{}-seed{}-{}",
-            space.name,
-            profile.name.replace(' ', "_"),
-            a.strategy.name(),
-            a.seed,
-            timestamp()
-        ))
-    });
-    if dir.join("log.jsonl").exists() {
-        bail!(
-            "{} already holds a search log; continue it with --resume {0}",
-            dir.display()
-        );
-    }
-    let defaults = Task::default();
-    let task = Task {
-        train: a.train.unwrap_or(defaults.train),
-        test: a.test.unwrap_or(defaults.test),
-        ..defaults
-    };
-    let objective = student_objective(&space, &a.target.device, a.target.level, &task, a.measure)?;
-    let teacher = objective.evaluate_student(&StudentArch::identity(&space.teacher_arch()))?;
-    let config = RunConfig {
-        version: RUN_VERSION,
-        space_file: a.target.space.display().to_string(),
-        space,
-        device: a.target.device.clone(),
-        level: a.target.level,
-        reward: Reward {
-            latency_limit_ms: a.latency_ms.unwrap_or(DEFAULT_LIMIT_SHARE * teacher.latency_ms),
-            penalty: a.penalty,
-        },
-        strategy: a.strategy,
-        seed: a.seed,
-        budget: Budget {
-            evaluations: a.budget,
-            seconds: Some(a.time_limit),
-        },
-        parallel: a.parallel.unwrap_or_else(rayon_threads),
-        task,
-        measure: a.measure,
-        teacher,
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let text = ron::ser::to_string_pretty(&config, ron::ser::PrettyConfig::default()).expect("configs serialise");
-    std::fs::write(dir.join("run.ron"), text).with_context(|| format!("writing {}/run.ron", dir.display()))?;
-    Ok((dir, config, objective))
-}
-
-/// The evaluator of a space on a device: MiniLM students are scored on the sentiment task (the
-/// teacher and corpus come from the asset cache, and the probe snippets are embedded with the
-/// teacher first, a few seconds); students of a teacher without weights (BERT-base) by capacity.
-pub fn student_objective(
-    space: &SearchSpace,
-    device: &str,
-    level: usize,
-    task: &Task,
-    measure: bool,
-) -> Result<Box<dyn StudentScorer>> {
-    let profile = load_profile(device)?;
-    if space.teacher != Teacher::Minilm {
-        eprintln!(
-            "space `{}` has no teacher weights: latency-only search, score = share of the teacher's weights kept",
-            space.name
-        );
-        return Ok(Box::new(LatencyObjective::new(space.clone(), profile, level)?));
-    }
-    let home = assets::canao_home();
-    let mut say = |line: &str| eprintln!("{line}");
-    let reviews = reviews_from_cache(&home, &mut say)?;
-    let teacher = MiniLm::from_cache(&home, &mut say)?;
-    eprintln!("embedding the probe snippets with the teacher ...");
-    Ok(Box::new(StudentObjective::new(
-        space.clone(),
-        teacher,
-        &reviews,
-        task.clone(),
-        profile,
-        level,
-        measure,
-    )?))
-}
-
-pub fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// UTC date and time as YYYYMMDD-HHMMSS, for run folder names.
-pub(crate) fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let day = secs % 86_400;
-    format!(
-        "{}-{:02}{:02}{:02}",
-        canao_latency::today().replace('-', ""),
-        day / 3600,
-        day / 60 % 60,
-        day % 60
-    )
 }
 
 fn write_report(dir: &Path, report: &Report, records: &[Record], config: &RunConfig) -> Result<()> {
@@ -385,9 +218,16 @@ fn add_distilled(dir: &Path, d: &DistillReport) -> Result<()> {
 
 fn print_summary(dir: &Path, report: &Report, evaluated_now: usize) {
     println!(
-        "{} evaluations ({evaluated_now} in this session), stopped on {:?} after {:.0} s",
+        "{} evaluations ({evaluated_now} in this session), stopped on {} after {:.0} s",
         report.evaluations, report.stop_reason, report.wall_s
     );
+    if report.stop_reason == StopReason::WallTime {
+        println!(
+            "  warning: the wall-time guard ended the run before its evaluation budget, so this result \
+             depends on the machine's speed; finish it with --resume {} --time-limit SECONDS",
+            dir.display()
+        );
+    }
     if let Some(t) = &report.teacher {
         println!(
             "teacher: accuracy {:.3}, score {:.4}, {:.2} ms, {:.2} mJ",

@@ -30,7 +30,7 @@ pub struct Common {
     #[arg(long)]
     batch: Option<usize>,
     /// Peak learning rate (default: 5e-5 for minilm, 2e-3 for lenet5).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Seed of the head's initialisation, the data order and the dropout masks.
     #[arg(long, default_value_t = 0)]
@@ -43,11 +43,11 @@ pub struct Common {
     train_limit: Option<usize>,
     /// Fine-tune under block masks keeping this share of each encoder linear weight's blocks,
     /// chosen by magnitude (the trained weight is exactly in the structure).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     density: Option<f64>,
-    /// Block shape of the masks, RxC.
-    #[arg(long, value_parser = parse_block, default_value = "32x32")]
-    block: [usize; 2],
+    /// Block shape of the masks, RxC (default 32x32; only with --density).
+    #[arg(long, value_parser = parse_block, requires = "density")]
+    block: Option<[usize; 2]>,
     /// Also checkpoint every N steps (besides each epoch's end).
     #[arg(long)]
     checkpoint_every: Option<u64>,
@@ -180,7 +180,7 @@ impl Common {
             max_tokens: self.max_tokens,
             train_limit: self.train_limit,
             density: self.density,
-            block: self.block,
+            block: self.block.unwrap_or(defaults.block),
             train,
             ..defaults
         })
@@ -249,7 +249,7 @@ fn execute(c: &Common, fresh: Option<RunSettings>, verb: &str) -> Result<()> {
                     format!("{:?}", s.model).to_lowercase(),
                     s.task.name(),
                     s.train.seed,
-                    crate::cmd::search::timestamp()
+                    crate::cmd::search_setup::timestamp()
                 ))
             });
             (dir, s)

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_method)]
     method: AttackMethod,
     /// Flips allowed, as a share of the graph's edges.
-    #[arg(long, value_parser = parse_budget)]
+    #[arg(long, value_parser = parse_budget, allow_negative_numbers = true)]
     budget: f64,
     #[arg(long, value_enum, default_value = "evasion")]
     mode: Mode,

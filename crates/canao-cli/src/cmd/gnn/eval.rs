@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     seeds: u64,
     /// Attack budgets, shares of the edges.
-    #[arg(long, value_delimiter = ',', value_parser = parse_budget, default_value = "0.01,0.05,0.1,0.15,0.2")]
+    #[arg(long, value_delimiter = ',', value_parser = parse_budget, default_value = "0.01,0.05,0.1,0.15,0.2", allow_negative_numbers = true)]
     budgets: Vec<f64>,
     #[arg(long, value_delimiter = ',', value_parser = parse_method, default_value = "pgd,greedy,zeroth-order")]
     attacks: Vec<AttackMethod>,
@@ -38,7 +38,7 @@ pub struct Args {
         default_value = "normal,robust-pgd,robust-greedy,robust-zeroth-order"
     )]
     trainings: Vec<Training>,
-    #[arg(long, value_parser = parse_budget, default_value = "0.1")]
+    #[arg(long, value_parser = parse_budget, default_value = "0.1", allow_negative_numbers = true)]
     robust_budget: f64,
     #[command(flatten)]
     run: RunArgs,

@@ -22,13 +22,13 @@ pub struct Args {
     #[arg(long, value_parser = parse_method)]
     method: AttackMethod,
     /// Training budget, as a share of the edges.
-    #[arg(long, value_parser = parse_budget, default_value = "0.1")]
+    #[arg(long, value_parser = parse_budget, default_value = "0.1", allow_negative_numbers = true)]
     budget: f64,
     /// The attack the trained model is evaluated under, and its budget (default: the training
     /// budget).
     #[arg(long, value_parser = parse_method, default_value = "pgd")]
     eval_attack: AttackMethod,
-    #[arg(long, value_parser = parse_budget)]
+    #[arg(long, value_parser = parse_budget, allow_negative_numbers = true)]
     eval_budget: Option<f64>,
     #[arg(long, default_value_t = 0)]
     seed: u64,

@@ -1,0 +1,53 @@
+//! `--space` and `--device` arguments: a path picks a file, a name picks a built-in one (compiled
+//! into the binary, so it works from any folder). A profile name that is not built in is looked
+//! up under `device-profiles/`, where `canao profile` writes this host's.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use canao_latency::{BUILTIN_PROFILES, DeviceProfile};
+use canao_search::{BUILTIN_SPACES, SearchSpace};
+
+/// Whether an argument is meant as a path rather than a name.
+fn looks_like_path(arg: &str) -> bool {
+    arg.contains(std::path::MAIN_SEPARATOR) || arg.contains('/') || arg.ends_with(".ron")
+}
+
+fn names(list: &[(&str, &str)]) -> String {
+    list.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// A search space by path or built-in name.
+pub fn load_space(arg: &str) -> Result<SearchSpace> {
+    let path = Path::new(arg);
+    if path.is_file() || looks_like_path(arg) {
+        return Ok(SearchSpace::from_file(path)?);
+    }
+    match SearchSpace::builtin(arg) {
+        Some(space) => Ok(space?),
+        None => bail!(
+            "search space `{arg}` is neither a file nor a built-in space ({})",
+            names(BUILTIN_SPACES)
+        ),
+    }
+}
+
+/// A device profile by path, built-in name, or name under `device-profiles/`.
+pub fn load_profile(arg: &str) -> Result<DeviceProfile> {
+    let local = PathBuf::from(format!("device-profiles/{arg}.ron"));
+    let path = if Path::new(arg).is_file() || looks_like_path(arg) {
+        PathBuf::from(arg)
+    } else if let Some(profile) = DeviceProfile::builtin(arg) {
+        return Ok(profile?);
+    } else if local.is_file() {
+        local
+    } else {
+        bail!(
+            "device profile `{arg}` is neither a file, a built-in profile ({}) nor a file under \
+             device-profiles/ (`canao profile` writes this host's there)",
+            names(BUILTIN_PROFILES)
+        );
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading device profile {}", path.display()))?;
+    Ok(DeviceProfile::from_ron(&text, &path.display().to_string())?)
+}
