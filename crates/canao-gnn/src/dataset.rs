@@ -50,9 +50,14 @@ impl Dataset {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Checks and decodes the bytes of a file; `path` names it in errors and gives the name.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let file = Reader {
             path: path.to_path_buf(),
-            st: SafeTensors::deserialize(&bytes).map_err(|e| GnnError::Dataset {
+            st: SafeTensors::deserialize(bytes).map_err(|e| GnnError::Dataset {
                 path: path.to_path_buf(),
                 item: "header".into(),
                 detail: e.to_string(),

@@ -22,6 +22,11 @@ pub fn read(path: &Path, graph: &Graph) -> Result<Vec<(usize, usize)>> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse(&text, path, graph)
+}
+
+/// Parses the text of a flips file; `path` names it in errors.
+pub fn parse(text: &str, path: &Path, graph: &Graph) -> Result<Vec<(usize, usize)>> {
     let err = |line: usize, detail: String| GnnError::Flips {
         path: path.to_path_buf(),
         line,

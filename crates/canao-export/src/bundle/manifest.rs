@@ -69,7 +69,12 @@ impl Manifest {
     /// Reads and checks `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| bundle_err(MANIFEST, e.to_string()))?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| bundle_err(MANIFEST, e.to_string()))?;
+        Self::from_json(&text)
+    }
+
+    /// Parses and checks the text of a `manifest.json`.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let m: Manifest = serde_json::from_str(text).map_err(|e| bundle_err(MANIFEST, e.to_string()))?;
         if m.format != FORMAT || m.format_version != FORMAT_VERSION {
             return Err(bundle_err(
                 MANIFEST,

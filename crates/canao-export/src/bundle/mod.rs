@@ -19,8 +19,8 @@ mod shaders;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use canao_ir::Weights;
 use canao_ir::builders::BertArch;
+use canao_ir::{Graph, Sparsity, Weights};
 use canao_nn::{MiniLm, StudentArch, TextTokenizer};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
@@ -76,39 +76,19 @@ fn bundle_err(file: &str, detail: impl Into<String>) -> ExportError {
 /// folder beside it: a failure leaves nothing behind, and an existing folder is replaced only
 /// when it is empty or an earlier bundle.
 pub fn write_bundle(dir: &Path, model_name: &str, model: &MiniLm) -> Result<()> {
-    let graph = model.graph(1)?;
-    let mut tensors = BTreeMap::new();
-    let mut stored = BTreeMap::new();
-    for (name, spec) in graph.params() {
-        let w = model.weights().dense(name)?;
-        match packed::pack(name, w, &spec.sparsity)? {
-            None => {
-                tensors.insert(name.clone(), packed::raw_f32(w.shape().to_vec(), w.data()));
-            }
-            Some((how, parts)) => {
-                stored.insert(name.clone(), how);
-                tensors.extend(parts);
-            }
-        }
-    }
-    let arch = BundleArch {
-        model: model.arch(1),
-        origin: model.origin().map(|(teacher, student)| Origin {
-            teacher: teacher.clone(),
-            student: student.clone(),
-        }),
-        stored,
-    };
+    let origin = model.origin().map(|(teacher, student)| Origin {
+        teacher: teacher.clone(),
+        student: student.clone(),
+    });
+    let (arch_text, weights_bytes) = encode(&model.graph(1)?, model.weights(), model.arch(1), origin)?;
     let tokenizer_path = model.dir().join(TOKENIZER);
     let tokenizer = std::fs::read(&tokenizer_path).map_err(|cause| ExportError::Read {
         path: tokenizer_path,
         cause,
     })?;
-    let arch_text = ron::ser::to_string_pretty(&arch, ron::ser::PrettyConfig::default())
-        .map_err(|e| bundle_err(ARCH, e.to_string()))?;
     let mut files: BTreeMap<String, Vec<u8>> = [
         (ARCH.to_string(), arch_text.into_bytes()),
-        (WEIGHTS.to_string(), packed::serialize(WEIGHTS, &tensors)?),
+        (WEIGHTS.to_string(), weights_bytes),
         (TOKENIZER.to_string(), tokenizer),
     ]
     .into();
@@ -140,7 +120,56 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
         manifest.verified(dir, name)?;
     }
     let arch_text = String::from_utf8(manifest.verified(dir, ARCH)?).map_err(|e| bundle_err(ARCH, e.to_string()))?;
-    let arch: BundleArch = ron::from_str(&arch_text).map_err(|e| bundle_err(ARCH, e.to_string()))?;
+    let Decoded {
+        arch,
+        weights,
+        sparsity,
+    } = decode(&arch_text, &manifest.verified(dir, WEIGHTS)?)?;
+    manifest.verified(dir, TOKENIZER)?;
+    let tokenizer = TextTokenizer::from_file(&dir.join(TOKENIZER))?;
+    let origin = arch.origin.clone().map(|o| (o.teacher, o.student));
+    let mut model = MiniLm::from_parts(dir, arch.model.clone(), tokenizer, weights, origin)?;
+    for (name, s) in sparsity {
+        model.set_sparsity(&name, s)?;
+    }
+    Ok(Bundle { manifest, arch, model })
+}
+
+/// The `arch.ron` text and weights file bytes of a model (`graph` at any length, with its
+/// sparsity; `model` its architecture): what [`decode`] reads back.
+pub fn encode(graph: &Graph, weights: &Weights, model: BertArch, origin: Option<Origin>) -> Result<(String, Vec<u8>)> {
+    let mut tensors = BTreeMap::new();
+    let mut stored = BTreeMap::new();
+    for (name, spec) in graph.params() {
+        let w = weights.dense(name)?;
+        match packed::pack(name, w, &spec.sparsity)? {
+            None => {
+                tensors.insert(name.clone(), packed::raw_f32(w.shape().to_vec(), w.data()));
+            }
+            Some((how, parts)) => {
+                stored.insert(name.clone(), how);
+                tensors.extend(parts);
+            }
+        }
+    }
+    let arch = BundleArch { model, origin, stored };
+    let arch_text = ron::ser::to_string_pretty(&arch, ron::ser::PrettyConfig::default())
+        .map_err(|e| bundle_err(ARCH, e.to_string()))?;
+    Ok((arch_text, packed::serialize(WEIGHTS, &tensors)?))
+}
+
+/// A bundle's model as its `arch.ron` and weights file describe it.
+#[derive(Debug)]
+pub struct Decoded {
+    pub arch: BundleArch,
+    pub weights: Weights,
+    pub sparsity: BTreeMap<String, Sparsity>,
+}
+
+/// Decodes the text of `arch.ron` and the bytes of the weights file, checking that every
+/// parameter is stored once, in the shape and format the architecture says.
+pub fn decode(arch_text: &str, weights_bytes: &[u8]) -> Result<Decoded> {
+    let arch: BundleArch = ron::from_str(arch_text).map_err(|e| bundle_err(ARCH, e.to_string()))?;
     let graph = arch
         .model
         .with_seq(1)
@@ -152,8 +181,7 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
             format!("stores parameter @{p}, which the model does not have"),
         ));
     }
-    let bytes = manifest.verified(dir, WEIGHTS)?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bundle_err(WEIGHTS, e.to_string()))?;
+    let st = SafeTensors::deserialize(weights_bytes).map_err(|e| bundle_err(WEIGHTS, e.to_string()))?;
     let reader = packed::Reader { file: WEIGHTS, st: &st };
     let mut weights = Weights::new();
     let mut sparsity = BTreeMap::new();
@@ -177,14 +205,11 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
             format!("holds tensors the model does not use{extra}"),
         ));
     }
-    manifest.verified(dir, TOKENIZER)?;
-    let tokenizer = TextTokenizer::from_file(&dir.join(TOKENIZER))?;
-    let origin = arch.origin.clone().map(|o| (o.teacher, o.student));
-    let mut model = MiniLm::from_parts(dir, arch.model.clone(), tokenizer, weights, origin)?;
-    for (name, s) in sparsity {
-        model.set_sparsity(&name, s)?;
-    }
-    Ok(Bundle { manifest, arch, model })
+    Ok(Decoded {
+        arch,
+        weights,
+        sparsity,
+    })
 }
 
 /// Tensors a stored sparse parameter occupies.
