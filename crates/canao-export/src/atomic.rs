@@ -76,6 +76,20 @@ mod tests {
         d
     }
 
+    /// Issue 23: what a killed export leaves is visible beside the output, and the next export
+    /// to the same path replaces it (the same name every time, no process id).
+    #[test]
+    fn the_temporary_name_is_visible_and_stable() {
+        let tmp = temp_beside(Path::new("out/model.onnx"));
+        assert_eq!(tmp, Path::new("out/model.onnx.partial"));
+        let d = scratch("stale");
+        std::fs::write(d.join("m.onnx.partial"), b"killed half-way").unwrap();
+        write_file(&d.join("m.onnx"), b"whole").unwrap();
+        assert_eq!(std::fs::read(d.join("m.onnx")).unwrap(), b"whole");
+        assert!(!d.join("m.onnx.partial").exists());
+        std::fs::remove_dir_all(&d).ok();
+    }
+
     #[test]
     fn unwritable_destination_is_an_error_and_leaves_nothing() {
         let d = scratch("file");

@@ -117,6 +117,16 @@ fn shape_errors_name_the_node() {
     assert!(msg.contains("line 2") && msg.contains("unknown op `nope`"), "{msg}");
 }
 
+/// Found by fuzzing (fuzz/regressions/ir_text): a graph without an `output` line parsed, and its
+/// printed form (an empty `output` line) did not parse back.
+#[test]
+fn a_graph_without_outputs_is_refused() {
+    let msg = parse_graph("graph \"t\" {\n  param @b : f32[6]\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("no `output` line"), "{msg}");
+}
+
 #[test]
 fn cost_of_known_layers_by_hand() {
     // One linear 128x384 -> 1536 with bias and GELU: 2*128*384*1536 MACs-as-2 plus bias (1)

@@ -280,6 +280,10 @@ pub fn parse_graph(text: &str) -> Result<Graph> {
     if !closed {
         return err("missing closing `}`");
     }
-    g.set_outputs(outputs.unwrap_or_default())?;
+    // Printing writes the line even for a graph without outputs, which would not parse back.
+    let Some(outputs) = outputs else {
+        return err("no `output` line: a graph names the values it computes");
+    };
+    g.set_outputs(outputs)?;
     Ok(g)
 }
