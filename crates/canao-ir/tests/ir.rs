@@ -117,6 +117,21 @@ fn shape_errors_name_the_node() {
     assert!(msg.contains("line 2") && msg.contains("unknown op `nope`"), "{msg}");
 }
 
+/// Found by fuzzing (fuzz/regressions/ir_text): a NUL in an input's name was printed escaped and
+/// read back as a backslash and a zero; names with quotes and backslashes drifted the same way.
+#[test]
+fn names_with_any_characters_print_and_parse_back_as_themselves() {
+    for name in ["imag\0e", "a\"b", "back\\slash", "tab\there", "é\u{200b}"] {
+        let text = format!(
+            "graph {name:?} {{\n  %0 = input() {{name={name:?}}} : f32[2]\n  %1 = relu(%0) : f32[2]\n  output %1\n}}\n"
+        );
+        let g = parse_graph(&text).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        assert_eq!(g.name(), name);
+        assert!(g.to_string().contains(&format!("name={name:?}")), "{g}");
+        assert_eq!(parse_graph(&g.to_string()).unwrap(), g, "{name:?}");
+    }
+}
+
 /// Found by fuzzing (fuzz/regressions/ir_text): a graph without an `output` line parsed, and its
 /// printed form (an empty `output` line) did not parse back.
 #[test]

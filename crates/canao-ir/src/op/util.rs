@@ -54,10 +54,12 @@ pub fn attr<T: FromStr>(attrs: &Attrs, key: &str) -> Result<T, String> {
 
 pub fn attr_string(attrs: &Attrs, key: &str) -> Result<String, String> {
     let raw = attrs.get(key).ok_or_else(|| format!("missing attribute `{key}`"))?;
-    raw.strip_prefix('"')
+    // The text form keeps a quoted attribute as printed (`{:?}`): undo its escapes.
+    let body = raw
+        .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
-        .map(str::to_string)
-        .ok_or_else(|| format!("attribute `{key}` must be a quoted string"))
+        .ok_or_else(|| format!("attribute `{key}` must be a quoted string"))?;
+    crate::text::escape::unescape(body).map_err(|e| format!("attribute `{key}`: {e}"))
 }
 
 /// The parameter arguments of a text-form op, consumed in order.

@@ -10,6 +10,7 @@
 //! }
 //! ```
 
+pub(crate) mod escape;
 mod parse;
 mod print;
 

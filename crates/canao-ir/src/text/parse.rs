@@ -69,23 +69,19 @@ impl<'a> Cursor<'a> {
         if !self.eat("\"") {
             return self.err("expected a quoted string");
         }
-        let mut out = String::new();
         let mut chars = self.rest().char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
                 '"' => {
+                    let body = &self.rest()[..i];
+                    let out = super::escape::unescape(body).or_else(|e| self.err(e))?;
                     self.pos += i + 1;
                     return Ok(out);
                 }
-                '\\' => match chars.next() {
-                    Some((_, e @ ('"' | '\\'))) => out.push(e),
-                    Some((_, 'n')) => out.push('\n'),
-                    _ => {
-                        self.pos += i;
-                        return self.err("unsupported escape in string");
-                    }
-                },
-                c => out.push(c),
+                '\\' => {
+                    chars.next();
+                }
+                _ => {}
             }
         }
         self.pos = start;
