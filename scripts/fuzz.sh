@@ -34,13 +34,14 @@ fi
 
 mkdir -p results/fuzzing
 cd fuzz
-cargo +nightly fuzz build --release
+# Debug assertions and overflow checks on, as in the tests: an arithmetic overflow is a finding.
+cargo +nightly fuzz build --release --debug-assertions
 run() {
     local t=$1 log="target/$1.log"
     # -rss_limit_mb: a parser must not need more than this for any input of up to -max_len bytes.
-    cargo +nightly fuzz run --release "$t" -- -max_total_time="$seconds" -max_len=16384 \
+    cargo +nightly fuzz run --release --debug-assertions "$t" -- -max_total_time="$seconds" -max_len=16384 \
         -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 || echo "$t: FOUND A CRASH (see results/fuzzing/$t.log)"
-    cargo +nightly fuzz cmin --release "$t" >/dev/null 2>&1 || true
+    cargo +nightly fuzz cmin --release --debug-assertions "$t" >/dev/null 2>&1 || true
     # The whole log is megabytes of progress lines: its end (final stats, or the crash) is kept.
     tail -n 80 "$log" >"../results/fuzzing/$t.log"
     echo "$t: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') executions"

@@ -54,6 +54,23 @@ impl TensorType {
     }
 }
 
+/// The most elements one tensor of a graph may have: 2^32 (16 GiB of f32), beyond any model canao
+/// runs. Bounding every value and parameter keeps element counts, byte counts and FLOPs (a
+/// product of two such bounds) inside u64, so costs cannot wrap for any architecture.
+pub const MAX_ELEMENTS: usize = 1 << 32;
+
+/// Refuses a shape with more than [`MAX_ELEMENTS`] elements (or whose product overflows).
+pub fn check_elements(shape: &[usize]) -> Result<(), String> {
+    let n = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS);
+    match n {
+        Some(_) => Ok(()),
+        None => Err(format!("shape {shape:?} has more than 2^32 elements")),
+    }
+}
+
 impl fmt::Display for TensorType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();

@@ -101,6 +101,10 @@ impl Graph {
                 detail: "declared twice".into(),
             });
         }
+        crate::dtype::check_elements(&spec.shape).map_err(|detail| IrError::Param {
+            param: name.clone(),
+            detail,
+        })?;
         spec.sparsity.validate(&name, &spec.matrix_shape())?;
         self.params.insert(name.clone(), spec);
         Ok(name)
@@ -152,10 +156,12 @@ impl Graph {
             })?;
             tys.push(&n.ty);
         }
-        op.infer(&tys, &self.params).map_err(|detail| IrError::Shape {
-            node: label.to_string(),
-            detail,
-        })
+        op.infer(&tys, &self.params)
+            .and_then(|ty| crate::dtype::check_elements(&ty.shape).map(|()| ty))
+            .map_err(|detail| IrError::Shape {
+                node: label.to_string(),
+                detail,
+            })
     }
 
     pub fn set_outputs(&mut self, outputs: Vec<NodeId>) -> Result<()> {

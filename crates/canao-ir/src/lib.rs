@@ -15,7 +15,7 @@ mod text;
 mod weights;
 
 pub use cost::{Cost, GraphCost};
-pub use dtype::{DType, TensorType};
+pub use dtype::{DType, MAX_ELEMENTS, TensorType};
 pub use error::{IrError, Result};
 pub use graph::{Graph, Node, NodeId, ParamSpec};
 pub use inputs::{InputError, check_inputs};

@@ -117,6 +117,19 @@ fn shape_errors_name_the_node() {
     assert!(msg.contains("line 2") && msg.contains("unknown op `nope`"), "{msg}");
 }
 
+/// Found by replaying the fuzzing corpus with overflow checks (fuzz/regressions/arch): a layer of
+/// width 8e16 wrapped the element and byte counts of the cost; tensors are now bounded.
+#[test]
+fn a_tensor_too_large_to_count_is_refused_naming_its_shape() {
+    let mut arch = canao_ir::builders::BertArch::minilm(8);
+    arch.layers[1].hidden = 79_999_999_999_999_668;
+    let msg = arch.build().unwrap_err().to_string();
+    assert!(msg.contains("more than 2^32 elements"), "{msg}");
+    let text = "graph \"t\" {\n  param @w : f32[4294967296,2]\n  %0 = input() {name=\"x\"} : f32[2]\n  output %0\n}\n";
+    let msg = parse_graph(text).unwrap_err().to_string();
+    assert!(msg.contains("@w") && msg.contains("2^32"), "{msg}");
+}
+
 /// Found by fuzzing (fuzz/regressions/ir_text): a NUL in an input's name was printed escaped and
 /// read back as a backslash and a zero; names with quotes and backslashes drifted the same way.
 #[test]
