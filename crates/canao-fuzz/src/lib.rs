@@ -15,8 +15,11 @@ pub use files::{bundle, gnn, safetensors, search_log, tiny_bert};
 pub use models::{arch, profile, space};
 pub use text::ir_text;
 
+/// A fuzz target: parses any bytes, panicking only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("space", space),
     ("profile", profile),
     ("arch", arch),
