@@ -1,6 +1,7 @@
 //! `--space` and `--device` arguments: a path picks a file, a name picks a built-in one (compiled
-//! into the binary, so it works from any folder). A profile name that is not built in is looked
-//! up under `device-profiles/`, where `canao profile` writes this host's.
+//! into the binary, so it works from any folder). A profile name is first looked up under
+//! `device-profiles/` of the working folder, where `canao profile` writes (and rewrites) this
+//! host's, so a fresh calibration is never shadowed by the built-in copy of the same name.
 
 use std::path::{Path, PathBuf};
 
@@ -32,15 +33,16 @@ pub fn load_space(arg: &str) -> Result<SearchSpace> {
     }
 }
 
-/// A device profile by path, built-in name, or name under `device-profiles/`.
+/// A device profile by path, name under `device-profiles/`, or built-in name.
 pub fn load_profile(arg: &str) -> Result<DeviceProfile> {
     let local = PathBuf::from(format!("device-profiles/{arg}.ron"));
+    // A local file wins over the built-in of its name: `canao profile` rewrites this host's.
     let path = if Path::new(arg).is_file() || looks_like_path(arg) {
         PathBuf::from(arg)
-    } else if let Some(profile) = DeviceProfile::builtin(arg) {
-        return Ok(profile?);
     } else if local.is_file() {
         local
+    } else if let Some(profile) = DeviceProfile::builtin(arg) {
+        return Ok(profile?);
     } else {
         bail!(
             "device profile `{arg}` is neither a file, a built-in profile ({}) nor a file under \
