@@ -109,34 +109,24 @@ fn built_in_names_resolve_anywhere_and_unknown_names_list_them() {
     let scratch = tempfile::tempdir().unwrap();
     let here = scratch.path();
     let student = repo("archs/minilm-student.ron");
-    let o = canao_in(
-        here,
-        &[
+    let predict = |extra: &[&str]| {
+        let args = [
             "predict",
             "--device",
             "snapdragon-855",
             "--arch",
             student.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert!(json(&o)["latency_ms"].as_f64().unwrap() > 0.0);
+        ];
+        canao_in(here, &[&args[..], extra].concat())
+    };
+    assert!(json(&predict(&["--json"]))["latency_ms"].as_f64().unwrap() > 0.0);
     // A profile under the working folder's device-profiles/ wins over the built-in of its name.
     std::fs::create_dir(here.join("device-profiles")).unwrap();
     let edited = std::fs::read_to_string(repo("device-profiles/snapdragon-855.ron"))
         .unwrap()
         .replacen("cores: 1,", "cores: 0,", 1);
     std::fs::write(here.join("device-profiles/snapdragon-855.ron"), edited).unwrap();
-    let o = canao_in(
-        here,
-        &[
-            "predict",
-            "--device",
-            "snapdragon-855",
-            "--arch",
-            student.to_str().unwrap(),
-        ],
-    );
+    let o = predict(&[]);
     fails_with(&o, &["device-profiles/snapdragon-855.ron", "units[0].cores"]);
     let o = canao_in(here, &["search", "--device", "pixel-9"]);
     fails_with(&o, &["pixel-9", "snapdragon-855", "rt3-reference"]);
