@@ -16,7 +16,7 @@ fn kernels(c: &mut Criterion) {
                 "{} {}x{} d{:.2}",
                 case.kernel, case.block[0], case.block[1], case.density
             );
-            group.bench_function(id, |b| b.iter(|| p.run(1)));
+            group.bench_function(id, |b| b.iter(|| p.run(canao_cpu::Cx::single())));
         }
         group.finish();
     }

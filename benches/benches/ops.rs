@@ -4,6 +4,7 @@
 
 use std::hint::black_box;
 
+use canao_cpu::Cx;
 use canao_cpu::arena::Aligned;
 use canao_cpu::kernels::{self, AttentionShape, Fm, Window};
 use canao_ir::PoolKind;
@@ -41,7 +42,17 @@ fn ops(c: &mut Criterion) {
     c.bench_function("attention 12x32 heads, 128 tokens", |bn| {
         bn.iter(|| {
             let (q, k, v) = (x.as_slice(), x.as_slice(), x.as_slice());
-            kernels::attention(q, k, v, &mask, f, shape, y.as_mut_slice(), scratch.as_mut_slice(), 1)
+            kernels::attention(
+                q,
+                k,
+                v,
+                &mask,
+                f,
+                shape,
+                y.as_mut_slice(),
+                scratch.as_mut_slice(),
+                Cx::single(),
+            )
         })
     });
     let mut wide = filled(1536 * 128);

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::arena::Aligned;
-use crate::kernels::{Epilogue, Fm, apply_weight};
+use crate::kernels::{Cx, Epilogue, Fm, apply_weight};
 use crate::pack::{PackedWeight, pack_weight};
 use crate::padded;
 
@@ -128,18 +128,9 @@ impl Prepared {
     }
 
     /// One kernel call.
-    pub fn run(&mut self, threads: usize) {
+    pub fn run(&mut self, cx: Cx) {
         let (x, y, scratch) = (self.x.as_slice(), self.y.as_mut_slice(), self.scratch.as_mut_slice());
-        apply_weight(
-            &self.weight,
-            x,
-            self.xf,
-            y,
-            self.xf.ld,
-            &Epilogue::none(),
-            scratch,
-            threads,
-        );
+        apply_weight(&self.weight, x, self.xf, y, self.xf.ld, &Epilogue::none(), scratch, cx);
     }
 
     /// FLOPs the kernel actually performs (non-zeros only; the frequency-domain route for

@@ -11,6 +11,8 @@ pub enum CpuError {
     Pack { param: String, detail: String },
     #[error("cannot start {threads} worker threads: {detail}")]
     Threads { threads: usize, detail: String },
+    #[error("instruction set {given}: {detail}")]
+    Isa { given: String, detail: String },
     #[error(transparent)]
     Ir(#[from] canao_ir::IrError),
     #[error(transparent)]

@@ -6,7 +6,8 @@ use canao_tensor::Tensor;
 
 use crate::arena::Aligned;
 use crate::error::{CpuError, Result};
-use crate::kernels::{self, Epilogue, Fm};
+use crate::isa::{Isa, Loops};
+use crate::kernels::{self, Cx, Epilogue, Fm};
 use crate::lower::lower;
 use crate::plan::{Layout, Plan, Step};
 
@@ -22,7 +23,7 @@ pub struct CpuExe {
     inputs: Vec<(String, TensorType, usize)>,
     buffers: Vec<Aligned>,
     scratch: Aligned,
-    threads: usize,
+    cx: Cx,
     pool: Option<rayon::ThreadPool>,
 }
 
@@ -30,14 +31,24 @@ impl Runtime for CpuRuntime {
     type Exe = CpuExe;
     type Error = CpuError;
 
+    /// Prepares for the instruction set [`Isa::active`] picks: `CANAO_CPU_ISA` if set, else the
+    /// widest this CPU runs.
     fn prepare(&self, graph: &Graph, weights: &Weights, schedule: &Schedule) -> Result<CpuExe> {
+        self.prepare_isa(graph, weights, schedule, Isa::active()?)
+    }
+}
+
+impl CpuRuntime {
+    /// Prepares a graph whose kernels run on `isa` (an error if this CPU cannot run it).
+    pub fn prepare_isa(&self, graph: &Graph, weights: &Weights, schedule: &Schedule, isa: Isa) -> Result<CpuExe> {
+        let cx = Cx::new(schedule.threads, isa)?;
         graph.validate()?;
         let plan = lower(graph, weights)?;
         let mut buffers: Vec<Aligned> = plan.buffer_sizes.iter().map(|&n| Aligned::zeros(n)).collect();
         for (v, data) in &plan.constants {
             buffers[plan.buffer_of[*v]].as_mut_slice()[..data.len()].copy_from_slice(data);
         }
-        let threads = schedule.threads.max(1);
+        let threads = cx.threads();
         let pool = if threads > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -76,13 +87,18 @@ impl Runtime for CpuRuntime {
             plan,
             inputs,
             buffers,
-            threads,
+            cx,
             pool,
         })
     }
 }
 
 impl CpuExe {
+    /// The instruction set this plan's kernels run on.
+    pub fn isa(&self) -> Isa {
+        self.cx.isa()
+    }
+
     /// Bytes held by packed weights, by format.
     pub fn packed_bytes(&self) -> BTreeMap<&'static str, usize> {
         let mut m = BTreeMap::new();
@@ -216,7 +232,7 @@ impl CpuExe {
         let b = &self.buffers;
         let buf = |v: usize| -> &[f32] { b[p.buffer_of[v]].as_slice() };
         let fm = |v: usize| -> Fm { p.layouts[v].fm() };
-        let threads = self.threads;
+        let cx = self.cx;
         match &p.steps[i] {
             Step::Input { .. } => {}
             Step::Embedding {
@@ -255,7 +271,7 @@ impl CpuExe {
                     features(*o).ld,
                     &ep,
                     self.scratch.as_mut_slice(),
-                    threads,
+                    cx,
                 );
             }
             Step::Conv {
@@ -278,7 +294,7 @@ impl CpuExe {
                     bias: bias.as_deref(),
                     ..Epilogue::none()
                 };
-                kernels::apply_weight(w, col, cols, out, of.ld, &ep, rest, threads);
+                kernels::apply_weight(w, col, cols, out, of.ld, &ep, rest, cx);
             }
             Step::Bias { bias, x, out: _ } => {
                 let f = fm(*x);
@@ -290,9 +306,11 @@ impl CpuExe {
             }
             Step::Act { act, x, .. } => {
                 let n = p.layouts[*x].len();
-                for (o, &v) in out[..n].iter_mut().zip(buf(*x)) {
-                    *o = kernels::math::act(*act, v);
-                }
+                cx.isa().run(Loops(|| {
+                    for (o, &v) in out[..n].iter_mut().zip(buf(*x)) {
+                        *o = kernels::math::act(*act, v);
+                    }
+                }));
             }
             Step::Add { a, b: bb, .. } => {
                 let n = p.layouts[*a].len();
@@ -303,7 +321,10 @@ impl CpuExe {
             Step::LayerNorm {
                 gamma, beta, eps, x, ..
             } => {
-                kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, self.scratch.as_mut_slice());
+                let scratch = self.scratch.as_mut_slice();
+                cx.isa().run(Loops(|| {
+                    kernels::layer_norm(buf(*x), fm(*x), gamma, beta, *eps, out, scratch)
+                }));
             }
             Step::Attention {
                 shape, q, k, v, mask, ..
@@ -318,7 +339,7 @@ impl CpuExe {
                     *shape,
                     out,
                     self.scratch.as_mut_slice(),
-                    threads,
+                    cx,
                 );
             }
             Step::MaskedMean { x, mask, .. } => {

@@ -7,6 +7,7 @@ pub mod arena;
 pub mod bench;
 mod error;
 mod exec;
+mod isa;
 pub mod kernels;
 mod lower;
 pub mod pack;
@@ -15,6 +16,8 @@ mod work;
 
 pub use error::{CpuError, Result};
 pub use exec::{CpuExe, CpuRuntime};
+pub use isa::{ISA_ENV, Isa};
+pub use kernels::Cx;
 pub use pack::{PackedWeight, pack_weight};
 pub use work::{FEATURES, Features, MEMORY_BOUND, StepWork};
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use canao_cpu::CpuRuntime;
+use canao_cpu::{CpuExe, CpuRuntime, Isa};
 use canao_interp::Interpreter;
 use canao_interp::testing::{linear_graph, random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
@@ -13,23 +13,41 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Runs both backends and compares every output within KERNEL_ABS, relative to magnitude.
+/// Proptest cases: `default`, or `PROPTEST_CASES` where set (fewer under qemu).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs the interpreter and the CPU backend on every instruction set this CPU has, and compares
+/// every output within KERNEL_ABS, relative to magnitude.
 fn check(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, threads: usize) {
     let want = Interpreter
         .prepare(g, w, &Schedule::default())
         .unwrap()
         .run(inputs)
         .unwrap();
-    let mut exe = CpuRuntime.prepare(g, w, &Schedule { threads }).unwrap();
+    for isa in Isa::available() {
+        let mut exe = CpuRuntime.prepare_isa(g, w, &Schedule { threads }, isa).unwrap();
+        assert_eq!(exe.isa(), isa);
+        check_runs(&mut exe, g, inputs, &want);
+    }
+}
+
+/// Two runs of `exe` against the interpreter's outputs.
+fn check_runs(exe: &mut CpuExe, g: &Graph, inputs: &BTreeMap<String, Tensor>, want: &[Tensor]) {
+    let isa = exe.isa();
     for _ in 0..2 {
         // Twice: the second run reuses buffers holding the first run's values.
         let got = exe.run(inputs).unwrap();
-        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
             assert_eq!(a.shape(), b.shape(), "output {i}");
             for (j, (x, y)) in a.data().iter().zip(b.data()).enumerate() {
                 assert!(
                     (x - y).abs() <= tolerance::KERNEL_ABS * (1.0 + y.abs()),
-                    "{}: output {i}[{j}]: cpu {x} vs interp {y}",
+                    "{} on {isa}: output {i}[{j}]: cpu {x} vs interp {y}",
                     g.name()
                 );
             }
@@ -71,7 +89,7 @@ fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(cases(48)))]
 
     #[test]
     fn weight_kernels_match(
@@ -171,6 +189,17 @@ fn bad_inputs_are_typed_errors() {
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("[3, 4]"));
     inputs.insert("x".to_string(), Tensor::new(vec![3, 4], vec![f32::NAN; 12]).unwrap());
     assert!(exe.run(&inputs).unwrap_err().to_string().contains("`x`"));
+
+    // An instruction set this CPU lacks (NEON on x86, AVX on ARM) is refused by name.
+    let missing = Isa::ALL
+        .into_iter()
+        .find(|i| !i.is_available())
+        .expect("no CPU has them all");
+    let err = CpuRuntime
+        .prepare_isa(&g, &w, &Schedule::default(), missing)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&format!("cannot run the {missing} path")), "{err}");
 
     // A standalone softmax has no CPU kernel: the error names the node.
     let mut g = Graph::new("sm");

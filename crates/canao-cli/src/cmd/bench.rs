@@ -4,6 +4,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_cpu::bench::{Case, Format, Prepared, median_times, suite};
+use canao_cpu::{Cx, Isa};
 use canao_ir::{Executable, Runtime, Schedule};
 use canao_nn::MiniLm;
 use canao_tensor::Tensor;
@@ -129,6 +130,10 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
+    let cx = Cx::new(threads, Isa::active()?)?;
+    if !json {
+        println!("instruction set: {} (CANAO_CPU_ISA chooses another)", cx.isa());
+    }
     let cases: Vec<Case> = suite()
         .into_iter()
         .filter(|c| !quick || (c.k, c.n) == (384, 384))
@@ -156,7 +161,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
             )
         });
         let min = Duration::from_millis(200);
-        let times = median_times(&mut [&mut || p.run(threads), &mut || base.run(threads)], 10, min);
+        let times = median_times(&mut [&mut || p.run(cx), &mut || base.run(cx)], 10, min);
         let (t, dense_t) = (times[0].as_secs_f64() * 1e3, times[1].as_secs_f64() * 1e3);
         let speedup = dense_t / t;
         let dense_equiv = 2.0 * (c.m * c.k * c.n) as f64;
@@ -169,7 +174,7 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
                 json!({
                     "kernel": c.kernel.name(), "m": c.m, "k": c.k, "n": c.n,
                     "density": if c.kernel == Format::Circulant { c.density } else { density },
-                    "block": block, "threads": threads, "ms": t,
+                    "block": block, "threads": threads, "isa": cx.isa().name(), "ms": t,
                     "gflops_dense_equiv": dense_equiv / t / 1e6, "gflops_actual": actual / t / 1e6,
                     "speedup_vs_dense": speedup, "packed_bytes": p.weight.packed_bytes(),
                 })

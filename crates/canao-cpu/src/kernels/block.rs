@@ -4,27 +4,24 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::Fm;
+use crate::isa::{Isa, Kernel};
 use crate::kernels::epilogue::Epilogue;
-#[cfg(target_arch = "x86_64")]
-use crate::kernels::simd;
+use crate::kernels::simd::{self, RowsIn};
+use crate::kernels::{Cx, Fm};
 use crate::pack::{BlockPacked, Strip};
 use crate::padded;
 
 /// Portable tile: H rows x 16 tokens from `t0`, into `out` rows at stride `out_ld`; weights
-/// as in [`simd::block_tile`].
+/// as in [`RowsIn`].
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile16<const H: usize>(
-    cols: &[(u32, u32)],
-    vals: &[f32],
-    (wk, wi): (usize, usize),
-    x: &[f32],
-    ld: usize,
-    t0: usize,
-    out: &mut [f32],
-    out_ld: usize,
-) {
+fn tile16<const H: usize>(input: RowsIn<'_>, t0: usize, out: &mut [f32], out_ld: usize) {
+    let RowsIn {
+        cols,
+        vals,
+        ws: (wk, wi),
+        x,
+        ld,
+    } = input;
     let mut acc = [[0.0f32; 16]; H];
     let mut c = 0;
     for &(c0, cw) in cols {
@@ -44,111 +41,107 @@ fn tile16<const H: usize>(
     }
 }
 
-/// H rows x 16V tokens into `out` rows at stride `out_ld`: AVX-512 when present, else 16 at a
-/// time.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile<const H: usize, const V: usize>(
-    cols: &[(u32, u32)],
-    vals: &[f32],
-    ws: (usize, usize),
-    x: &[f32],
-    ld: usize,
-    t0: usize,
-    out: &mut [f32],
-    out_ld: usize,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if simd::available() {
-        return simd::block_tile::<H, V>(cols, vals, ws, x, ld, t0, out, out_ld);
-    }
-    for v in 0..V {
-        tile16::<H>(cols, vals, ws, x, ld, t0 + 16 * v, &mut out[16 * v..], out_ld);
-    }
-}
-
 /// The register-tiled product at the heart of every weight format: for H output rows, the sum
-/// over kept columns of (H weights, at strides `ws` as in [`simd::block_tile`]) x (one run of
-/// tokens), over tokens
-/// `0..width` in tiles of 16V (then 16), written raw into `out` (H rows at stride `out_ld`);
-/// then `finish(out, row, 0, width)` is called on each finished row (for an epilogue).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn rows_product<const H: usize, const V: usize>(
-    cols: &[(u32, u32)],
-    vals: &[f32],
-    ws: (usize, usize),
-    x: &[f32],
-    ld: usize,
+/// over kept columns of (H weights) x (one run of tokens), over tokens `0..width` (a multiple
+/// of 16), written raw into `out` (H rows at stride `out_ld`); then `finish(out, row, 0, width)`
+/// is called on each finished row (for an epilogue), in the same instruction-set context.
+struct RowsProduct<'a, const H: usize, F> {
+    input: RowsIn<'a>,
     width: usize,
-    out: &mut [f32],
+    out: &'a mut [f32],
     out_ld: usize,
-    mut finish: impl FnMut(&mut [f32], usize, usize, usize),
-) {
-    let mut t0 = 0;
-    while t0 < width {
-        let t = if t0 + 16 * V <= width { 16 * V } else { 16 };
-        if t == 16 * V {
-            tile::<H, V>(cols, vals, ws, x, ld, t0, &mut out[t0..], out_ld);
-        } else {
-            tile::<H, 1>(cols, vals, ws, x, ld, t0, &mut out[t0..], out_ld);
-        }
-        t0 += t;
+    finish: F,
+}
+
+impl<const H: usize, F: FnMut(&mut [f32], usize, usize, usize)> Kernel for RowsProduct<'_, H, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn simd<S: pulp::Simd>(mut self, s: S) {
+        simd::block_rows::<S, H>(s, self.input, self.width, self.out, self.out_ld);
+        self.finish_rows();
     }
-    // Finishing whole rows once, rather than per tile, keeps the epilogue's loops long.
-    for i in 0..H {
-        finish(out, i, 0, width);
+
+    fn portable(mut self) {
+        for t0 in (0..self.width).step_by(16) {
+            tile16::<H>(self.input, t0, &mut self.out[t0..], self.out_ld);
+        }
+        self.finish_rows();
     }
 }
 
-/// [`rows_product`] for a run-time height of 8, 4 or 1 (the strip heights).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn rows_product_dyn(
+impl<const H: usize, F: FnMut(&mut [f32], usize, usize, usize)> RowsProduct<'_, H, F> {
+    /// Finishing whole rows once, rather than per tile, keeps the epilogue's loops long.
+    #[inline(always)]
+    fn finish_rows(&mut self) {
+        for i in 0..H {
+            (self.finish)(self.out, i, 0, self.width);
+        }
+    }
+}
+
+/// [`RowsProduct`] for a run-time height of 8, 4 or 1 (the strip heights) on `isa`.
+pub(crate) fn rows_product(
+    isa: Isa,
     h: usize,
-    cols: &[(u32, u32)],
-    vals: &[f32],
-    ws: (usize, usize),
-    x: &[f32],
-    ld: usize,
+    input: RowsIn<'_>,
     width: usize,
-    out: &mut [f32],
-    out_ld: usize,
+    (out, out_ld): (&mut [f32], usize),
     finish: impl FnMut(&mut [f32], usize, usize, usize),
 ) {
     match h {
-        8 => rows_product::<8, 2>(cols, vals, ws, x, ld, width, out, out_ld, finish),
-        4 => rows_product::<4, 4>(cols, vals, ws, x, ld, width, out, out_ld, finish),
-        1 => rows_product::<1, 8>(cols, vals, ws, x, ld, width, out, out_ld, finish),
+        8 => isa.run(RowsProduct::<8, _> {
+            input,
+            width,
+            out,
+            out_ld,
+            finish,
+        }),
+        4 => isa.run(RowsProduct::<4, _> {
+            input,
+            width,
+            out,
+            out_ld,
+            finish,
+        }),
+        1 => isa.run(RowsProduct::<1, _> {
+            input,
+            width,
+            out,
+            out_ld,
+            finish,
+        }),
         _ => unreachable!("strips are 8, 4 or 1 rows high"),
     }
 }
 
-fn run_strip(p: &BlockPacked, s: &Strip, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>) {
-    let cols = &p.cols[s.blocks.0..s.blocks.1];
-    rows_product_dyn(
-        s.rows,
-        cols,
-        &p.vals[s.vals..],
-        (s.rows, 1),
+fn run_strip(
+    isa: Isa,
+    (p, s): (&BlockPacked, &Strip),
+    (x, xf): (&[f32], Fm),
+    (y, ld): (&mut [f32], usize),
+    ep: &Epilogue<'_>,
+) {
+    let input = RowsIn {
+        cols: &p.cols[s.blocks.0..s.blocks.1],
+        vals: &p.vals[s.vals..],
+        ws: (s.rows, 1),
         x,
-        xf.ld,
-        padded(xf.cols),
-        y,
-        ld,
-        |y, i, t0, t| {
-            ep.apply_in_place(s.row0 + i, t0, &mut y[i * ld + t0..i * ld + t0 + t]);
-        },
-    );
+        ld: xf.ld,
+    };
+    rows_product(isa, s.rows, input, padded(xf.cols), (y, ld), |y, i, t0, t| {
+        ep.apply_in_place(s.row0 + i, t0, &mut y[i * ld + t0..i * ld + t0 + t]);
+    });
 }
 
 /// Y = W X for block-sparse W; `y` holds rows 0..n with stride `ld`.
-pub fn block_sparse(p: &BlockPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, threads: usize) {
+pub fn block_sparse(p: &BlockPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, cx: Cx) {
     // Strips cover rows 0..n in order, so Y splits into one disjoint row range per strip.
     let mut rest = &mut y[..p.n * ld];
-    if threads <= 1 {
+    if cx.threads() <= 1 {
         for s in &p.strips {
             let (mine, tail) = std::mem::take(&mut rest).split_at_mut(s.rows * ld);
-            run_strip(p, s, x, xf, mine, ld, ep);
+            run_strip(cx.isa(), (p, s), (x, xf), (mine, ld), ep);
             rest = tail;
         }
         return;
@@ -162,5 +155,5 @@ pub fn block_sparse(p: &BlockPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize
     p.strips
         .par_iter()
         .zip(slices)
-        .for_each(|(s, mine)| run_strip(p, s, x, xf, mine, ld, ep));
+        .for_each(|(s, mine)| run_strip(cx.isa(), (p, s), (x, xf), (mine, ld), ep));
 }

@@ -3,9 +3,10 @@
 //! Spectra live in `scratch`: input spectra as rows [bin][re | im][piece], so each bin's
 //! mixing product reads one contiguous [2q, tokens] block, and output spectra likewise.
 
-use crate::kernels::Fm;
+use crate::isa::Loops;
 use crate::kernels::dense::{View, gemm_strided};
 use crate::kernels::epilogue::Epilogue;
+use crate::kernels::{Cx, Fm};
 use crate::pack::CirculantPacked;
 
 #[allow(clippy::too_many_arguments)]
@@ -17,8 +18,9 @@ pub fn circulant(
     ld: usize,
     ep: &Epilogue<'_>,
     scratch: &mut [f32],
-    threads: usize,
+    cx: Cx,
 ) {
+    let threads = cx.threads();
     let (b, bins, t) = (p.b, p.bins(), xf.cols);
     let (pr, pc) = p.grid();
     let (xs, rest) = scratch.split_at_mut(2 * bins * pc * xf.ld);
@@ -93,7 +95,9 @@ pub fn circulant(
             );
         }
     }
-    for r in 0..p.n {
-        ep.apply_in_place(r, 0, &mut y[r * ld..r * ld + t]);
-    }
+    cx.isa().run(Loops(|| {
+        for r in 0..p.n {
+            ep.apply_in_place(r, 0, &mut y[r * ld..r * ld + t]);
+        }
+    }));
 }

@@ -3,8 +3,9 @@
 
 use gemm::Parallelism;
 
-use crate::kernels::Fm;
+use crate::isa::Loops;
 use crate::kernels::epilogue::Epilogue;
+use crate::kernels::{Cx, Fm};
 
 /// Strided matrix views for [`gemm_strided`]: element (i, j) is at `i * rs + j * cs`.
 #[derive(Debug, Clone, Copy)]
@@ -77,17 +78,7 @@ pub fn gemm_strided(
 /// Y = W X with W row-major [n, k], then the epilogue. An identity-activation epilogue is folded
 /// into the GEMM by preloading Y with bias and residual and accumulating.
 #[allow(clippy::too_many_arguments)]
-pub fn dense(
-    w: &[f32],
-    n: usize,
-    k: usize,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-    threads: usize,
-) {
+pub fn dense(w: &[f32], n: usize, k: usize, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, cx: Cx) {
     let cols = xf.cols;
     let wv = View { rs: k, cs: 1 };
     let xv = View { rs: xf.ld, cs: 1 };
@@ -105,11 +96,13 @@ pub fn dense(
                 None => out.fill(b),
             }
         }
-        gemm_strided((n, cols, k), y, yv, true, w, wv, x, xv, 1.0, threads);
+        gemm_strided((n, cols, k), y, yv, true, w, wv, x, xv, 1.0, cx.threads());
     } else {
-        gemm_strided((n, cols, k), y, yv, false, w, wv, x, xv, 1.0, threads);
-        for row in 0..n {
-            ep.apply_in_place(row, 0, &mut y[row * ld..row * ld + cols]);
-        }
+        gemm_strided((n, cols, k), y, yv, false, w, wv, x, xv, 1.0, cx.threads());
+        cx.isa().run(Loops(|| {
+            for row in 0..n {
+                ep.apply_in_place(row, 0, &mut y[row * ld..row * ld + cols]);
+            }
+        }));
     }
 }

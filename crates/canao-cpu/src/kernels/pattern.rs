@@ -1,10 +1,10 @@
 //! Pattern-sparse weight x activation: one output row at a time with a T-token accumulator in
 //! registers; blocks sharing a pattern are walked together with that pattern's column offsets.
 
+use crate::isa::Kernel;
 use crate::kernels::epilogue::Epilogue;
-#[cfg(target_arch = "x86_64")]
 use crate::kernels::simd;
-use crate::kernels::{Fm, for_each_rows};
+use crate::kernels::{Cx, Fm, for_each_rows};
 use crate::pack::PatternPacked;
 use crate::padded;
 
@@ -22,45 +22,62 @@ fn terms(p: &PatternPacked, row: usize) -> impl Iterator<Item = (usize, f32)> + 
         .zip(p.vals[p.row_vals[row]..].iter().copied())
 }
 
-/// 16V tokens of one row into `out`: AVX-512 when present, else a portable loop.
-fn row_tile<const V: usize>(p: &PatternPacked, row: usize, x: &[f32], ld: usize, t0: usize, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if simd::available() {
-        return simd::pattern_row_tile::<V>(p, row, x, ld, t0, out);
-    }
-    let out = &mut out[..16 * V];
+/// Tokens t0 .. t0 + t of one row into `out[..t]`: the portable loop (the definition).
+fn row_tile_portable(p: &PatternPacked, row: usize, (x, ld, t0): (&[f32], usize, usize), t: usize, out: &mut [f32]) {
+    let out = &mut out[..t];
     out.fill(0.0);
     for (k, w) in terms(p, row) {
-        for (o, &xv) in out.iter_mut().zip(&x[k * ld + t0..k * ld + t0 + 16 * V]) {
+        for (o, &xv) in out.iter_mut().zip(&x[k * ld + t0..k * ld + t0 + t]) {
             *o = w.mul_add(xv, *o);
         }
     }
 }
 
-fn row(p: &PatternPacked, n: usize, x: &[f32], xf: Fm, y: &mut [f32], ep: &Epilogue<'_>) {
-    let width = padded(xf.cols);
-    let mut buf = [0.0f32; 64];
-    let mut t0 = 0;
-    while t0 < width {
-        let t = if t0 + 64 <= width { 64 } else { 16 };
-        if t == 64 {
-            row_tile::<4>(p, n, x, xf.ld, t0, &mut buf);
-        } else {
-            row_tile::<1>(p, n, x, xf.ld, t0, &mut buf);
+/// One output row over every token, through the epilogue into `y`.
+struct Row<'a> {
+    p: &'a PatternPacked,
+    n: usize,
+    x: &'a [f32],
+    xf: Fm,
+    y: &'a mut [f32],
+    ep: &'a Epilogue<'a>,
+}
+
+impl Row<'_> {
+    /// Tiles of 64 tokens, then 16, each made by `tile(t0, t, buf)` and stored through the
+    /// epilogue.
+    #[inline(always)]
+    fn each_tile(self, mut tile: impl FnMut(usize, usize, &mut [f32])) {
+        let width = padded(self.xf.cols);
+        let mut buf = [0.0f32; 64];
+        let mut t0 = 0;
+        while t0 < width {
+            let t = if t0 + 64 <= width { 64 } else { 16 };
+            tile(t0, t, &mut buf);
+            self.ep.store(self.n, t0, &buf[..t], &mut self.y[t0..t0 + t]);
+            t0 += t;
         }
-        ep.store(n, t0, &buf[..t], &mut y[t0..t0 + t]);
-        t0 += t;
     }
 }
 
-pub fn pattern_sparse(
-    p: &PatternPacked,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-    threads: usize,
-) {
-    for_each_rows(&mut y[..p.n * ld], ld, threads, |(n, yr)| row(p, n, x, xf, yr, ep));
+impl Kernel for Row<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn simd<S: pulp::Simd>(self, s: S) {
+        let (p, n, x, ld) = (self.p, self.n, self.x, self.xf.ld);
+        simd::check_pattern_row(p, n, x, ld);
+        self.each_tile(|t0, t, buf| simd::pattern_row(s, p, n, (x, ld, t0), t, buf));
+    }
+
+    fn portable(self) {
+        let (p, n, x, ld) = (self.p, self.n, self.x, self.xf.ld);
+        self.each_tile(|t0, t, buf| row_tile_portable(p, n, (x, ld, t0), t, buf));
+    }
+}
+
+pub fn pattern_sparse(p: &PatternPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, cx: Cx) {
+    for_each_rows(&mut y[..p.n * ld], ld, cx.threads(), |(n, y)| {
+        cx.isa().run(Row { p, n, x, xf, y, ep });
+    });
 }

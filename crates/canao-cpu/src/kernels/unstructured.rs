@@ -4,14 +4,15 @@
 //! one token tile (see [`crate::pack::chunk_for`]) and runs every output row's
 //! terms in that chunk against it, accumulating each row's tile in the output between chunks.
 
+use crate::isa::Kernel;
 use crate::kernels::epilogue::Epilogue;
-#[cfg(target_arch = "x86_64")]
 use crate::kernels::simd;
-use crate::kernels::{Fm, for_each_rows};
+use crate::kernels::{Cx, Fm, for_each_rows};
 use crate::pack::{ROW_BLOCK, UnstructuredPacked};
 use crate::padded;
 
-/// Tokens per tile: 8 AVX-512 vectors, the 128 tokens of a BERT sequence in one sweep.
+/// Tokens per tile: the 128 tokens of a BERT sequence in one sweep (8 AVX-512 vectors; AVX2
+/// and NEON take it in passes that fit their registers, see `simd::unstructured_group`).
 const TILE: usize = 128;
 
 /// Portable form of `simd::unstructured_group` (and its definition), for a tile of `t` tokens.
@@ -35,51 +36,66 @@ fn group_portable(
     }
 }
 
-/// One group's terms at one tile of `t` tokens (TILE or 16), added into `y`.
-fn group_tile(
-    p: &UnstructuredPacked,
-    (chunk, block): (usize, usize),
-    x: &[f32],
+/// Row blocks `blocks` of the product into `y` (their rows, stride `ld`).
+struct Sweep<'a> {
+    p: &'a UnstructuredPacked,
+    blocks: std::ops::Range<usize>,
+    x: &'a [f32],
+    xf: Fm,
+    y: &'a mut [f32],
     ld: usize,
-    (t0, t): (usize, usize),
-    y: (&mut [f32], usize, usize),
-) {
-    #[cfg(target_arch = "x86_64")]
-    if simd::available() {
-        return match t {
-            TILE => simd::unstructured_group::<{ TILE / 16 }>(p, chunk, block, x, ld, t0, y),
-            _ => simd::unstructured_group::<1>(p, chunk, block, x, ld, t0, y),
-        };
-    }
-    group_portable(p, (chunk, block), x, ld, (t0, t), y);
+    ep: &'a Epilogue<'a>,
 }
 
-/// Row blocks `blocks` of the product into `y` (their rows, stride `ld`).
-fn run_blocks(
-    p: &UnstructuredPacked,
-    blocks: std::ops::Range<usize>,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-) {
-    let (width, row0) = (padded(xf.cols), blocks.start * ROW_BLOCK);
-    let mut t0 = 0;
-    while t0 < width {
-        let t = if t0 + TILE <= width { TILE } else { 16 };
-        for yr in y.chunks_exact_mut(ld) {
-            yr[t0..t0 + t].fill(0.0);
-        }
-        for chunk in 0..p.chunks() {
-            for block in blocks.clone() {
-                group_tile(p, (chunk, block), x, xf.ld, (t0, t), (&mut *y, ld, row0));
+/// A group's terms at one tile: (chunk, block), x and its stride, (t0, t), (y, stride, row0).
+type GroupFn<'f> = dyn FnMut((usize, usize), (&[f32], usize), (usize, usize), (&mut [f32], usize, usize)) + 'f;
+
+impl Sweep<'_> {
+    /// Token tiles of TILE, then 16: zero the tile, add every chunk's groups with `group`, then
+    /// the epilogue.
+    #[inline(always)]
+    fn each_tile(self, group: &mut GroupFn<'_>) {
+        let Sweep {
+            p,
+            blocks,
+            x,
+            xf,
+            y,
+            ld,
+            ep,
+        } = self;
+        let (width, row0) = (padded(xf.cols), blocks.start * ROW_BLOCK);
+        let mut t0 = 0;
+        while t0 < width {
+            let t = if t0 + TILE <= width { TILE } else { 16 };
+            for yr in y.chunks_exact_mut(ld) {
+                yr[t0..t0 + t].fill(0.0);
             }
+            for chunk in 0..p.chunks() {
+                for block in blocks.clone() {
+                    group((chunk, block), (x, xf.ld), (t0, t), (&mut *y, ld, row0));
+                }
+            }
+            for (i, yr) in y.chunks_exact_mut(ld).enumerate() {
+                ep.apply_in_place(row0 + i, t0, &mut yr[t0..t0 + t]);
+            }
+            t0 += t;
         }
-        for (i, yr) in y.chunks_exact_mut(ld).enumerate() {
-            ep.apply_in_place(row0 + i, t0, &mut yr[t0..t0 + t]);
-        }
-        t0 += t;
+    }
+}
+
+impl Kernel for Sweep<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn simd<S: pulp::Simd>(self, s: S) {
+        let p = self.p;
+        self.each_tile(&mut |g, x, t, y| simd::unstructured_group(s, p, g, x, t, y));
+    }
+
+    fn portable(self) {
+        let p = self.p;
+        self.each_tile(&mut |g, (x, ld), t, y| group_portable(p, g, x, ld, t, y));
     }
 }
 
@@ -96,26 +112,27 @@ const SWEEP_BLOCKS: usize = 8;
 
 /// Y = W X for unstructured W; `y` holds rows 0..n with stride `ld`. Row blocks are swept in
 /// groups; threads take whole groups and share the activation read-only.
-pub fn unstructured(
-    p: &UnstructuredPacked,
-    x: &[f32],
-    xf: Fm,
-    y: &mut [f32],
-    ld: usize,
-    ep: &Epilogue<'_>,
-    threads: usize,
-) {
+pub fn unstructured(p: &UnstructuredPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, cx: Cx) {
     let blocks = p.row_blocks();
     if blocks == 0 || ld == 0 {
         return;
     }
-    let span = if threads <= 1 {
+    let span = if cx.threads() <= 1 {
         SWEEP_BLOCKS
     } else {
-        SWEEP_BLOCKS.min(blocks.div_ceil(threads))
+        SWEEP_BLOCKS.min(blocks.div_ceil(cx.threads()))
     };
-    for_each_rows(&mut y[..p.n() * ld], span * ROW_BLOCK * ld, threads, |(g, ys)| {
-        run_blocks(p, g * span..((g + 1) * span).min(blocks), x, xf, ys, ld, ep);
+    for_each_rows(&mut y[..p.n() * ld], span * ROW_BLOCK * ld, cx.threads(), |(g, y)| {
+        let blocks = g * span..((g + 1) * span).min(blocks);
+        cx.isa().run(Sweep {
+            p,
+            blocks,
+            x,
+            xf,
+            y,
+            ld,
+            ep,
+        });
     });
 }
 
@@ -125,82 +142,48 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::isa::Isa;
 
-    /// The whole product against a plain loop over the masked weight, with more rows than one
-    /// sweep holds, on one thread and on two.
+    /// The whole product against a plain loop over the masked weight on every instruction set
+    /// here, with more rows than one sweep holds, on one thread and on two, at densities that
+    /// give every chunk length, over a token count with a tail tile.
     #[test]
     fn sweeps_cover_every_row() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let (n, k, tokens) = (SWEEP_BLOCKS * ROW_BLOCK + 70, 200, 140);
+        let (n, k, tokens) = (SWEEP_BLOCKS * ROW_BLOCK + 70, 301, 140);
         let ld = padded(tokens);
-        let mask: Vec<bool> = (0..n * k).map(|_| rng.random_bool(0.2)).collect();
-        let w: Vec<f32> = (0..n * k).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let p = UnstructuredPacked::new(n, k, [1, 1], &mask, &w);
-        let x: Vec<f32> = (0..k * ld).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let xf = Fm {
-            rows: k,
-            cols: tokens,
-            ld,
-        };
-        for threads in [1, 2] {
-            let mut y = vec![f32::NAN; n * ld];
-            unstructured(&p, &x, xf, &mut y, ld, &Epilogue::none(), threads);
-            for r in 0..n {
-                for t in 0..tokens {
-                    let want: f32 = (0..k)
-                        .filter(|&c| mask[r * k + c])
-                        .map(|c| w[r * k + c] * x[c * ld + t])
-                        .sum();
-                    let got = y[r * ld + t];
-                    assert!(
-                        (got - want).abs() <= 1e-4,
-                        "threads {threads} [{r}, {t}]: {got} vs {want}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    /// The AVX-512 path against the portable one, group by group: every density's chunk length,
-    /// both tile widths, two row blocks.
-    #[test]
-    fn simd_matches_portable() {
-        if !simd::available() {
-            eprintln!("SKIP: no AVX-512F here, only the portable path runs");
-            return;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let (n, k, ld) = (ROW_BLOCK + 13, 301, 144);
         for density in [0.0, 0.05, 0.3, 1.0] {
             let mask: Vec<bool> = (0..n * k).map(|_| rng.random_bool(density)).collect();
             let w: Vec<f32> = (0..n * k).map(|_| rng.random_range(-1.0..1.0)).collect();
             let p = UnstructuredPacked::new(n, k, [1, 1], &mask, &w);
             let x: Vec<f32> = (0..k * ld).map(|_| rng.random_range(-1.0..1.0)).collect();
-            let start: Vec<f32> = (0..n * ld).map(|_| rng.random_range(-1.0..1.0)).collect();
-            for (t0, t) in [(0, TILE), (TILE, 16)] {
-                for chunk in 0..p.chunks() {
-                    for block in 0..p.row_blocks() {
-                        let (mut want, mut got) = (start.clone(), start.clone());
-                        group_portable(&p, (chunk, block), &x, ld, (t0, t), (&mut want, ld, 0));
-                        match t {
-                            TILE => simd::unstructured_group::<{ TILE / 16 }>(
-                                &p,
-                                chunk,
-                                block,
-                                &x,
-                                ld,
-                                t0,
-                                (&mut got, ld, 0),
-                            ),
-                            _ => simd::unstructured_group::<1>(&p, chunk, block, &x, ld, t0, (&mut got, ld, 0)),
-                        }
-                        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-                            assert!(
-                                (a - b).abs() <= 1e-4,
-                                "d {density} chunk {chunk} block {block} [{i}]: {a} vs {b}"
-                            );
-                        }
+            let xf = Fm {
+                rows: k,
+                cols: tokens,
+                ld,
+            };
+            let want: Vec<f32> = (0..n * tokens)
+                .map(|i| {
+                    let (r, t) = (i / tokens, i % tokens);
+                    (0..k)
+                        .filter(|&c| mask[r * k + c])
+                        .map(|c| w[r * k + c] * x[c * ld + t])
+                        .sum()
+                })
+                .collect();
+            for isa in Isa::available() {
+                for threads in [1, 2] {
+                    let mut y = vec![f32::NAN; n * ld];
+                    let cx = Cx::new(threads, isa).unwrap();
+                    unstructured(&p, &x, xf, &mut y, ld, &Epilogue::none(), cx);
+                    for (i, &want) in want.iter().enumerate() {
+                        let got = y[(i / tokens) * ld + i % tokens];
+                        assert!(
+                            (got - want).abs() <= 1e-4,
+                            "{isa}, d {density}, threads {threads}, [{}, {}]: {got} vs {want}",
+                            i / tokens,
+                            i % tokens
+                        );
                     }
                 }
             }
