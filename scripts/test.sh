@@ -32,3 +32,6 @@ bin="${CARGO_TARGET_DIR:-target}/debug/canao"
 
 # A Vulkan driver was installed above, so a missing wgpu adapter is a failure here, not a skip.
 CANAO_REQUIRE_GPU=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"
+
+# The CPU backend's NEON kernels: cross-built for aarch64 and run under qemu-user.
+./scripts/test-aarch64.sh
