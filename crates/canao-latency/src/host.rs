@@ -13,6 +13,8 @@ use crate::profile::{
 pub struct Host {
     pub hostname: String,
     pub cpu: String,
+    /// The instruction set the CPU kernels run on here (`canao_cpu::Isa::active`).
+    pub isa: String,
     pub cores: usize,
     pub ghz: f64,
     pub caches_kib: Vec<u64>,
@@ -50,6 +52,59 @@ fn caches_kib() -> Vec<u64> {
     caches.into_iter().map(|(_, k)| k).collect()
 }
 
+/// This CPU's model name (/proc/cpuinfo), or the architecture where it has none.
+pub fn cpu_model() -> String {
+    cpuinfo("model name").unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The instruction set the CPU backend's kernels run on in this process.
+pub fn running_isa() -> String {
+    canao_cpu::Isa::active()
+        .unwrap_or_else(|_| canao_cpu::Isa::detect())
+        .to_string()
+}
+
+/// Whether a profile's cost model was measured on a CPU like the one running now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostFit {
+    /// Not a measured host's profile (published, derived or analytic figures): nothing to check.
+    NotHost,
+    /// Fitted on this CPU model, with this instruction set where the profile records it.
+    Same,
+    /// Fitted elsewhere; what differs, in words.
+    Differs(String),
+}
+
+/// Compares the CPU model and instruction set `profile`'s model was measured with against
+/// `cpu` and `isa` (the running host's). Profiles made before the instruction set was recorded
+/// are compared on the CPU model alone, taken from their CPU cluster's name.
+pub fn host_fit(profile: &DeviceProfile, cpu: &str, isa: &str) -> HostFit {
+    let Some((recorded_cpu, recorded_isa)) = profile.provenance.iter().find_map(|p| match &p.source {
+        Source::Measured { cpu, isa, .. } if p.figure == "model" => Some((cpu.clone(), isa.clone())),
+        _ => None,
+    }) else {
+        return HostFit::NotHost;
+    };
+    let recorded_cpu = recorded_cpu.or_else(|| {
+        profile.units.iter().find_map(|u| match u {
+            ComputeUnit::CpuCluster { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+    });
+    let mut differs = Vec::new();
+    if let Some(c) = recorded_cpu.filter(|c| c.trim() != cpu.trim()) {
+        differs.push(format!("it was fitted on {c:?}, this host is {cpu:?}"));
+    }
+    if let Some(i) = recorded_isa.filter(|i| i != isa) {
+        differs.push(format!("its kernels ran on {i}, here they run on {isa}"));
+    }
+    if differs.is_empty() {
+        HostFit::Same
+    } else {
+        HostFit::Differs(differs.join("; "))
+    }
+}
+
 /// Read bandwidth in GB/s: the best of three sums over 1 GiB, more than any cache holds.
 pub fn measure_bandwidth_gbs() -> f64 {
     let data = vec![1.0f32; 1 << 28];
@@ -76,7 +131,8 @@ impl Host {
             .map_or(0.0, |m| m / 1e3);
         Self {
             hostname: read("/proc/sys/kernel/hostname").trim().to_string(),
-            cpu: cpuinfo("model name").unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+            cpu: cpu_model(),
+            isa: running_isa(),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ghz,
             caches_kib: caches_kib(),
@@ -119,6 +175,8 @@ impl Host {
         let measured = Source::Measured {
             host: self.hostname.clone(),
             date: today(),
+            cpu: Some(self.cpu.clone()),
+            isa: Some(self.isa.clone()),
         };
         let prov = |figure: &str, source: Source| Provenance {
             figure: figure.into(),

@@ -123,15 +123,64 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Source {
-    /// Measured by `canao profile` on this host, on this date.
-    Measured { host: String, date: String },
+    /// Measured by `canao profile` on this host, on this date: the CPU model and the instruction
+    /// set the kernels ran on say whose figures they are (profiles made before these were
+    /// recorded lack them).
+    Measured {
+        host: String,
+        date: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        isa: Option<String>,
+    },
+    /// Computed from other figures (a host's fit, published peaks), not measured on the device
+    /// itself: what it was derived from, and how.
+    Derived { from: String, method: String },
     /// Taken from a public source, not measured by canao.
     Published { citation: String },
     /// Neither measured nor published: an assumption, and why it was needed.
     Assumed { reason: String },
 }
 
+impl Source {
+    /// The kind of source, in one word.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Measured { .. } => "measured",
+            Source::Derived { .. } => "derived",
+            Source::Published { .. } => "published",
+            Source::Assumed { .. } => "assumed",
+        }
+    }
+
+    /// One line saying where the figure comes from.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Measured { host, date, cpu, isa } => {
+                let on = [cpu.as_deref(), isa.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>();
+                format!("measured by `canao profile` on {host} ({date}) {}", on.join(", "))
+            }
+            Source::Derived { from, .. } => format!("derived, not measured on the device: from {from}"),
+            Source::Published { citation } => format!("published: {citation}"),
+            Source::Assumed { reason } => format!("assumed: {reason}"),
+        }
+    }
+}
+
 impl DeviceProfile {
+    /// Where the cost model's coefficients come from (the provenance of `model` or
+    /// `model.classes`).
+    pub fn model_source(&self) -> Option<&Source> {
+        self.provenance
+            .iter()
+            .find(|p| p.figure == "model" || p.figure == "model.classes")
+            .map(|p| &p.source)
+    }
+
     /// Parses and checks a profile; `origin` (a file name) labels errors, which carry the line
     /// and column for syntax and unknown fields.
     pub fn from_ron(text: &str, origin: &str) -> Result<Self> {

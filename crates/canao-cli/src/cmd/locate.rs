@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use canao_latency::{BUILTIN_PROFILES, DeviceProfile};
+use canao_latency::{BUILTIN_PROFILES, DeviceProfile, HostFit, cpu_model, host_fit, running_isa};
 use canao_search::{BUILTIN_SPACES, SearchSpace};
 
 /// Whether an argument is meant as a path rather than a name.
@@ -52,4 +52,26 @@ pub fn load_profile(arg: &str) -> Result<DeviceProfile> {
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading device profile {}", path.display()))?;
     Ok(DeviceProfile::from_ron(&text, &path.display().to_string())?)
+}
+
+/// Refuses a host profile measured on another CPU model or instruction set, whose predictions do
+/// not hold here; with `other_host` it warns loudly instead and goes on. Profiles of devices that
+/// were not measured by `canao profile` (published or derived figures) pass.
+pub fn check_host(profile: &DeviceProfile, other_host: bool) -> Result<()> {
+    let HostFit::Differs(what) = host_fit(profile, &cpu_model(), &running_isa()) else {
+        return Ok(());
+    };
+    if other_host {
+        eprintln!(
+            "WARNING: device profile {} does not describe this host ({what}); its predictions are \
+             not this host's latency (--other-host)",
+            profile.name
+        );
+        return Ok(());
+    }
+    bail!(
+        "device profile {} does not describe this host: {what}. Its predictions do not hold here: \
+         run `canao profile` to fit this host, or pass --other-host to use it anyway",
+        profile.name
+    )
 }

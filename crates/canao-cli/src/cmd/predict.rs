@@ -15,7 +15,7 @@ use canao_nn::StudentArch;
 use rand::SeedableRng;
 use serde_json::json;
 
-use crate::cmd::locate::{load_profile, load_space};
+use crate::cmd::locate::{check_host, load_profile, load_space};
 use crate::cmd::model::ArchFile;
 use crate::cmd::plot;
 
@@ -53,12 +53,16 @@ pub struct Args {
     /// Where --validate writes its table and plot.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// Use a host profile measured on another CPU or instruction set (warns instead of refusing).
+    #[arg(long)]
+    other_host: bool,
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let profile = load_profile(&a.device)?;
+    check_host(&profile, a.other_host)?;
     if a.validate {
         return validate(&a, &profile);
     }
@@ -103,6 +107,7 @@ pub fn run(a: Args) -> Result<()> {
             json!({
                 "device": profile.name, "arch": name, "level": level.name, "ghz": level.ghz,
                 "threads": model.threads(), "latency_ms": p.total_ms, "energy_mj": joules * 1e3,
+                "model_source": profile.model_source().map(Source::kind),
                 "runs_per_battery": battery.map(|b| b.iter().map(|l| l.runs).collect::<Vec<_>>()),
                 "steps": steps,
             })
@@ -116,6 +121,9 @@ pub fn run(a: Args) -> Result<()> {
         level.ghz,
         model.threads()
     );
+    if let Some(source) = profile.model_source() {
+        println!("coefficients: {}", source.describe());
+    }
     println!("{:>5}  {:<20} {:>10} {:>7}", "step", "kernel class", "ms", "share");
     for (i, (w, ms)) in work.iter().zip(&p.steps_ms).enumerate() {
         println!("{i:>5}  {:<20} {ms:>10.4} {:>6.1}%", w.class, 100.0 * ms / p.total_ms);
@@ -174,17 +182,6 @@ fn analytic(a: &Args, profile: &DeviceProfile, workload: &Workload) -> Result<()
 /// Samples students from the space, measures each end to end here (all in turns), and compares
 /// with the profile's prediction.
 fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
-    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let measured_here = profile
-        .provenance
-        .iter()
-        .any(|p| p.figure == "model" && matches!(&p.source, Source::Measured { host, .. } if host == here.trim()));
-    if !measured_here {
-        eprintln!(
-            "warning: {}'s model was not measured on this host; validation times this host",
-            profile.name
-        );
-    }
     if a.samples == 0 {
         bail!("--samples must be at least 1");
     }

@@ -12,7 +12,7 @@ use canao_search::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::cmd::locate::{load_profile, load_space};
+use crate::cmd::locate::{check_host, load_profile, load_space};
 use crate::cmd::progress::spinner;
 use crate::cmd::search::Args;
 
@@ -42,6 +42,9 @@ pub struct Target {
     /// DVFS level of the profile (0 = fastest) [default: 0].
     #[arg(long)]
     level: Option<usize>,
+    /// Use a host profile measured on another CPU or instruction set (warns instead of refusing).
+    #[arg(long)]
+    other_host: bool,
 }
 
 impl Target {
@@ -180,6 +183,7 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
     check_flags(a)?;
     let space = load_space(a.target.space())?;
     let profile = load_profile(a.target.device())?;
+    check_host(&profile, a.target.other_host)?;
     profile.level(a.target.level())?;
     let strategy = a.strategy.unwrap_or(canao_search::strategy::StrategyKind::Rl);
     let seed = a.seed.unwrap_or(0);
