@@ -227,7 +227,7 @@ fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, prof
         }
     }
     let out = json!({
-        "model": args.model, "backend": "cpu", "seq": seq, "threads": threads,
+        "model": args.model, "backend": "cpu", "isa": exe.isa().name(), "seq": seq, "threads": threads,
         "sparsity": args.sparsity.unwrap_or(0.0), "block": args.block_label(),
         "median_ms": q(0.5), "p10_ms": q(0.1), "p90_ms": q(0.9), "runs": runs,
         "packed_weight_bytes": packed, "gflop": graph.cost().total.flops as f64 / 1e9,

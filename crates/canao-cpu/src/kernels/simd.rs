@@ -56,7 +56,7 @@ impl RowsIn<'_> {
             })
             .sum();
         assert!(
-            width <= self.ld && width % 16 == 0,
+            width <= self.ld && width.is_multiple_of(16),
             "token range outside the activation rows"
         );
         let (wk, wi) = self.ws;
