@@ -18,6 +18,10 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
         "host-intel-xeon-2c",
         include_str!("../../../device-profiles/host-intel-xeon-2c.ron"),
     ),
+    (
+        "host-amd-epyc-2c",
+        include_str!("../../../device-profiles/host-amd-epyc-2c.ron"),
+    ),
 ];
 
 impl DeviceProfile {

@@ -57,6 +57,16 @@ pub fn cpu_model() -> String {
     cpuinfo("model name").unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// This CPU as a profile records it: the model name, then the family and model numbers where
+/// /proc/cpuinfo has them. Virtual machines often hide the name (every AMD VM here is "AMD
+/// EPYC", Zen 3 and Zen 4 alike); the numbers still tell the generations apart.
+pub fn cpu_id() -> String {
+    match (cpuinfo("cpu family"), cpuinfo("model")) {
+        (Some(family), Some(model)) => format!("{} (family {family}, model {model})", cpu_model()),
+        _ => cpu_model(),
+    }
+}
+
 /// The instruction set the CPU backend's kernels run on in this process.
 pub fn running_isa() -> String {
     canao_cpu::Isa::active()
@@ -75,9 +85,9 @@ pub enum HostFit {
     Differs(String),
 }
 
-/// Compares the CPU model and instruction set `profile`'s model was measured with against
-/// `cpu` and `isa` (the running host's). Profiles made before the instruction set was recorded
-/// are compared on the CPU model alone, taken from their CPU cluster's name.
+/// Compares the CPU and instruction set `profile`'s model was measured with against `cpu` (the
+/// running host's [`cpu_id`]) and `isa`. Profiles made before these were recorded are compared
+/// on the CPU model name alone, taken from their CPU cluster.
 pub fn host_fit(profile: &DeviceProfile, cpu: &str, isa: &str) -> HostFit {
     let Some((recorded_cpu, recorded_isa)) = profile.provenance.iter().find_map(|p| match &p.source {
         Source::Measured { cpu, isa, .. } if p.figure == "model" => Some((cpu.clone(), isa.clone())),
@@ -85,15 +95,15 @@ pub fn host_fit(profile: &DeviceProfile, cpu: &str, isa: &str) -> HostFit {
     }) else {
         return HostFit::NotHost;
     };
-    let recorded_cpu = recorded_cpu.or_else(|| {
-        profile.units.iter().find_map(|u| match u {
-            ComputeUnit::CpuCluster { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-    });
+    let same_cpu = |c: &str| match &recorded_cpu {
+        Some(id) => id.trim() == c.trim(),
+        // Only the model name was recorded: it must be the running CPU's name.
+        None => c.trim() == cpu_name_of(profile) || c.starts_with(&format!("{} (", cpu_name_of(profile))),
+    };
     let mut differs = Vec::new();
-    if let Some(c) = recorded_cpu.filter(|c| c.trim() != cpu.trim()) {
-        differs.push(format!("it was fitted on {c:?}, this host is {cpu:?}"));
+    if !same_cpu(cpu) {
+        let was = recorded_cpu.unwrap_or_else(|| cpu_name_of(profile).to_string());
+        differs.push(format!("it was fitted on {was:?}, this host is {cpu:?}"));
     }
     if let Some(i) = recorded_isa.filter(|i| i != isa) {
         differs.push(format!("its kernels ran on {i}, here they run on {isa}"));
@@ -103,6 +113,18 @@ pub fn host_fit(profile: &DeviceProfile, cpu: &str, isa: &str) -> HostFit {
     } else {
         HostFit::Differs(differs.join("; "))
     }
+}
+
+/// The name of a profile's first CPU cluster ("" if it has none).
+fn cpu_name_of(profile: &DeviceProfile) -> &str {
+    profile
+        .units
+        .iter()
+        .find_map(|u| match u {
+            ComputeUnit::CpuCluster { name, .. } => Some(name.trim()),
+            _ => None,
+        })
+        .unwrap_or("")
 }
 
 /// Read bandwidth in GB/s: the best of three sums over 1 GiB, more than any cache holds.
@@ -175,7 +197,7 @@ impl Host {
         let measured = Source::Measured {
             host: self.hostname.clone(),
             date: today(),
-            cpu: Some(self.cpu.clone()),
+            cpu: Some(cpu_id()),
             isa: Some(self.isa.clone()),
         };
         let prov = |figure: &str, source: Source| Provenance {

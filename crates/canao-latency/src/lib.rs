@@ -18,7 +18,7 @@ pub use energy::{LevelEnergy, energy_per_run, runs_per_battery};
 pub use error::{LatencyError, Result};
 pub use features::NAMES as FEATURE_NAMES;
 pub use fitted::{Fitted, LatencyModel, Prediction};
-pub use host::{Host, HostFit, cpu_model, host_fit, running_isa, today};
+pub use host::{Host, HostFit, cpu_id, cpu_model, host_fit, running_isa, today};
 pub use profile::{
     Battery, ComputeUnit, CostModel, DeviceProfile, DvfsLevel, FORMAT_VERSION, Memory, Power, Provenance, Source,
 };

@@ -36,6 +36,12 @@ fn a_host_profile_matches_only_its_cpu_and_instruction_set() {
         panic!("another CPU must differ")
     };
     assert!(what.contains("AMD EPYC") && what.contains("Xeon"), "{what}");
+    // Two generations a VM names alike are told apart by their family and model numbers.
+    let zen3 = measured_on("AMD EPYC (family 25, model 1)", "avx2");
+    assert!(matches!(
+        host_fit(&zen3, "AMD EPYC (family 25, model 17)", "avx2"),
+        HostFit::Differs(_)
+    ));
 }
 
 #[test]
@@ -44,6 +50,10 @@ fn an_older_profile_is_compared_on_its_cpu_cluster_name() {
     // its CPU cluster.
     let p = shipped("host-intel-xeon-2c");
     assert_eq!(host_fit(&p, "Intel(R) Xeon(R) Processor", "avx512"), HostFit::Same);
+    assert_eq!(
+        host_fit(&p, "Intel(R) Xeon(R) Processor (family 6, model 143)", "avx2"),
+        HostFit::Same
+    );
     assert!(matches!(host_fit(&p, "AMD EPYC", "avx512"), HostFit::Differs(_)));
 }
 

@@ -22,7 +22,12 @@ fn step(class: &str, features: [f64; FEATURES.len()]) -> StepWork {
 
 #[test]
 fn shipped_fitted_profiles_load_with_non_negative_coefficients() {
-    for name in ["host-intel-xeon-2c", "snapdragon-855"] {
+    for name in [
+        "host-intel-xeon-2c",
+        "host-amd-epyc-2c",
+        "host-amd-epyc-2c-avx2",
+        "snapdragon-855",
+    ] {
         let p = shipped(name);
         let CostModel::Fitted(f) = &p.model else {
             panic!("{name} should have a fitted model")

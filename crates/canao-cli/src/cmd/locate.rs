@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use canao_latency::{BUILTIN_PROFILES, DeviceProfile, HostFit, cpu_model, host_fit, running_isa};
+use canao_latency::{BUILTIN_PROFILES, DeviceProfile, HostFit, cpu_id, host_fit, running_isa};
 use canao_search::{BUILTIN_SPACES, SearchSpace};
 
 /// Whether an argument is meant as a path rather than a name.
@@ -58,7 +58,7 @@ pub fn load_profile(arg: &str) -> Result<DeviceProfile> {
 /// not hold here; with `other_host` it warns loudly instead and goes on. Profiles of devices that
 /// were not measured by `canao profile` (published or derived figures) pass.
 pub fn check_host(profile: &DeviceProfile, other_host: bool) -> Result<()> {
-    let HostFit::Differs(what) = host_fit(profile, &cpu_model(), &running_isa()) else {
+    let HostFit::Differs(what) = host_fit(profile, &cpu_id(), &running_isa()) else {
         return Ok(());
     };
     if other_host {
