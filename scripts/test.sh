@@ -19,6 +19,12 @@ if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! ls /usr/share/vulkan/
   as_root apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1
 fi
 
+# The run pages (index.html) are checked in a real browser: Debian's Chromium, run headless.
+if ! command -v chromium >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends chromium
+fi
+
 # Build the whole suite once, with every feature the tests need (the wgpu runtime included: a
 # second build with other features would compile much of the dependency tree again, about 12
 # minutes on 2 cores), its build of the `canao` binary included, and fetch the assets the
@@ -30,8 +36,9 @@ bin="${CARGO_TARGET_DIR:-target}/debug/canao"
 "$bin" assets fetch rotten-tomatoes
 "$bin" assets fetch digits
 
-# A Vulkan driver was installed above, so a missing wgpu adapter is a failure here, not a skip.
-CANAO_REQUIRE_GPU=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"
+# A Vulkan driver and Chromium were installed above, so a missing wgpu adapter or browser is a
+# failure here, not a skip.
+CANAO_REQUIRE_GPU=1 CANAO_REQUIRE_BROWSER=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"
 
 # The CPU backend's NEON kernels: cross-built for aarch64 and run under qemu-user.
 ./scripts/test-aarch64.sh

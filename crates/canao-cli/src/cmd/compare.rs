@@ -140,6 +140,7 @@ pub fn run(a: Args) -> Result<()> {
     for &share in &a.limits {
         curves(&a, share, &runs)?;
     }
+    crate::cmd::report::refresh(&a.out);
     print!("{summary}");
     Ok(())
 }

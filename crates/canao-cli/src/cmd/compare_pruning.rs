@@ -87,6 +87,7 @@ pub fn run(a: Args) -> Result<()> {
     write_atomic(&out.join("pruning.md"), table.as_bytes())?;
     plot_rates(&out.join("accuracy-vs-compression.svg"), &groups)?;
     plot_epochs(&out.join("retrain-epochs.svg"), &groups)?;
+    crate::cmd::report::refresh(&out);
     print!("{table}");
     println!("wrote {}", out.display());
     Ok(())

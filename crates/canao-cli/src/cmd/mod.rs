@@ -17,6 +17,7 @@ pub mod profile;
 pub mod progress;
 pub mod prune;
 pub mod prune_output;
+pub mod report;
 pub mod run;
 pub mod search;
 mod search_distill;

@@ -60,6 +60,7 @@ pub fn write(
         &[("after the hard prune", BLUE, &retrain)],
         None,
     )?;
+    crate::cmd::report::refresh(dir);
     println!(
         "{}: {model} {} {} {:.2}x: accuracy {:.4} (validation) after the hard prune, test {:.4} after {} retraining epochs (dense start: test {:.4})",
         dir.display(),

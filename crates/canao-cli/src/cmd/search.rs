@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
 use crate::cmd::plot;
+use crate::cmd::report;
 use crate::cmd::search_distill::{DistillOptions, DistillReport, distill_top};
 use crate::cmd::search_setup::{RunConfig, Target, fresh, reopen, student_objective};
 
@@ -110,6 +111,9 @@ pub fn run(a: Args) -> Result<()> {
         *b = b.max(r.reward);
         bar.inc(1);
         bar.set_message(format!("best reward {:.4}", *b));
+        if bar.position().is_multiple_of(10) {
+            report::refresh(&dir);
+        }
         // Without a terminal the bar is hidden: a line every 10 evaluations instead.
         if bar.is_hidden() && bar.position().is_multiple_of(10) {
             eprintln!(
@@ -126,6 +130,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut report = Report::new(&outcome, &config.reward);
     report.teacher = Some(config.teacher.clone());
     write_report(&dir, &report, &outcome.records, &config)?;
+    report::refresh(&dir);
     print_summary(&dir, &report, outcome.evaluated_now);
     let distill = if config.space.teacher == Teacher::Minilm {
         distill_top(&dir, &outcome.records, &a.distill, config.seed)?
@@ -213,6 +218,7 @@ fn add_distilled(dir: &Path, d: &DistillReport) -> Result<()> {
     std::fs::write(&tmp, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    report::refresh(dir);
     Ok(())
 }
 

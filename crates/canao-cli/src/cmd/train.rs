@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cmd::backend::{parse_block, read_student};
 use crate::cmd::model::ModelKind;
+use crate::cmd::report;
 use crate::cmd::train_report::{self, RunInfo};
 
 /// Settings shared by `canao train` and `canao distill`.
@@ -441,8 +442,15 @@ fn fit<L: Learner>(
         constraints,
         info.dir,
         resume,
-        &mut |p| bar.update(p),
+        &mut |p| {
+            bar.update(p);
+            if p.validation_accuracy.is_some() {
+                report::refresh(info.dir);
+            }
+        },
     )?;
     bar.finish();
-    train_report::write_outputs(info, &outcome, started.elapsed().as_secs_f64())
+    train_report::write_outputs(info, &outcome, started.elapsed().as_secs_f64())?;
+    report::refresh(info.dir);
+    Ok(())
 }

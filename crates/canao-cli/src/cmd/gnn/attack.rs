@@ -75,6 +75,7 @@ pub fn run(a: Args) -> Result<()> {
         "clean_accuracy": clean, "accuracy": accuracy, "attack_s": attack_s, "run": resolved,
     });
     write_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(&report)?)?;
+    crate::cmd::report::refresh(&dir);
     println!(
         "{} {:?} at {} %: accuracy {:.2} % -> {:.2} % ({} flips: {added} added, {} removed; attack {attack_s:.1} s) -> {}",
         a.method.name(),

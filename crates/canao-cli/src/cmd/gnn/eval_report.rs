@@ -132,6 +132,7 @@ pub fn write(
     write_atomic(&dir.join("table.md"), md.as_bytes())?;
     let report = json!({"dataset": data.name, "rows": rows, "models": costs, "run": run});
     write_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(&report)?)?;
+    crate::cmd::report::refresh(dir);
     print!("{md}");
     eprintln!("-> {}", dir.display());
     Ok(())

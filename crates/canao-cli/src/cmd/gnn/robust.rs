@@ -126,6 +126,7 @@ pub fn run(a: Args) -> Result<()> {
     )?;
     let report = json!({"dataset": data.name, "models": rows, "run": resolved});
     write_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(&report)?)?;
+    crate::cmd::report::refresh(&dir);
     for r in &rows {
         println!(
             "{}: clean {:.2} %, under {} at {} %: {:.2} % (training {:.1} s, of which inner max {:.1} s)",

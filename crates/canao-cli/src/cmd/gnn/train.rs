@@ -175,6 +175,7 @@ fn write_report(
         &series,
         None,
     )?;
+    crate::cmd::report::refresh(dir);
     println!(
         "{}: test accuracy {:.2} +/- {:.2} % over {} seeds{} -> {}",
         data.name,

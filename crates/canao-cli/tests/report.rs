@@ -1,0 +1,190 @@
+//! Issue 22: a run folder's index.html, made by the run itself and by `canao report`, opened in a
+//! real browser (headless Chromium): the headline figures are in the page's text, every plot is
+//! a non-empty SVG, the tables are there, nothing is loaded from anywhere; a folder with missing
+//! or broken files still gets a page that says what is wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn canao(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canao"))
+        .args(args)
+        .output()
+        .expect("canao runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "canao failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A small real run: `canao gnn train` on a synthetic citation graph.
+fn gnn_run(dir: &Path) -> PathBuf {
+    let graph = dir.join("graph.safetensors");
+    let out = dir.join("run");
+    let (g, o) = (graph.to_str().unwrap(), out.to_str().unwrap());
+    ok(&canao(&[
+        "gnn", "synth", "--nodes", "1600", "--edges", "4000", "--out", g,
+    ]));
+    ok(&canao(&[
+        "gnn",
+        "train",
+        "--dataset",
+        g,
+        "--seeds",
+        "2",
+        "--epochs",
+        "20",
+        "--out",
+        o,
+    ]));
+    out
+}
+
+/// The browser, or None (with a SKIP line) where there is none; `CANAO_REQUIRE_BROWSER=1`, set by
+/// scripts/test.sh after it installs Chromium, makes a missing browser a failure.
+fn chromium() -> Option<&'static str> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(name);
+        }
+    }
+    assert!(
+        std::env::var("CANAO_REQUIRE_BROWSER").is_err(),
+        "CANAO_REQUIRE_BROWSER is set but no chromium is installed"
+    );
+    eprintln!("SKIP: no chromium here; the page was checked as text only");
+    None
+}
+
+/// Runs headless Chromium on `page` with a fresh profile and no background networking.
+fn headless(browser: &str, page: &Path, profile: &Path, what: &[&str]) -> Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(what)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs")
+}
+
+/// `html` without its `xmlns...="..."` attributes.
+fn without_namespaces(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("xmlns") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let open = after.find('"').map_or(after.len(), |q| q + 1);
+        let close = after[open..].find('"').map_or(after.len(), |q| open + q + 1);
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn a_run_gets_a_page_that_a_browser_shows_whole() {
+    let scratch = tempfile::tempdir().unwrap();
+    let run = gnn_run(scratch.path());
+    let page = run.join("index.html");
+    assert!(page.is_file(), "the run writes its own page");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Nothing loaded from anywhere: no src attributes, stylesheets, CSS urls or remote addresses
+    // (an SVG's namespace names an address but loads nothing).
+    let loads = without_namespaces(&html);
+    for external in ["src=", "<link", "url(", "http://", "https://"] {
+        assert!(!loads.contains(external), "the page refers to `{external}`");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let mean = report["test_accuracy"]["mean"].as_f64().unwrap();
+    let Some(browser) = chromium() else {
+        assert!(html.contains("test_accuracy.mean") && html.contains("<svg"));
+        return;
+    };
+    let profile = scratch.path().join("chromium-profile");
+    let dom = headless(browser, &page, &profile, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<h2>Headline figures</h2>"),
+        "no page in the DOM: {dom:.400}"
+    );
+    let figure = format!("{mean:.4}");
+    let figure = figure.trim_end_matches('0').trim_end_matches('.');
+    assert!(
+        dom.contains("test_accuracy.mean") && dom.contains(figure),
+        "headline {figure} missing"
+    );
+    // Every plot made it into the DOM as an SVG with drawn content.
+    let svgs: Vec<&str> = dom.split("<svg").skip(1).collect();
+    assert!(!svgs.is_empty(), "no plot in the DOM");
+    for svg in &svgs {
+        let body = &svg[..svg.find("</svg>").expect("closed svg")];
+        assert!(
+            body.contains("<path") || body.contains("<polyline") || body.contains("<circle"),
+            "empty plot"
+        );
+    }
+    assert!(
+        dom.contains("seeds.jsonl") && dom.contains("<td>"),
+        "the per-seed table is missing"
+    );
+    let shot = scratch.path().join("page.png");
+    let o = headless(
+        browser,
+        &page,
+        &profile,
+        &["--window-size=1200,1600", &format!("--screenshot={}", shot.display())],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "screenshot of {} bytes",
+        png.len()
+    );
+}
+
+#[test]
+fn a_folder_with_missing_or_broken_files_still_gets_a_page_that_says_so() {
+    let scratch = tempfile::tempdir().unwrap();
+    let run = gnn_run(scratch.path());
+    let dir = run.to_str().unwrap();
+    std::fs::remove_file(run.join("curve.svg")).unwrap();
+    std::fs::write(run.join("report.json"), "{ \"test_accuracy\": ").unwrap();
+    let mut log = std::fs::read_to_string(run.join("seeds.jsonl")).unwrap();
+    log.push_str("{\"seed\": 9, \"torn");
+    std::fs::write(run.join("seeds.jsonl"), log).unwrap();
+    ok(&canao(&["report", dir]));
+    let html = std::fs::read_to_string(run.join("index.html")).unwrap();
+    assert!(html.contains("report.json does not parse"), "{html:.2000}");
+    assert!(html.contains("seeds.jsonl: 1 line(s) do not parse"));
+    assert!(!html.contains("<svg"), "curve.svg was removed");
+
+    std::fs::remove_file(run.join("report.json")).unwrap();
+    ok(&canao(&["report", dir]));
+    let html = std::fs::read_to_string(run.join("index.html")).unwrap();
+    assert!(html.contains("No report.json yet") && html.contains("Missing: report.json"));
+
+    let o = canao(&["report", scratch.path().join("nope").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("nope") && err.contains("not a run folder"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
