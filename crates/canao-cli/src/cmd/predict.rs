@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::cmd::locate::{check_host, load_profile, load_space};
 use crate::cmd::model::ArchFile;
 use crate::cmd::plot;
+use crate::cmd::train_report::write_atomic;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,9 +51,10 @@ pub struct Args {
     /// Passes over all samples for --validate, so each sample's rounds are spread over the run.
     #[arg(long, default_value_t = 3)]
     passes: usize,
-    /// Where --validate writes its table and plot.
-    #[arg(long, default_value = "results")]
-    out: PathBuf,
+    /// Where --validate writes its table and plot [default: results]. A folder named here is the
+    /// run's own: it also gets report.json and its page (index.html).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Use a host profile measured on another CPU or instruction set (warns instead of refusing).
     #[arg(long)]
     other_host: bool,
@@ -253,8 +255,9 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
     }
     let acc = Accuracy::of(&rows);
     let anchored = anchor_ms.map(|_| Accuracy::of(&corrected));
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let stem = a.out.join(format!("latency-validation-{}", profile.name));
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let stem = out.join(format!("latency-validation-{}", profile.name));
     let (csv_path, svg_path) = (stem.with_extension("csv"), stem.with_extension("svg"));
     std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
     let flip = |v: &[(f64, f64)]| v.iter().map(|&(p, m)| (m, p)).collect::<Vec<_>>();
@@ -286,14 +289,16 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
         &series,
         true,
     )?;
+    let summary = json!({"device": profile.name, "space": space.name, "samples": a.samples, "seed": a.seed,
+                         "within_10pct": acc.within_10pct, "mape": acc.mape,
+                         "drift_corrected": anchored.map(|c| json!({"within_10pct": c.within_10pct, "mape": c.mape})),
+                         "table": csv_path, "plot": svg_path});
+    if a.out.is_some() {
+        write_atomic(&out.join("report.json"), &serde_json::to_vec_pretty(&summary)?)?;
+        crate::cmd::report::refresh(&out);
+    }
     if a.json {
-        println!(
-            "{}",
-            json!({"device": profile.name, "space": space.name, "samples": a.samples, "seed": a.seed,
-                   "within_10pct": acc.within_10pct, "mape": acc.mape,
-                   "drift_corrected": anchored.map(|c| json!({"within_10pct": c.within_10pct, "mape": c.mape})),
-                   "table": csv_path, "plot": svg_path})
-        );
+        println!("{summary}");
     } else {
         println!(
             "{} samples: within_10pct = {:.3}, mape = {:.2} %",
