@@ -18,14 +18,16 @@ fn scratch(tag: &str) -> PathBuf {
 fn missing_and_corrupt_assets_name_the_file_and_the_repair() {
     let home = scratch("home");
     let dir = home.join("digits");
-    let err = assets::verify(&home, "digits").unwrap_err().to_string();
+    let err = assets::verify(&home, assets::Asset::Digits).unwrap_err().to_string();
     assert!(
         err.contains("digits.csv.gz") && err.contains("canao assets fetch digits"),
         "{err}"
     );
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("digits.csv.gz"), b"not the digits").unwrap();
-    let err = assets::ensure(&home, "digits", &mut |_| {}).unwrap_err().to_string();
+    let err = assets::ensure(&home, assets::Asset::Digits, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("digits.csv.gz") && err.contains("corrupt") && err.contains("canao assets fetch digits"),
         "{err}"

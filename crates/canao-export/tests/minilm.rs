@@ -12,7 +12,8 @@ use tract_onnx::prelude::*;
 
 fn minilm() -> MiniLm {
     let home = canao_nn::assets::canao_home();
-    let dir = canao_nn::assets::ensure(&home, "minilm", &mut |l| eprintln!("{l}")).expect("MiniLM asset");
+    let dir = canao_nn::assets::ensure(&home, canao_nn::assets::Asset::Minilm, &mut |l| eprintln!("{l}"))
+        .expect("MiniLM asset");
     MiniLm::load(&dir).unwrap()
 }
 

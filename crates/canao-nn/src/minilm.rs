@@ -47,7 +47,7 @@ pub struct MiniLm {
 impl MiniLm {
     /// Loads from the asset cache, fetching the model when it is missing.
     pub fn from_cache(home: &Path, progress: &mut dyn FnMut(&str)) -> Result<Self> {
-        let dir = assets::ensure(home, "minilm", progress)?;
+        let dir = assets::ensure(home, assets::Asset::Minilm, progress)?;
         Self::load(&dir)
     }
 

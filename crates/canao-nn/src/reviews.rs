@@ -63,6 +63,6 @@ pub fn load_reviews(file: &Path) -> Result<Vec<Review>> {
 
 /// The corpus from the asset cache, fetching it when missing.
 pub fn reviews_from_cache(home: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<Review>> {
-    let dir: PathBuf = crate::assets::ensure(home, "rotten-tomatoes", progress)?;
+    let dir: PathBuf = crate::assets::ensure(home, crate::assets::Asset::RottenTomatoes, progress)?;
     load_reviews(&dir.join(CORPUS_FILE))
 }

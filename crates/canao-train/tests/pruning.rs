@@ -21,7 +21,7 @@ use canao_train::{
 use common::*;
 
 fn task() -> ImageClassification {
-    let dir = assets::ensure(&assets::canao_home(), "digits", &mut |l| eprintln!("{l}")).unwrap();
+    let dir = assets::ensure(&assets::canao_home(), assets::Asset::Digits, &mut |l| eprintln!("{l}")).unwrap();
     ImageClassification {
         data: load_digits(&dir.join("digits.csv.gz")).unwrap(),
         arch: LeNetArch::default(),

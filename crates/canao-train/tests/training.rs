@@ -18,7 +18,7 @@ use canao_train::{
 use common::*;
 
 fn digits() -> ImageSet {
-    let dir = assets::ensure(&assets::canao_home(), "digits", &mut |l| eprintln!("{l}")).unwrap();
+    let dir = assets::ensure(&assets::canao_home(), assets::Asset::Digits, &mut |l| eprintln!("{l}")).unwrap();
     load_digits(&dir.join("digits.csv.gz")).unwrap()
 }
 

@@ -1,5 +1,5 @@
 use anyhow::Result;
-use canao_nn::assets;
+use canao_nn::assets::{self, Asset};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,19 +19,19 @@ pub fn run(a: Args) -> Result<()> {
     let home = assets::canao_home();
     match a.action {
         Action::Fetch { name } => {
-            let names: Vec<String> = match name {
-                Some(n) => vec![n],
-                None => assets::catalog().iter().map(|s| s.name.to_string()).collect(),
+            let chosen: Vec<Asset> = match name {
+                Some(n) => vec![n.parse()?],
+                None => Asset::ALL.to_vec(),
             };
-            for n in names {
-                let dir = assets::fetch(&home, &n, &mut |line| eprintln!("{line}"))?;
-                println!("{n}: ok ({})", dir.display());
+            for asset in chosen {
+                let dir = assets::fetch(&home, asset, &mut |line| eprintln!("{line}"))?;
+                println!("{asset}: ok ({})", dir.display());
             }
         }
         Action::List => {
             println!("cache: {}", home.display());
-            for spec in assets::catalog() {
-                let st = assets::status(&home, spec.name)?;
+            for asset in Asset::ALL {
+                let (spec, st) = (asset.spec(), assets::status(&home, asset)?);
                 let state = if st.is_ok() {
                     "ok".to_string()
                 } else {

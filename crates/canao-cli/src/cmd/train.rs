@@ -302,11 +302,11 @@ pub fn image_learner(task: Task, train_limit: Option<usize>, device: Device) -> 
     let say = &mut |line: &str| eprintln!("{line}");
     let (mut data, source) = match task {
         Task::Digits => {
-            let dir = assets::ensure(&home, "digits", say)?;
+            let dir = assets::ensure(&home, assets::Asset::Digits, say)?;
             (load_digits(&dir.join("digits.csv.gz"))?, dir.join("digits.csv.gz"))
         }
         Task::FashionMnist => {
-            let dir = assets::ensure(&home, "fashion-mnist", say)?;
+            let dir = assets::ensure(&home, assets::Asset::FashionMnist, say)?;
             (load_fashion_mnist(&dir)?, dir)
         }
         Task::RottenTomatoes => bail!("LeNet-5 takes an image task, not {}", task.name()),
@@ -389,7 +389,7 @@ pub fn text_learner(
     device: Device,
 ) -> Result<TextClassification> {
     let say = &mut |line: &str| eprintln!("{line}");
-    let corpus = assets::ensure(&assets::canao_home(), "rotten-tomatoes", say)?.join(CORPUS_FILE);
+    let corpus = assets::ensure(&assets::canao_home(), assets::Asset::RottenTomatoes, say)?.join(CORPUS_FILE);
     let mut data = rotten_tomatoes(&corpus, tokenizer, settings.max_tokens)?;
     data.split = data.split.limited(SplitPart::Train, settings.train_limit)?;
     Ok(TextClassification {

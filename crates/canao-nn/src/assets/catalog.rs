@@ -163,13 +163,65 @@ pub fn catalog() -> &'static [AssetSpec] {
     CATALOG
 }
 
-/// Looks up an asset by name; the error lists the known names so a typo is easy to fix.
-pub fn spec(name: &str) -> Result<&'static AssetSpec, AssetError> {
-    CATALOG
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| AssetError::Unknown {
-            name: name.to_string(),
-            known: CATALOG.iter().map(|s| s.name.to_string()).collect(),
-        })
+/// A catalog asset: the closed set of models and data sets canao fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Asset {
+    Minilm,
+    RottenTomatoes,
+    Digits,
+    FashionMnist,
+}
+
+impl Asset {
+    /// Every asset, in catalog order.
+    pub const ALL: [Asset; 4] = [Asset::Minilm, Asset::RottenTomatoes, Asset::Digits, Asset::FashionMnist];
+
+    /// Its catalog entry.
+    pub fn spec(self) -> &'static AssetSpec {
+        let i = Asset::ALL
+            .iter()
+            .position(|&a| a == self)
+            .expect("every asset is in ALL");
+        &CATALOG[i]
+    }
+
+    /// The name its folder and `canao assets fetch NAME` use.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+impl std::fmt::Display for Asset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Asset {
+    type Err = AssetError;
+
+    /// By name; the error lists the known names so a typo is easy to fix.
+    fn from_str(name: &str) -> Result<Asset, AssetError> {
+        Asset::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| AssetError::Unknown {
+                name: name.to_string(),
+                known: Asset::ALL.iter().map(|a| a.name().to_string()).collect(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod asset_tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_names_its_own_catalog_entry() {
+        assert_eq!(Asset::ALL.len(), CATALOG.len());
+        for a in Asset::ALL {
+            assert_eq!(a.name().parse::<Asset>().unwrap(), a);
+        }
+        assert_eq!(Asset::RottenTomatoes.name(), "rotten-tomatoes");
+    }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::catalog::{AssetSpec, Origin, spec};
+use super::catalog::{Asset, AssetSpec, Origin};
 use super::error::AssetError;
 use super::extract::{copy_files, extract_zip};
 use super::verify::{check_files, status_spec};
@@ -203,17 +203,17 @@ pub fn fetch_spec(home: &Path, spec: &AssetSpec, progress: &mut dyn FnMut(&str))
     Ok(dest)
 }
 
-/// (Re)fetches catalog asset `name`; this is what `canao assets fetch NAME` runs, so it also
+/// (Re)fetches a catalog asset; this is what `canao assets fetch NAME` runs, so it also
 /// repairs corrupt files.
-pub fn fetch(home: &Path, name: &str, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
-    fetch_spec(home, spec(name)?, progress)
+pub fn fetch(home: &Path, asset: Asset, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
+    fetch_spec(home, asset.spec(), progress)
 }
 
-/// Makes sure asset `name` is usable: fetches it if files are missing, but refuses to
+/// Makes sure an asset is usable: fetches it if files are missing, but refuses to
 /// overwrite a corrupt file silently (a hand-edited or truncated file deserves the user's
 /// attention; the error carries the repair command).
-pub fn ensure(home: &Path, name: &str, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
-    let spec = spec(name)?;
+pub fn ensure(home: &Path, asset: Asset, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, AssetError> {
+    let spec = asset.spec();
     let st = status_spec(home, spec)?;
     if st.is_ok() {
         return Ok(st.dir);

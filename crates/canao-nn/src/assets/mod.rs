@@ -20,7 +20,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use catalog::{AssetSpec, Origin, catalog, spec};
+pub use catalog::{Asset, AssetSpec, Origin, catalog};
 pub use error::AssetError;
 pub use fetch::{ensure, fetch, fetch_spec};
 pub use verify::{AssetStatus, FileState, check_files, sha256_file, status, status_spec, verify, verify_spec};

@@ -57,7 +57,7 @@ fn write(path: &Path, bytes: &[u8]) {
 fn catalog_names_and_lookup() {
     let names: Vec<_> = catalog().iter().map(|s| s.name).collect();
     assert_eq!(names, ["minilm", "rotten-tomatoes", "digits", "fashion-mnist"]);
-    assert_eq!(spec("minilm").expect("minilm").files.len(), 8);
+    assert_eq!(Asset::Minilm.spec().files.len(), 8);
     for s in catalog() {
         for (_, sha) in s.files {
             assert_eq!(sha.len(), 64);
@@ -68,24 +68,23 @@ fn catalog_names_and_lookup() {
 
 #[test]
 fn unknown_name_lists_known_names() {
-    let home = TempHome::new();
-    let err = verify(home.path(), "mnist").expect_err("unknown");
+    let err = "mnist".parse::<Asset>().expect_err("unknown");
     assert!(matches!(&err, AssetError::Unknown { name, known } if name == "mnist" && known.len() == 4));
     let msg = err.to_string();
     for known in ["minilm", "rotten-tomatoes", "digits", "fashion-mnist"] {
         assert!(msg.contains(known), "{msg}");
     }
-    assert!(matches!(status(home.path(), "x"), Err(AssetError::Unknown { .. })));
+    assert!(matches!("x".parse::<Asset>(), Err(AssetError::Unknown { .. })));
 }
 
 #[test]
 fn missing_file_names_file_and_repair() {
     let home = TempHome::new();
-    let st = status(home.path(), "digits").expect("status");
+    let st = status(home.path(), Asset::Digits).expect("status");
     assert!(!st.is_ok());
     assert_eq!(st.files, vec![("digits.csv.gz".to_string(), FileState::Missing)]);
     assert_eq!(st.bytes, 0);
-    let err = verify(home.path(), "digits").expect_err("missing");
+    let err = verify(home.path(), Asset::Digits).expect_err("missing");
     let expected_file = home.path().join("digits").join("digits.csv.gz");
     assert!(
         matches!(&err, AssetError::Missing { file, repair } if *file == expected_file && repair == "canao assets fetch digits")
@@ -99,7 +98,7 @@ fn missing_file_names_file_and_repair() {
 fn corrupt_file_reports_actual_sha() {
     let home = TempHome::new();
     write(&home.path().join("digits/digits.csv.gz"), b"hello\n");
-    let st = status(home.path(), "digits").expect("status");
+    let st = status(home.path(), Asset::Digits).expect("status");
     assert_eq!(
         st.files[0].1,
         FileState::Corrupt {
@@ -107,7 +106,7 @@ fn corrupt_file_reports_actual_sha() {
         }
     );
     assert_eq!(st.bytes, 6);
-    let err = verify(home.path(), "digits").expect_err("corrupt");
+    let err = verify(home.path(), Asset::Digits).expect_err("corrupt");
     match &err {
         AssetError::Corrupt {
             file,
@@ -116,7 +115,7 @@ fn corrupt_file_reports_actual_sha() {
             repair,
         } => {
             assert_eq!(*file, home.path().join("digits").join("digits.csv.gz"));
-            assert_eq!(expected, spec("digits").expect("digits").files[0].1);
+            assert_eq!(expected, Asset::Digits.spec().files[0].1);
             assert_eq!(actual, HELLO_SHA);
             assert_eq!(repair, "canao assets fetch digits");
         }
@@ -124,7 +123,7 @@ fn corrupt_file_reports_actual_sha() {
     }
     assert!(err.to_string().ends_with("run `canao assets fetch digits`"));
     // ensure must not overwrite a corrupt file (and must not reach the network).
-    let err = ensure(home.path(), "digits", &mut |_| {}).expect_err("corrupt");
+    let err = ensure(home.path(), Asset::Digits, &mut |_| {}).expect_err("corrupt");
     assert!(matches!(err, AssetError::Corrupt { .. }));
 }
 
@@ -157,7 +156,7 @@ fn correct_files_verify_ok() {
 fn directory_in_place_of_file_is_an_error_not_a_panic() {
     let home = TempHome::new();
     fs::create_dir_all(home.path().join("digits/digits.csv.gz")).expect("mkdir");
-    assert!(matches!(status(home.path(), "digits"), Err(AssetError::Io { .. })));
+    assert!(matches!(status(home.path(), Asset::Digits), Err(AssetError::Io { .. })));
 }
 
 fn make_zip(path: &Path, members: &[(&str, &[u8])]) {
@@ -265,9 +264,9 @@ fn canao_home_is_absolute_or_env() {
 #[ignore = "downloads scikit-learn from PyPI"]
 fn real_fetch_digits() {
     let home = canao_home();
-    let dir = fetch(&home, "digits", &mut |l| eprintln!("{l}")).expect("fetch digits");
-    assert_eq!(verify(&home, "digits").expect("verify"), dir);
+    let dir = fetch(&home, Asset::Digits, &mut |l| eprintln!("{l}")).expect("fetch digits");
+    assert_eq!(verify(&home, Asset::Digits).expect("verify"), dir);
     // A second fetch is a no-op, and ensure succeeds offline.
-    fetch(&home, "digits", &mut |l| eprintln!("{l}")).expect("refetch");
-    ensure(&home, "digits", &mut |l| eprintln!("{l}")).expect("ensure");
+    fetch(&home, Asset::Digits, &mut |l| eprintln!("{l}")).expect("refetch");
+    ensure(&home, Asset::Digits, &mut |l| eprintln!("{l}")).expect("ensure");
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::{AssetSpec, spec};
+use super::catalog::{Asset, AssetSpec};
 use super::error::AssetError;
 
 /// The state of one catalog file on disk.
@@ -140,9 +140,9 @@ pub fn status_spec(home: &Path, spec: &AssetSpec) -> Result<AssetStatus, AssetEr
     check_files(spec.name, &spec.dir(home), spec.files)
 }
 
-/// Checks every file of the catalog asset `name` under `home`.
-pub fn status(home: &Path, name: &str) -> Result<AssetStatus, AssetError> {
-    status_spec(home, spec(name)?)
+/// Checks every file of a catalog asset under `home`.
+pub fn status(home: &Path, asset: Asset) -> Result<AssetStatus, AssetError> {
+    status_spec(home, asset.spec())
 }
 
 /// `Ok(dir)` when every file of `spec` is intact, else the first problem as an error.
@@ -154,8 +154,8 @@ pub fn verify_spec(home: &Path, spec: &AssetSpec) -> Result<PathBuf, AssetError>
     }
 }
 
-/// `Ok(dir)` when every file of catalog asset `name` is intact; otherwise a `Missing` or
-/// `Corrupt` error whose message ends with the repair command.
-pub fn verify(home: &Path, name: &str) -> Result<PathBuf, AssetError> {
-    verify_spec(home, spec(name)?)
+/// `Ok(dir)` when every file of a catalog asset is intact; otherwise a `Missing` or `Corrupt`
+/// error whose message ends with the repair command.
+pub fn verify(home: &Path, asset: Asset) -> Result<PathBuf, AssetError> {
+    verify_spec(home, asset.spec())
 }
