@@ -18,7 +18,7 @@ pub use builtin::BUILTIN_SPACES;
 pub use error::{Result, SearchError};
 pub use latency_objective::LatencyObjective;
 pub use log::{Record, SearchLog};
-pub use objective::{Evaluation, Memo, Objective, Reward};
+pub use objective::{CandidateKey, Evaluation, Memo, Objective, Reward};
 pub use probe::probe_accuracy;
 pub use report::{Candidate, Report, best_so_far, pareto_front};
 pub use runner::{Budget, Outcome, Runner, StopReason};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
-use crate::objective::Evaluation;
+use crate::objective::{CandidateKey, Evaluation};
 use crate::strategy::Point;
 
 /// One evaluated candidate.
@@ -17,7 +17,7 @@ use crate::strategy::Point;
 pub struct Record {
     /// Order of evaluation within the run (0-based, by when it was asked for).
     pub index: usize,
-    pub key: String,
+    pub key: CandidateKey,
     pub point: Point,
     pub arch: serde_json::Value,
     pub evaluation: Evaluation,

@@ -24,10 +24,22 @@ pub struct Evaluation {
     pub extra: BTreeMap<String, f64>,
 }
 
+/// A candidate's identity: points meaning the same candidate share a key, so a candidate is
+/// evaluated once however many points name it. Logged as its text (for the BERT space, the
+/// student in RON), which is what a resumed run matches on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CandidateKey(pub String);
+
+impl std::fmt::Display for CandidateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 pub trait Objective: Sync {
-    /// The candidate's identity: points meaning the same candidate share a key, so a candidate
-    /// is evaluated once however many points name it.
-    fn key(&self, point: &[usize]) -> Result<String>;
+    /// The candidate's identity (see [`CandidateKey`]).
+    fn key(&self, point: &[usize]) -> Result<CandidateKey>;
     /// The candidate as logged and reported (for the BERT space, its `StudentArch`).
     fn describe(&self, point: &[usize]) -> Result<serde_json::Value>;
     fn evaluate(&self, point: &[usize]) -> Result<Evaluation>;
@@ -67,7 +79,7 @@ impl Reward {
 /// counts it against its own budget, so results are exactly those of separate runs.
 pub struct Memo<'a> {
     inner: &'a dyn Objective,
-    seen: std::sync::Mutex<std::collections::HashMap<String, Evaluation>>,
+    seen: std::sync::Mutex<std::collections::HashMap<CandidateKey, Evaluation>>,
 }
 
 impl<'a> Memo<'a> {
@@ -91,7 +103,7 @@ impl std::fmt::Debug for Memo<'_> {
 }
 
 impl Objective for Memo<'_> {
-    fn key(&self, point: &[usize]) -> Result<String> {
+    fn key(&self, point: &[usize]) -> Result<CandidateKey> {
         self.inner.key(point)
     }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
 use crate::log::{Record, SearchLog};
-use crate::objective::{Objective, Reward};
+use crate::objective::{CandidateKey, Objective, Reward};
 use crate::strategy::{Point, Strategy};
 
 /// Asks in a row that bring no new candidate before the search counts as converged.
@@ -91,7 +91,7 @@ impl Runner<'_> {
         on_record: &(dyn Fn(&Record) + Sync),
     ) -> Result<Outcome> {
         let offset = logged.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
-        let mut logged: HashMap<String, Record> = logged.into_iter().map(|r| (r.key.clone(), r)).collect();
+        let mut logged: HashMap<CandidateKey, Record> = logged.into_iter().map(|r| (r.key.clone(), r)).collect();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.parallel.max(1))
             .build()
@@ -102,7 +102,7 @@ impl Runner<'_> {
         let log = Mutex::new(log);
         let start = Instant::now();
         let mut records: Vec<Record> = Vec::new();
-        let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut by_key: HashMap<CandidateKey, usize> = HashMap::new();
         let mut idle = 0;
         let mut evaluated_now = 0;
         let stop = loop {
@@ -121,10 +121,10 @@ impl Runner<'_> {
                 break StopReason::Converged;
             }
             let points = strategy.ask(self.parallel.max(1).min(remaining));
-            let keys: Vec<String> = points.iter().map(|p| self.objective.key(p)).collect::<Result<_>>()?;
+            let keys: Vec<CandidateKey> = points.iter().map(|p| self.objective.key(p)).collect::<Result<_>>()?;
             // New candidates of this batch, in ask order; those beyond the budget are dropped
             // and the batch is then not told (the run stops with it).
-            let mut fresh: Vec<(usize, &String, &Point)> = Vec::new();
+            let mut fresh: Vec<(usize, &CandidateKey, &Point)> = Vec::new();
             let mut truncated = false;
             for (key, point) in keys.iter().zip(&points) {
                 if by_key.contains_key(key) || fresh.iter().any(|f| f.1 == key) {

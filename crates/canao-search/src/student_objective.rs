@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
-use crate::objective::{Evaluation, Objective};
+use crate::objective::{CandidateKey, Evaluation, Objective};
 use crate::probe::probe_accuracy;
 use crate::space::SearchSpace;
 
@@ -75,8 +75,9 @@ pub trait StudentScorer: Sync + std::fmt::Debug {
 pub struct Students<'a>(pub &'a dyn StudentScorer);
 
 impl Objective for Students<'_> {
-    fn key(&self, point: &[usize]) -> Result<String> {
-        Ok(ron::to_string(&self.0.space().decode(point)?).expect("students serialise"))
+    fn key(&self, point: &[usize]) -> Result<CandidateKey> {
+        let student = self.0.space().decode(point)?;
+        Ok(CandidateKey(ron::to_string(&student).expect("students serialise")))
     }
 
     fn describe(&self, point: &[usize]) -> Result<serde_json::Value> {

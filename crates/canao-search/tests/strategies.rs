@@ -26,8 +26,8 @@ impl Separable {
 }
 
 impl Objective for Separable {
-    fn key(&self, point: &[usize]) -> canao_search::Result<String> {
-        Ok(format!("{point:?}"))
+    fn key(&self, point: &[usize]) -> canao_search::Result<canao_search::CandidateKey> {
+        Ok(canao_search::CandidateKey(format!("{point:?}")))
     }
     fn describe(&self, point: &[usize]) -> canao_search::Result<serde_json::Value> {
         Ok(serde_json::json!(point))
