@@ -188,3 +188,18 @@ fn a_folder_with_missing_or_broken_files_still_gets_a_page_that_says_so() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_profiled_model_bench_gets_per_kernel_bars_and_a_page() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("bench");
+    let o = out.to_str().unwrap();
+    ok(&canao(&["bench", "model", "--seq", "16", "--runs", "20", "--profile", "--out", o, "--json"]));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(report["kernels_ms"]["linear/dense"].as_f64().unwrap() > 0.0, "{report}");
+    let svg = std::fs::read_to_string(out.join("kernels.svg")).unwrap();
+    assert!(svg.contains("<rect") && svg.contains("linear/dense"), "no bars");
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("kernels_ms.attention") && page.contains("<svg"));
+}

@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_cpu::bench::{Case, Format, Prepared, median_times, suite};
 use canao_cpu::{Cx, Isa};
@@ -11,6 +12,8 @@ use canao_tensor::Tensor;
 use serde_json::json;
 
 use crate::cmd::backend::{Backend, ModelArgs, parse_threads};
+use crate::cmd::plot;
+use crate::cmd::train_report::write_atomic;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,6 +57,10 @@ enum What {
         /// Also print the time per kernel (summed over one profiled run).
         #[arg(long)]
         profile: bool,
+        /// Write report.json, the per-kernel bars (kernels.svg, with --profile) and the run's
+        /// page into this folder (the cpu backend only).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -110,6 +117,11 @@ pub fn run(a: Args) -> Result<()> {
         } => bail!("the interpreter is the oracle, not a backend to benchmark: use --backend cpu or wgpu"),
         What::Model {
             backend: Backend::Wgpu,
+            out: Some(_),
+            ..
+        } => bail!("--out is for the cpu backend"),
+        What::Model {
+            backend: Backend::Wgpu,
             model,
             seq,
             runs,
@@ -124,8 +136,9 @@ pub fn run(a: Args) -> Result<()> {
             threads,
             runs,
             profile,
+            out,
             json,
-        } => model_latency(&model, seq, threads, runs.max(20), profile, json),
+        } => model_latency(&model, (seq, threads, runs.max(20)), profile, out.as_deref(), json),
     }
 }
 
@@ -202,7 +215,16 @@ fn kernels(threads: usize, quick: bool, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, profile: bool, json: bool) -> Result<()> {
+fn model_latency(
+    args: &ModelArgs,
+    (seq, threads, runs): (usize, usize, usize),
+    profile: bool,
+    out_dir: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let model = args.load()?;
     let graph = model.graph(seq)?;
     let mut exe = CpuRuntime.prepare(&graph, model.weights(), &Schedule { threads })?;
@@ -214,8 +236,8 @@ fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, prof
     ms.sort_by(f64::total_cmp);
     let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
     let packed: usize = exe.packed_bytes().values().sum();
+    let mut by_kind: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     if profile {
-        let mut by_kind: BTreeMap<String, (usize, f64)> = BTreeMap::new();
         for (label, d) in exe.profile(&inputs)? {
             let e = by_kind.entry(label).or_default();
             e.0 += 1;
@@ -226,17 +248,45 @@ fn model_latency(args: &ModelArgs, seq: usize, threads: usize, runs: usize, prof
             eprintln!("{k:<18} {n:>6} {t:>10.3}");
         }
     }
-    let out = json!({
+    let mut out = json!({
         "model": args.model, "backend": "cpu", "isa": exe.isa().name(), "seq": seq, "threads": threads,
         "sparsity": args.sparsity.unwrap_or(0.0), "block": args.block_label(),
         "median_ms": q(0.5), "p10_ms": q(0.1), "p90_ms": q(0.9), "runs": runs,
         "packed_weight_bytes": packed, "gflop": graph.cost().total.flops as f64 / 1e9,
     });
+    if let Some(dir) = out_dir {
+        write_model_run(dir, &mut out, &by_kind)?;
+    }
     if json {
         println!("{out}");
     } else {
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
+    Ok(())
+}
+
+/// The run folder of `bench model --out`: report.json (with the per-kernel times of a profiled
+/// run), kernels.svg (the slowest kernel family first) and the page.
+fn write_model_run(dir: &Path, report: &mut serde_json::Value, by_kind: &BTreeMap<String, (usize, f64)>) -> Result<()> {
+    if !by_kind.is_empty() {
+        report["kernels_ms"] = json!(
+            by_kind
+                .iter()
+                .map(|(k, (_, ms))| (k.clone(), *ms))
+                .collect::<BTreeMap<_, _>>()
+        );
+        let mut bars: Vec<(String, f64)> = by_kind.iter().map(|(k, (_, ms))| (k.clone(), *ms)).collect();
+        bars.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let label = |k: &str| report[k].as_str().unwrap_or("dense").to_string();
+        let title = format!(
+            "time per kernel family, one profiled run ({} {})",
+            label("model"),
+            label("block")
+        );
+        plot::bars(&dir.join("kernels.svg"), &title, "ms", "ms", &bars)?;
+    }
+    write_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(report)?)?;
+    crate::cmd::report::refresh(dir);
     Ok(())
 }
 

@@ -165,3 +165,42 @@ pub fn xy(
     root.present().map_err(draw_err)?;
     Ok(())
 }
+
+/// Horizontal bars, one per (label, value), in the order given, each labelled with its value
+/// (per-kernel time of a profiled run).
+pub fn bars(path: &Path, title: &str, x_label: &str, unit: &str, bars: &[(String, f64)]) -> Result<()> {
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
+    let n = bars.len().max(1);
+    let root = SVGBackend::new(path, (760, 100 + 26 * n as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    // Room right of the longest bar for its label.
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(16)
+        .x_label_area_size(40)
+        .build_cartesian_2d(0.0..max * 1.8, 0.0..n as f64)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .x_desc(x_label)
+        .draw()
+        .map_err(draw_err)?;
+    for (i, (label, v)) in bars.iter().enumerate() {
+        let y = (n - 1 - i) as f64;
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series([Rectangle::new([(0.0, y + 0.15), (*v, y + 0.85)], color.filled())])
+            .map_err(draw_err)?;
+        chart
+            .draw_series([Text::new(
+                format!("{label}: {v:.3} {unit}"),
+                (*v + max * 0.02, y + 0.65),
+                ("sans-serif", 13),
+            )])
+            .map_err(draw_err)?;
+    }
+    root.present().map_err(draw_err)?;
+    Ok(())
+}

@@ -53,7 +53,7 @@ impl RunKind {
             RunKind::Prune => "pruning",
             RunKind::Gnn => "GCN",
             RunKind::Comparison => "comparison",
-            RunKind::Other => "run",
+            RunKind::Other => "",
         }
     }
 
@@ -340,10 +340,13 @@ pub fn render(dir: &Path) -> Result<String> {
         settings(dir, &names),
         tables(dir, &names),
     ];
+    let what = match kind.name() {
+        "" => "run".to_string(),
+        name => format!("{name} run"),
+    };
     let mut body = format!(
-        "<h1>{}</h1><p>canao {} run, page made {}.</p>",
+        "<h1>{}</h1><p>canao {what}, page made {}.</p>",
         escape(&title),
-        kind.name(),
         canao_latency::today()
     );
     if !missing.is_empty() {
@@ -360,7 +363,8 @@ pub fn render(dir: &Path) -> Result<String> {
         }
         body.push_str("</ul>");
     }
-    for s in &sections {
+    // A section none of whose files exist is only its heading: leave it out.
+    for s in sections.iter().filter(|s| !s.html.ends_with("</h2>")) {
         body.push_str(&s.html);
     }
     body.push_str(&files(dir, &entries));
