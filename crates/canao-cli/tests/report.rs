@@ -194,7 +194,8 @@ fn a_profiled_model_bench_gets_per_kernel_bars_and_a_page() {
     let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("bench");
     let o = out.to_str().unwrap();
-    ok(&canao(&["bench", "model", "--seq", "16", "--runs", "20", "--profile", "--out", o, "--json"]));
+    let args = ["bench", "model", "--seq", "16", "--runs", "20", "--profile", "--out", o];
+    ok(&canao(&args));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert!(report["kernels_ms"]["linear/dense"].as_f64().unwrap() > 0.0, "{report}");

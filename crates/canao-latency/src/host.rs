@@ -95,14 +95,17 @@ pub fn host_fit(profile: &DeviceProfile, cpu: &str, isa: &str) -> HostFit {
     }) else {
         return HostFit::NotHost;
     };
-    let same_cpu = |c: &str| match &recorded_cpu {
-        Some(id) => id.trim() == c.trim(),
-        // Only the model name was recorded: it must be the running CPU's name.
-        None => c.trim() == cpu_name_of(profile) || c.starts_with(&format!("{} (", cpu_name_of(profile))),
+    let name = cpu_name_of(profile);
+    let (was, same_cpu) = match recorded_cpu {
+        Some(id) => (id.trim().to_string(), id.trim() == cpu.trim()),
+        // Only the model name was recorded: the running CPU's id must start with it.
+        None => (
+            name.to_string(),
+            cpu.trim() == name || cpu.starts_with(&format!("{name} (")),
+        ),
     };
     let mut differs = Vec::new();
-    if !same_cpu(cpu) {
-        let was = recorded_cpu.unwrap_or_else(|| cpu_name_of(profile).to_string());
+    if !same_cpu {
         differs.push(format!("it was fitted on {was:?}, this host is {cpu:?}"));
     }
     if let Some(i) = recorded_isa.filter(|i| i != isa) {

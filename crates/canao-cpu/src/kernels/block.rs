@@ -89,28 +89,25 @@ pub(crate) fn rows_product(
     (out, out_ld): (&mut [f32], usize),
     finish: impl FnMut(&mut [f32], usize, usize, usize),
 ) {
+    fn run<const H: usize>(
+        isa: Isa,
+        input: RowsIn<'_>,
+        width: usize,
+        (out, out_ld): (&mut [f32], usize),
+        finish: impl FnMut(&mut [f32], usize, usize, usize),
+    ) {
+        isa.run(RowsProduct::<H, _> {
+            input,
+            width,
+            out,
+            out_ld,
+            finish,
+        });
+    }
     match h {
-        8 => isa.run(RowsProduct::<8, _> {
-            input,
-            width,
-            out,
-            out_ld,
-            finish,
-        }),
-        4 => isa.run(RowsProduct::<4, _> {
-            input,
-            width,
-            out,
-            out_ld,
-            finish,
-        }),
-        1 => isa.run(RowsProduct::<1, _> {
-            input,
-            width,
-            out,
-            out_ld,
-            finish,
-        }),
+        8 => run::<8>(isa, input, width, (out, out_ld), finish),
+        4 => run::<4>(isa, input, width, (out, out_ld), finish),
+        1 => run::<1>(isa, input, width, (out, out_ld), finish),
         _ => unreachable!("strips are 8, 4 or 1 rows high"),
     }
 }
