@@ -50,6 +50,8 @@ enum Command {
     ComparePruning(cmd::compare_pruning::Args),
     /// GCNs on citation graphs: train, attack with edge flips, train robustly, evaluate.
     Gnn(cmd::gnn::Args),
+    /// Privacy: federated learning with sparsified updates sealed for an enclave aggregator.
+    Privacy(cmd::privacy::Args),
     /// (Re)build the static HTML page (index.html) of run folders.
     Report(cmd::report::Args),
 }
@@ -87,6 +89,7 @@ fn main() -> anyhow::Result<()> {
         Command::Prune(a) => cmd::prune::run(a),
         Command::ComparePruning(a) => cmd::compare_pruning::run(a),
         Command::Gnn(a) => cmd::gnn::run(a),
+        Command::Privacy(a) => cmd::privacy::run(a),
         Command::Report(a) => cmd::report::run(a),
     }
 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
@@ -45,19 +46,7 @@ pub fn scatter(
         * 1.08;
     let root = SVGBackend::new(path, (720, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 16))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0.0..max, 0.0..max)
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .draw()
-        .map_err(draw_err)?;
+    let mut chart = axes(&root, title, (0.0..max, 0.0..max), (x_label, y_label))?;
     if diagonal {
         for (factor, style) in [
             (1.0, BLACK.stroke_width(1)),
@@ -75,7 +64,56 @@ pub fn scatter(
     Ok(())
 }
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// Axes with a title and labelled mesh on `root`, over the ranges `x` and `y`.
+fn axes<'a, 'b, X, Y>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    (x, y): (X, Y),
+    (x_label, y_label): (&str, &str),
+) -> Result<Axes<'a, 'b, X::CoordDescType, Y::CoordDescType>>
+where
+    X: AsRangedCoord,
+    Y: AsRangedCoord,
+    X::CoordDescType: ValueFormatter<X::Value>,
+    Y::CoordDescType: ValueFormatter<Y::Value>,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 16))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x, y)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(draw_err)?;
+    Ok(chart)
+}
+
+/// A chart on an SVG drawing area.
+type Axes<'a, 'b, X, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, Y>>;
+type Chart<'a, 'b> = Axes<'a, 'b, RangedCoordf64, RangedCoordf64>;
+
+/// Each series as a labelled line, its points raised to at least `floor` on both axes (a log
+/// axis cannot show zero).
+fn draw_lines<X, Y>(chart: &mut Axes<'_, '_, X, Y>, lines: &[Series], floor: f64) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for &(label, color, pts) in lines {
+        let raised = pts.iter().map(|&(x, y)| (x.max(floor), y.max(floor)));
+        chart
+            .draw_series(LineSeries::new(raised, color.stroke_width(2)))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], color.stroke_width(2)));
+    }
+    Ok(())
+}
 
 /// Each series as labelled dots.
 fn draw_points(chart: &mut Chart, series: &[Series]) -> Result<()> {
@@ -89,7 +127,10 @@ fn draw_points(chart: &mut Chart, series: &[Series]) -> Result<()> {
     Ok(())
 }
 
-fn draw_legend<'a>(chart: &mut Chart<'a, 'a>, position: SeriesLabelPosition) -> Result<()> {
+fn draw_legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
+    chart: &mut Axes<'a, 'b, X, Y>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
     chart
         .configure_series_labels()
         .position(position)
@@ -128,19 +169,7 @@ pub fn xy(
     let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     let (xr, yr) = (pad(x0, x1), pad(y0, y1));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 16))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(xr.clone(), yr.clone())
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .draw()
-        .map_err(draw_err)?;
+    let mut chart = axes(&root, title, (xr.clone(), yr.clone()), (x_label, y_label))?;
     if let Some(m) = x_marker {
         chart
             .draw_series(DashedLineSeries::new(
@@ -154,13 +183,7 @@ pub fn xy(
             .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], RED));
     }
     draw_points(&mut chart, points)?;
-    for &(label, color, pts) in lines {
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
-            .map_err(draw_err)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], color.stroke_width(2)));
-    }
+    draw_lines(&mut chart, lines, f64::NEG_INFINITY)?;
     draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(draw_err)?;
     Ok(())
@@ -201,6 +224,35 @@ pub fn bars(path: &Path, title: &str, x_label: &str, unit: &str, bars: &[(String
             )])
             .map_err(draw_err)?;
     }
+    root.present().map_err(draw_err)?;
+    Ok(())
+}
+
+/// ROC curves on log-log axes (false- against true-positive rate, 1e-4 to 1), with the
+/// chance diagonal: the low false-positive end, where an attack's confidence shows, gets room.
+pub fn roc(path: &Path, title: &str, curves: &[Series]) -> Result<()> {
+    const FLOOR: f64 = 1e-4;
+    let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let log = || (FLOOR..1.0).log_scale();
+    let mut chart = axes(
+        &root,
+        title,
+        (log(), log()),
+        ("false-positive rate", "true-positive rate"),
+    )?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(FLOOR, FLOOR), (1.0, 1.0)],
+            6,
+            4,
+            BLACK.stroke_width(1),
+        ))
+        .map_err(draw_err)?
+        .label("chance")
+        .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], BLACK));
+    draw_lines(&mut chart, curves, FLOOR)?;
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(draw_err)?;
     Ok(())
 }

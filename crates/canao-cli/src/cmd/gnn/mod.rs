@@ -10,11 +10,13 @@ mod train;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use canao_gnn::attack::{AttackConfig, AttackMethod};
 use canao_gnn::train::Keep;
 use canao_gnn::{Dataset, TrainConfig};
 use clap::Subcommand;
+
+use crate::cmd::run_dir::{self, out_dir};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -226,16 +228,6 @@ fn parse_budget(s: &str) -> std::result::Result<f64, String> {
     Ok(b)
 }
 
-/// The run folder: `--out`, or `results/<default>`; created, and checked writable up front.
-fn out_dir(out: Option<&Path>, default: &str) -> Result<PathBuf> {
-    let dir = out.map_or_else(|| PathBuf::from("results").join(default), Path::to_path_buf);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let probe = dir.join(".write-check");
-    std::fs::write(&probe, b"").with_context(|| format!("{} is not writable", dir.display()))?;
-    std::fs::remove_file(&probe).ok();
-    Ok(dir)
-}
-
 /// Mean and sample standard deviation.
 fn mean_sd(xs: &[f64]) -> (f64, f64) {
     let n = xs.len().max(1) as f64;
@@ -244,44 +236,9 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Writes `config.json` in a fresh run folder; in one that has it, insists it is the same run
-/// (so that resuming never mixes two runs' results). `seeds` may differ: results are kept per
-/// seed, so a rerun with more seeds extends the run and one with fewer reports a subset.
+/// `config.json` of a run folder (see [`run_dir::check_or_write_config`]); `seeds` may differ:
+/// results are kept per seed, so a rerun with more seeds extends the run and one with fewer
+/// reports a subset.
 fn check_or_write_config(dir: &Path, resolved: &serde_json::Value) -> Result<()> {
-    let path = dir.join("config.json");
-    if path.is_file() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let old: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        if let Some(key) = differing_key(&old, resolved) {
-            bail!(
-                "{} holds a different run (`{key}` differs from {}); use another --out to start a new one",
-                dir.display(),
-                path.display()
-            );
-        }
-        eprintln!("resuming the run in {}", dir.display());
-        return Ok(());
-    }
-    crate::cmd::train_report::write_atomic(&path, &serde_json::to_vec_pretty(resolved)?)
-}
-
-/// The first top-level setting (dotted one level down) in which two run configs differ, `seeds`
-/// aside.
-fn differing_key(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
-    let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else {
-        return (old != new).then(|| "config".to_string());
-    };
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).filter(|k| *k != "seeds").collect();
-    keys.into_iter().find_map(|k| match (a.get(k), b.get(k)) {
-        (Some(x), Some(y)) if x == y => None,
-        (Some(serde_json::Value::Object(x)), Some(serde_json::Value::Object(y))) => {
-            let inner: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            inner
-                .into_iter()
-                .find(|i| x.get(*i) != y.get(*i))
-                .map(|i| format!("{k}.{i}"))
-        }
-        _ => Some(k.clone()),
-    })
+    run_dir::check_or_write_config(dir, resolved, &["seeds"])
 }

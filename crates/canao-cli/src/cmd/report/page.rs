@@ -22,6 +22,8 @@ pub enum RunKind {
     Train,
     Prune,
     Gnn,
+    /// `canao privacy fl`.
+    Federated,
     /// `canao compare` or `compare-pruning`: a summary over run folders below it.
     Comparison,
     Other,
@@ -39,6 +41,8 @@ impl RunKind {
             RunKind::Prune
         } else if has("seeds.jsonl") || has("flips.csv") || has("cells.jsonl") {
             RunKind::Gnn
+        } else if has("rounds.jsonl") {
+            RunKind::Federated
         } else if has("summary.md") || has("pruning.md") {
             RunKind::Comparison
         } else {
@@ -52,6 +56,7 @@ impl RunKind {
             RunKind::Train => "training",
             RunKind::Prune => "pruning",
             RunKind::Gnn => "GCN",
+            RunKind::Federated => "federated learning",
             RunKind::Comparison => "comparison",
             RunKind::Other => "",
         }
@@ -63,6 +68,13 @@ impl RunKind {
             RunKind::Search => &["run.ron", "log.jsonl", "report.json", "pareto.svg", "curve.svg"],
             RunKind::Train => &["run.json", "metrics.jsonl", "report.json", "curve.svg"],
             RunKind::Prune | RunKind::Gnn | RunKind::Other => &["report.json"],
+            RunKind::Federated => &[
+                "config.json",
+                "rounds.jsonl",
+                "report.json",
+                "accuracy.svg",
+                "upload.svg",
+            ],
             RunKind::Comparison => &[],
         }
     }

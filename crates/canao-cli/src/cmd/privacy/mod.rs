@@ -1,0 +1,32 @@
+//! `canao privacy fl|mia`: the privacy side of the research line: federated learning with
+//! sealed, sparsified updates, and membership inference against dense and pruned models.
+//! Gradient leakage (SAPAG against DLG) comes next (issue 17).
+
+mod fl;
+mod mia;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: PrivacyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PrivacyCommand {
+    /// Federated LeNet-5: top-k updates with error feedback, sealed (AES-256-GCM) for an
+    /// enclave aggregator, against dense FedAvg in the same rounds.
+    Fl(fl::Args),
+    /// Membership inference (loss, confidence, offline LiRA) against LeNet-5, dense and
+    /// magnitude-pruned, with every model cached in the run folder.
+    Mia(mia::Args),
+}
+
+pub fn run(a: Args) -> Result<()> {
+    match a.command {
+        PrivacyCommand::Fl(a) => fl::run(a),
+        PrivacyCommand::Mia(a) => mia::run(a),
+    }
+}
