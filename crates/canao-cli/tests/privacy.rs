@@ -216,7 +216,8 @@ fn membership_inference_reports_every_attack_on_every_target() {
     }
     let r = json(&out.join("report.json"));
     let rows = r["attacks"].as_array().unwrap();
-    assert_eq!(rows.len(), 6, "dense and pruned-50, three attacks each");
+    assert_eq!(rows.len(), 9, "dense, pruned-50 and dp-sgd, three attacks each");
+    assert!(r["dp_sgd_spent"]["epsilon"].as_f64().unwrap() > 0.0, "{r}");
     for row in rows {
         for k in [
             "auc",
@@ -238,6 +239,7 @@ fn membership_inference_reports_every_attack_on_every_target() {
         (&["--pool", "99999"][..], "--pool 99999"),
         (&["--pool", "200", "--refs", "1"][..], "--refs 1"),
         (&["--pool", "200", "--sparsity", "1"][..], "--sparsity 1"),
+        (&["--pool", "200", "--dp-clip", "0"][..], "clip"),
     ] {
         let o = canao()
             .args(["privacy", "mia", "--task", "digits", "--out"])

@@ -114,9 +114,8 @@ impl Enclave for InProcessEnclave {
         if claimed != slot {
             // Authenticate under the claimed client's key first: a message that is not genuinely
             // that client's is tampered, one that is but came through another channel is moved.
-            if let Some(key) = self.keys.get(claimed) {
-                key.open(sealed)?;
-            }
+            // A claimed client without a key cannot have sealed it: it does not authenticate.
+            self.keys.get(claimed).ok_or(Rejection::Tampered)?.open(sealed)?;
             return Err(Rejection::WrongClient { claimed, slot });
         }
         let update = self.check(slot, sealed)?;

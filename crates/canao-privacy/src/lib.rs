@@ -3,6 +3,7 @@
 //! (ESMFL, arXiv 2009.01867; `ALGORITHMS.md` §8).
 
 pub mod client;
+pub mod dp;
 pub mod enclave;
 mod error;
 pub mod federation;

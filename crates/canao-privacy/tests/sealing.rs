@@ -60,6 +60,15 @@ fn every_bad_message_is_refused_and_the_round_goes_on() {
         (0, body_flip, Rejection::Tampered),
         (0, header_flip, Rejection::Tampered),
         (1, as_client_1, Rejection::Tampered),
+        (
+            0,
+            {
+                let mut unknown = genuine.clone();
+                unknown[5] = 9; // a client the run does not have
+                unknown
+            },
+            Rejection::Tampered,
+        ),
         (1, genuine.clone(), Rejection::WrongClient { claimed: 0, slot: 1 }),
         (
             0,

@@ -13,6 +13,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use canao_compress::{Rows, Structure};
 use canao_ir::Weights;
+use canao_privacy::dp::{DpSgd, Spent};
 use canao_privacy::mia::{Roc, confidence_score, lira_offline, loss_score, scaled_confidence};
 use canao_train::data::{SplitPart, Task};
 use canao_train::learner::Learner;
@@ -49,6 +50,17 @@ pub struct Args {
     sparsity: Vec<f64>,
     #[arg(long, default_value_t = 5)]
     retrain_epochs: usize,
+    /// DP-SGD baseline target: noise multiplier (0 leaves the baseline out).
+    #[arg(long, default_value_t = 1.0)]
+    dp_noise: f64,
+    /// DP-SGD per-example gradient norm bound.
+    #[arg(long, default_value_t = 1.0)]
+    dp_clip: f64,
+    /// DP-SGD expected batch (Poisson sampling) and learning rate (SGD, momentum 0.9).
+    #[arg(long, default_value_t = 256)]
+    dp_batch: usize,
+    #[arg(long, default_value_t = 0.05)]
+    dp_lr: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Run folder (default results/privacy-mia-<task>-pool<N>-seed<S>).
@@ -89,7 +101,24 @@ impl Args {
         if self.epochs == 0 || self.retrain_epochs == 0 {
             bail!("--epochs and --retrain-epochs must be at least 1");
         }
+        if let Some(dp) = self.dp() {
+            dp.validate()?;
+        }
         Ok(())
+    }
+
+    /// The DP-SGD baseline's settings (same epochs as the other targets), unless left out.
+    fn dp(&self) -> Option<DpSgd> {
+        (self.dp_noise != 0.0).then_some(DpSgd {
+            epochs: self.epochs,
+            batch: self.dp_batch,
+            lr: self.dp_lr,
+            momentum: 0.9,
+            clip: self.dp_clip,
+            noise_multiplier: self.dp_noise,
+            delta: 1e-5,
+            seed: self.seed,
+        })
     }
 
     fn check_pool(&self, train_items: usize) -> Result<()> {
@@ -126,7 +155,7 @@ pub fn run(a: Args) -> Result<()> {
     )?;
     let resolved = json!({
         "task": task.name(), "data": source, "pool": a.pool, "refs": a.refs, "epochs": a.epochs,
-        "sparsity": a.sparsity, "retrain_epochs": a.retrain_epochs, "seed": a.seed,
+        "sparsity": a.sparsity, "retrain_epochs": a.retrain_epochs, "seed": a.seed, "dp_sgd": a.dp(),
         "train": train_config(a.epochs, a.seed),
     });
     check_or_write_config(&dir, &resolved, &["refs"])?;
@@ -134,7 +163,8 @@ pub fn run(a: Args) -> Result<()> {
     pool.shuffle(&mut ChaCha8Rng::seed_from_u64(a.seed ^ 0x9001));
     pool.truncate(a.pool);
     let (members, member) = half(&pool, a.seed);
-    let bar = ProgressBar::new((1 + a.sparsity.len() + a.refs) as u64).with_style(
+    let dp = a.dp();
+    let bar = ProgressBar::new((1 + a.sparsity.len() + usize::from(dp.is_some()) + a.refs) as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} models, {elapsed} (eta {eta}) {msg}")
             .expect("a valid template"),
     );
@@ -157,6 +187,12 @@ pub fn run(a: Args) -> Result<()> {
         )?;
         targets.push((name, w));
     }
+    let mut spent = None;
+    if let Some(dp) = &dp {
+        let (w, s) = private(&learner, dp, &dir.join("target-dp-sgd"), &bar)?;
+        targets.push(("dp-sgd".into(), w));
+        spent = Some(s);
+    }
     let mut reference = Vec::new();
     let mut trained_on = Vec::new();
     for r in 0..a.refs {
@@ -174,7 +210,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     bar.finish_and_clear();
     let rows = attack_all(&learner, &targets, &pool, &member, &reference, &trained_on, &dir)?;
-    write_report(&dir, &rows, &resolved, pool.len())?;
+    write_report(&dir, &rows, &resolved, pool.len(), spent.as_ref())?;
     Ok(())
 }
 
@@ -223,6 +259,25 @@ fn pruned(
     let result = prune(learner, dense, &config, device, out, true, &mut |_, _| {})?;
     bar.inc(1);
     Ok(result.weights)
+}
+
+/// The DP-SGD target, trained once on the members and cached as `weights.safetensors` (its
+/// privacy spent follows from the settings, so only the weights are kept).
+fn private(learner: &ImageClassification, dp: &DpSgd, out: &Path, bar: &ProgressBar) -> Result<(Weights, Spent)> {
+    let items = &learner.data.split.train;
+    let file = out.join("weights.safetensors");
+    if file.is_file() {
+        bar.inc(1);
+        return Ok((canao_train::checkpoint::read_weights(&file)?, dp.spent(items.len())));
+    }
+    std::fs::create_dir_all(out)?;
+    let start = init_lenet(&learner.arch, dp.seed)?;
+    let (w, spent) = dp.train(learner, &start, items, &mut |s, n| {
+        bar.set_message(format!("DP-SGD step {s}/{n}"));
+    })?;
+    canao_train::checkpoint::write_weights(&file, &w)?;
+    bar.inc(1);
+    Ok((w, spent))
 }
 
 /// Logits of `weights` on `items`, each with its label.
@@ -287,7 +342,7 @@ fn attack_all(
                 "attack_accuracy": r.best_balanced_accuracy(),
                 "test_accuracy": test, "member_accuracy": right(true), "non_member_accuracy": right(false),
             }));
-            plot.push((name.clone(), r.points));
+            plot.push((name.clone(), thinned(&r.points)));
         }
     }
     for (attack, plot) in &curves {
@@ -305,7 +360,20 @@ fn attack_all(
     Ok(rows)
 }
 
-fn write_report(dir: &Path, rows: &[Value], resolved: &Value, pool: usize) -> Result<()> {
+/// The ROC points a log-log plot can tell apart: a point where the false-positive rate has
+/// grown by 1 % since the last one kept (or the true-positive rate by 1 %), and the last.
+fn thinned(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut kept: Vec<(f64, f64)> = Vec::new();
+    for (i, &(f, t)) in points.iter().enumerate() {
+        let apart = kept.last().is_none_or(|&(f0, t0)| f > f0 * 1.01 || t > t0 * 1.01);
+        if apart || i + 1 == points.len() {
+            kept.push((f, t));
+        }
+    }
+    kept
+}
+
+fn write_report(dir: &Path, rows: &[Value], resolved: &Value, pool: usize, spent: Option<&Spent>) -> Result<()> {
     let mut log = Vec::new();
     for r in rows {
         serde_json::to_writer(&mut log, r)?;
@@ -327,8 +395,15 @@ fn write_report(dir: &Path, rows: &[Value], resolved: &Value, pool: usize) -> Re
             r["test_accuracy"].as_f64().unwrap_or(f64::NAN),
         );
     }
+    if let Some(s) = spent {
+        println!(
+            "dp-sgd spent epsilon {:.2} at delta {} ({} steps, sampling rate {:.4}, RDP order {})",
+            s.epsilon, s.delta, s.steps, s.sampling_rate, s.order
+        );
+    }
     let report = json!({
         "pool": pool, "members": pool / 2,
+        "dp_sgd_spent": spent,
         "attacks": rows,
         "cpu": canao_latency::cpu_id(),
         "config": resolved,
