@@ -50,7 +50,8 @@ enum Command {
     ComparePruning(cmd::compare_pruning::Args),
     /// GCNs on citation graphs: train, attack with edge flips, train robustly, evaluate.
     Gnn(cmd::gnn::Args),
-    /// Privacy: federated learning with sparsified updates sealed for an enclave aggregator.
+    /// Privacy: federated learning with sparsified updates sealed for an enclave aggregator, and
+    /// membership inference against dense, pruned and DP-SGD models.
     Privacy(cmd::privacy::Args),
     /// (Re)build the static HTML page (index.html) of run folders.
     Report(cmd::report::Args),

@@ -19,8 +19,8 @@ enum PrivacyCommand {
     /// Federated LeNet-5: top-k updates with error feedback, sealed (AES-256-GCM) for an
     /// enclave aggregator, against dense FedAvg in the same rounds.
     Fl(fl::Args),
-    /// Membership inference (loss, confidence, offline LiRA) against LeNet-5, dense and
-    /// magnitude-pruned, with every model cached in the run folder.
+    /// Membership inference (loss, confidence, offline LiRA) against LeNet-5: dense,
+    /// magnitude-pruned and DP-SGD, with every model cached in the run folder.
     Mia(mia::Args),
 }
 
