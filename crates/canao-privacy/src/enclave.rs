@@ -9,7 +9,7 @@ use canao_ir::Weights;
 
 use crate::error::{Rejection, Result};
 use crate::layout::{Layout, digest};
-use crate::seal::{Direction, Keys};
+use crate::seal::{Direction, Header, Keys};
 use crate::wire::{Part, Update};
 
 pub trait Enclave {
@@ -86,11 +86,6 @@ impl InProcessEnclave {
     }
 }
 
-/// The client a sealed message says it is from, before it is authenticated: which key to try.
-fn claimed_client(sealed: &[u8]) -> std::result::Result<u32, Rejection> {
-    crate::seal::Header::parse(sealed).map(|h| h.client)
-}
-
 impl Enclave for InProcessEnclave {
     fn begin_round(&mut self, round: u32, clients: &[u32]) {
         self.round = round;
@@ -110,7 +105,8 @@ impl Enclave for InProcessEnclave {
     }
 
     fn submit(&mut self, slot: u32, sealed: &[u8]) -> std::result::Result<(), Rejection> {
-        let claimed = claimed_client(sealed)?;
+        // The client the message says it is from, not yet authenticated: which key to try.
+        let claimed = Header::parse(sealed)?.client;
         if claimed != slot {
             // Authenticate under the claimed client's key first: a message that is not genuinely
             // that client's is tampered, one that is but came through another channel is moved.

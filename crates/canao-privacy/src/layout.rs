@@ -28,10 +28,6 @@ impl Layout {
         self.tensors.iter().map(|(_, s)| s.iter().product()).collect()
     }
 
-    pub fn params(&self) -> usize {
-        self.lens().iter().sum()
-    }
-
     /// `weights`' tensors flattened in layout order.
     pub fn flatten(&self, weights: &Weights) -> Result<Vec<Vec<f32>>> {
         self.tensors

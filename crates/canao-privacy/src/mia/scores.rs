@@ -17,9 +17,10 @@ pub fn loss_score(logits: &[f32], label: usize) -> f64 {
 
 /// Confidence threshold: the largest softmax probability, whatever the class.
 pub fn confidence_score(logits: &[f32]) -> f64 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f64 = logits.iter().map(|&z| f64::from(z - max).exp()).sum();
-    1.0 / sum
+    let top = (0..logits.len())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap_or(0);
+    true_class_probability(logits, top)
 }
 
 /// LiRA's scaled confidence: the logit of the true-class probability, computed from the
