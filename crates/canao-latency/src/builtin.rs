@@ -22,6 +22,10 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
         "host-amd-epyc-2c",
         include_str!("../../../device-profiles/host-amd-epyc-2c.ron"),
     ),
+    (
+        "host-amd-epyc-zen3-2c",
+        include_str!("../../../device-profiles/host-amd-epyc-zen3-2c.ron"),
+    ),
 ];
 
 impl DeviceProfile {

@@ -185,7 +185,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
                 .map(|((w, r), ns)| (w.class.as_str(), *r, *ns))
         })
         .collect();
-    let fitted = Fitted {
+    let mut fitted = Fitted {
         threads: opts.threads,
         reference_ghz: opts.ghz,
         reference_bandwidth_gbs: opts.bandwidth_gbs,
@@ -194,15 +194,31 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         anchor_ms: Some(anchor_ms),
         statistic: opts.timing.statistic,
         calibration_csv: None,
+        graph_scale: 1.0,
     };
-    let model = LatencyModel::from_classes("calibration", &fitted, 1.0, 1.0);
+    // Steps are checked against the per-step fit; whole graphs with the graph scale fitted on
+    // the same (not held-out) workloads.
+    let steps_model = LatencyModel::from_classes("calibration", &fitted, 1.0, 1.0);
+    let predictions = measured
+        .iter()
+        .map(|m| steps_model.predict(&m.work))
+        .collect::<Result<Vec<_>>>()?;
+    let ratios: Vec<f64> = measured
+        .iter()
+        .zip(&predictions)
+        .enumerate()
+        .filter(|(i, (_, p))| !held_out(*i) && p.total_ms > 0.0)
+        .map(|(_, (m, p))| m.total_ns / (p.total_ms * 1e6))
+        .collect();
+    if !ratios.is_empty() {
+        fitted.graph_scale = median(ratios);
+    }
     let (mut steps, mut totals) = ([Vec::new(), Vec::new()], Vec::new());
-    for (i, m) in measured.iter().enumerate() {
-        let p = model.predict(&m.work)?;
+    for (i, (m, p)) in measured.iter().zip(&predictions).enumerate() {
         let held = usize::from(held_out(i));
         steps[held].extend(p.steps_ms.iter().map(|ms| ms * 1e6).zip(m.steps_ns.iter().copied()));
         if held == 1 {
-            totals.push((p.total_ms * 1e6, m.total_ns));
+            totals.push((p.total_ms * fitted.graph_scale * 1e6, m.total_ns));
         }
     }
     Ok(Calibration {

@@ -26,6 +26,7 @@ fn shipped_fitted_profiles_load_with_non_negative_coefficients() {
         "host-intel-xeon-2c",
         "host-amd-epyc-2c",
         "host-amd-epyc-2c-avx2",
+        "host-amd-epyc-zen3-2c",
         "snapdragon-855",
     ] {
         let p = shipped(name);

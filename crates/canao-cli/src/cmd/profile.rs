@@ -10,6 +10,7 @@ use canao_latency::measure::{Statistic, Timing};
 use serde_json::json;
 
 use crate::cmd::backend::parse_threads;
+use crate::cmd::train_report::write_atomic;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,12 +79,16 @@ pub fn run(a: Args) -> Result<()> {
         .context("output path has no file name")?
         .to_string_lossy()
         .to_string();
-    let profile = host.profile(cal.fitted.clone(), &csv_name);
+    let mut profile = host.profile(cal.fitted.clone(), &csv_name);
+    // Named as its file, so `--out device-profiles/NAME.ron` gives the profile NAME (two hosts
+    // that call their CPUs alike would otherwise share a name).
+    if let Some(stem) = out.file_stem() {
+        profile.name = stem.to_string_lossy().into_owned();
+    }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(&csv_path, to_csv(&cal.measured, host.resident_bytes()))
-        .with_context(|| format!("writing {}", csv_path.display()))?;
+    write_atomic(&csv_path, to_csv(&cal.measured, host.resident_bytes()).as_bytes())?;
     let header = format!(
         "// Fitted by `canao profile{}{}` on {} ({}), {} thread(s).\n// Held-out workloads: mape {:.1} %, {:.0} % within 10 %. Raw data: {csv_name}.\n",
         if a.quick { " --quick" } else { "" },
@@ -98,7 +103,7 @@ pub fn run(a: Args) -> Result<()> {
         cal.totals_held_out.mape,
         100.0 * cal.totals_held_out.within_10pct
     );
-    std::fs::write(&out, header + &profile.to_ron()).with_context(|| format!("writing {}", out.display()))?;
+    write_atomic(&out, (header + &profile.to_ron()).as_bytes())?;
     if a.json {
         let acc = |x: &Accuracy| json!({"count": x.count, "mape": x.mape, "within_10pct": x.within_10pct});
         println!(
@@ -114,6 +119,10 @@ pub fn run(a: Args) -> Result<()> {
         show("kernels, fitted workloads", &cal.steps_fit);
         show("kernels, held-out workloads", &cal.steps_held_out);
         show("whole graphs, held-out workloads", &cal.totals_held_out);
+        eprintln!(
+            "  a whole graph takes {:.3}x the sum of its steps' predictions (median over fitted workloads)",
+            cal.fitted.graph_scale
+        );
         println!("wrote {} and {}", out.display(), csv_path.display());
     }
     Ok(())
