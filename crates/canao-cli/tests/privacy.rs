@@ -1,4 +1,4 @@
-//! `canao privacy fl` as a user runs it on the digits: the run folder with every file, the
+//! `canao privacy fl`, `leak` and `mia` as a user runs them on the digits: the run folder with every file, the
 //! report's figures against its log, a rerun with more rounds extending the run, and typed
 //! errors for bad input.
 
@@ -249,5 +249,89 @@ fn membership_inference_reports_every_attack_on_every_target() {
             .unwrap();
         let e = err(&o);
         assert!(e.contains(want), "{e}");
+    }
+}
+
+/// `canao privacy leak` on the digits: one sigmoid victim, untrained and after one epoch,
+/// dense and top-k 10 % gradients, both attacks, three images, short attacks; `set` replaces or
+/// adds settings (clap refuses a flag given twice).
+fn leak(out: &Path, set: &[(&str, &str)]) -> Output {
+    let mut args = vec![
+        ("--task", "digits"),
+        ("--images", "3"),
+        ("--phase", "untrained,1"),
+        ("--act", "sigmoid"),
+        ("--init", "uniform"),
+        ("--train-images", "300"),
+        ("--iters", "40"),
+        ("--density", "1,0.1"),
+    ];
+    for &(flag, value) in set {
+        match args.iter_mut().find(|(f, _)| *f == flag) {
+            Some(slot) => slot.1 = value,
+            None => args.push((flag, value)),
+        }
+    }
+    let mut c = canao();
+    c.args(["privacy", "leak", "--out"]).arg(out);
+    args.iter().for_each(|(f, v)| {
+        c.args([f, v]);
+    });
+    c.output().unwrap()
+}
+
+#[test]
+fn gradient_leakage_reports_both_attacks_per_phase_and_resumes() {
+    let out = tmp("leak");
+    ok(&leak(&out, &[]));
+    for f in [
+        "config.json",
+        "rows.jsonl",
+        "report.json",
+        "psnr.svg",
+        "grid-sigmoid-uniform-d1.png",
+        "grid-sigmoid-uniform-d0.1.png",
+        "victims/sigmoid-uniform-epoch-1.json",
+        "index.html",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let png = std::fs::read(out.join("grid-sigmoid-uniform-d1.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let r = json(&out.join("report.json"));
+    let summary = r["summary"].as_array().unwrap();
+    assert_eq!(summary.len(), 8, "2 phases x 2 densities x 2 attacks: {r}");
+    for s in summary {
+        assert_eq!(s["images"], 3, "{s}");
+        let share = s["beats_baselines"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{s}");
+        assert!(
+            s["psnr"].as_f64().unwrap().is_finite() && s["grey_psnr"].as_f64().unwrap() > 0.0,
+            "{s}"
+        );
+    }
+    assert_eq!(r["stops_beating_baselines_at"].as_array().unwrap().len(), 4, "{r}");
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("gradient leakage") && page.contains("grid-sigmoid-uniform-d1.png"));
+
+    // Finished rows are not redone; one more image adds only its rows.
+    let before = std::fs::read_to_string(out.join("rows.jsonl")).unwrap();
+    ok(&leak(&out, &[]));
+    assert_eq!(std::fs::read_to_string(out.join("rows.jsonl")).unwrap(), before);
+    ok(&leak(&out, &[("--images", "4")]));
+    let lines = std::fs::read_to_string(out.join("rows.jsonl")).unwrap().lines().count();
+    assert_eq!(lines, 8 * 4);
+
+    for (flag, value, want) in [
+        ("--attack", "idlg", "idlg"),
+        ("--density", "0", "density"),
+        ("--phase", "soon", "soon"),
+        ("--act", "tanh", "tanh"),
+        ("--iters", "0", "iters"),
+        ("--optimiser", "sgd", "sgd"),
+        ("--images", "100000", "--images"),
+    ] {
+        let e = err(&leak(&tmp("leak-bad"), &[(flag, value)]));
+        assert!(e.contains(want), "{want}: {e}");
     }
 }

@@ -35,6 +35,18 @@ impl Density {
     pub fn keep(self, len: usize) -> usize {
         ((self.0 * len as f64).ceil() as usize).clamp(len.min(1), len)
     }
+
+    /// Which entries of one tensor an update at this density sends: the selection
+    /// `ErrorFeedback::compress` makes.
+    pub fn mask(self, values: &[f32]) -> Vec<bool> {
+        let mut sent = vec![self.is_dense(); values.len()];
+        if !self.is_dense() {
+            largest(values, self.keep(values.len()))
+                .into_iter()
+                .for_each(|i| sent[i as usize] = true);
+        }
+        sent
+    }
 }
 
 /// A client's residual: per tensor, what it has not sent yet.

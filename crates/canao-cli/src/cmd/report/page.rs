@@ -24,6 +24,8 @@ pub enum RunKind {
     Gnn,
     /// `canao privacy fl`.
     Federated,
+    /// `canao privacy leak`.
+    Leakage,
     /// `canao compare` or `compare-pruning`: a summary over run folders below it.
     Comparison,
     Other,
@@ -43,6 +45,8 @@ impl RunKind {
             RunKind::Gnn
         } else if has("rounds.jsonl") {
             RunKind::Federated
+        } else if has("rows.jsonl") {
+            RunKind::Leakage
         } else if has("summary.md") || has("pruning.md") {
             RunKind::Comparison
         } else {
@@ -57,6 +61,7 @@ impl RunKind {
             RunKind::Prune => "pruning",
             RunKind::Gnn => "GCN",
             RunKind::Federated => "federated learning",
+            RunKind::Leakage => "gradient leakage",
             RunKind::Comparison => "comparison",
             RunKind::Other => "",
         }
@@ -75,6 +80,7 @@ impl RunKind {
                 "accuracy.svg",
                 "upload.svg",
             ],
+            RunKind::Leakage => &["config.json", "rows.jsonl", "report.json", "psnr.svg"],
             RunKind::Comparison => &[],
         }
     }
@@ -201,7 +207,7 @@ fn summaries(dir: &Path, names: &[String]) -> Section {
     s
 }
 
-/// Every SVG plot of the folder, inline.
+/// Every SVG plot of the folder, inline, and every PNG image (reconstruction grids), linked.
 fn plots(dir: &Path, names: &[String]) -> Section {
     let mut s = Section {
         html: String::from("<h2>Plots</h2>"),
@@ -223,6 +229,12 @@ fn plots(dir: &Path, names: &[String]) -> Section {
             }
             Err(e) => s.problems.push(e),
         }
+    }
+    for name in names.iter().filter(|n| n.ends_with(".png")) {
+        s.html.push_str(&format!(
+            "<figure><img src=\"{0}\" alt=\"{0}\"><figcaption><a href=\"{0}\">{0}</a></figcaption></figure>",
+            escape(name)
+        ));
     }
     s
 }
