@@ -29,21 +29,6 @@ impl Default for VictimTraining {
     }
 }
 
-impl VictimTraining {
-    pub fn validate(&self) -> Result<()> {
-        if self.batch == 0 {
-            return Err(config("batch", "must be at least 1"));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(config("lr", format!("is {}, must be positive", self.lr)));
-        }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(config("momentum", format!("is {}, must be in [0, 1)", self.momentum)));
-        }
-        Ok(())
-    }
-}
-
 /// Image `i` of `data` as `f64`, and its one-hot label.
 pub fn example(data: &ImageSet, i: usize, classes: usize) -> (Vec<f64>, Vec<f64>) {
     let image = data.image(i).iter().map(|&p| f64::from(p)).collect();
@@ -81,7 +66,10 @@ pub fn epoch(
                 (la + lb, a)
             });
         if !loss.is_finite() {
-            return Err(config("lr", format!("training diverged (loss {loss}); lower it")));
+            return Err(config(
+                "victim_training",
+                format!("diverged: batch loss {loss} at lr {}", how.lr),
+            ));
         }
         loss_sum += loss;
         let scale = 1.0 / batch.len() as f64;
