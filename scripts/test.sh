@@ -25,6 +25,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   as_root apt-get install -y -qq --no-install-recommends chromium
 fi
 
+# `canao search --storage` and `canao worker` are tested against a throw-away PostgreSQL cluster
+# (initdb / pg_ctl in a temporary folder, on a loopback port): Debian's server package.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends postgresql
+fi
+
 # Build the whole suite once, with every feature the tests need (the wgpu runtime included: a
 # second build with other features would compile much of the dependency tree again, about 12
 # minutes on 2 cores), its build of the `canao` binary included, and fetch the assets the
@@ -36,9 +43,9 @@ bin="${CARGO_TARGET_DIR:-target}/debug/canao"
 "$bin" assets fetch rotten-tomatoes
 "$bin" assets fetch digits
 
-# A Vulkan driver and Chromium were installed above, so a missing wgpu adapter or browser is a
-# failure here, not a skip.
-CANAO_REQUIRE_GPU=1 CANAO_REQUIRE_BROWSER=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"
+# A Vulkan driver, Chromium and PostgreSQL were installed above, so a missing wgpu adapter,
+# browser or database server is a failure here, not a skip.
+CANAO_REQUIRE_GPU=1 CANAO_REQUIRE_BROWSER=1 CANAO_REQUIRE_POSTGRES=1 cargo test --locked --workspace --exclude canao-benches "${features[@]}"
 
 # The CPU backend's NEON kernels: cross-built for aarch64 and run under qemu-user.
 ./scripts/test-aarch64.sh

@@ -35,6 +35,9 @@ enum Command {
     /// Search students of MiniLM for the best accuracy under a device's latency limit (the
     /// main job; with no arguments: RL on the phone profile at half the teacher's latency).
     Search(cmd::search::Args),
+    /// Evaluate candidates of searches kept in PostgreSQL (`canao search --storage URL`), on
+    /// this machine, beside any number of other workers.
+    Worker(cmd::worker::Args),
     /// Compare the search strategies at equal budget over seeds and latency limits.
     Compare(cmd::compare::Args),
     /// Export a model (or a student of it) as ONNX or as a canao deployment bundle.
@@ -84,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         Command::Predict(a) => cmd::predict::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Search(a) => cmd::search::run(a),
+        Command::Worker(a) => cmd::worker::run(a),
         Command::Compare(a) => cmd::compare::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Distill(a) => cmd::train::distill(a),

@@ -29,6 +29,9 @@ pub enum SearchError {
     Evaluation { candidate: String, detail: String },
     #[error("configuration: `{field}` {detail}")]
     Config { field: String, detail: String },
+    /// A store other than the file log failed (canao-store's PostgreSQL queue).
+    #[error(transparent)]
+    Store(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Nn(#[from] canao_nn::NnError),
     #[error(transparent)]

@@ -11,6 +11,7 @@ mod probe;
 mod report;
 mod runner;
 mod space;
+mod store;
 pub mod strategy;
 mod student_objective;
 
@@ -23,4 +24,5 @@ pub use probe::probe_accuracy;
 pub use report::{Candidate, Report, best_so_far, pareto_front};
 pub use runner::{Budget, Outcome, Runner, StopReason};
 pub use space::{FORMAT_VERSION, SearchSpace, Teacher};
+pub use store::{Job, LocalStore, Pending, Store};
 pub use student_objective::{StudentObjective, StudentScorer, Students, Task};

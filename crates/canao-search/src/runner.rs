@@ -1,5 +1,6 @@
-//! The search loop: asks the strategy for points, evaluates the new ones in parallel, logs each
-//! as it finishes and tells the strategy the rewards, until a budget runs out.
+//! The search loop: asks the strategy for points, has its store evaluate and keep the new ones
+//! (here in parallel, or by workers elsewhere) and tells the strategy the rewards, until a budget
+//! runs out.
 //!
 //! Resuming replays the run: a fresh strategy with the same seed asks the same points as long as
 //! it is told the same rewards, and every point found in the old log is answered from it instead
@@ -7,15 +8,14 @@
 //! one would have.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
-use crate::log::{Record, SearchLog};
-use crate::objective::{CandidateKey, Objective, Reward};
+use crate::log::Record;
+use crate::objective::{CandidateKey, Evaluation, Objective, Reward};
+use crate::store::{Job, Pending, Store};
 use crate::strategy::{Point, Strategy};
 
 /// Asks in a row that bring no new candidate before the search counts as converged.
@@ -66,8 +66,9 @@ pub struct Runner<'a> {
     pub objective: &'a dyn Objective,
     pub reward: Reward,
     pub budget: Budget,
-    /// Candidates evaluated at once (rayon threads).
-    pub parallel: usize,
+    /// Points asked of the strategy at once: what a seed's run depends on, unlike how many
+    /// threads or workers evaluate them.
+    pub batch: usize,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -75,32 +76,42 @@ impl std::fmt::Debug for Runner<'_> {
         f.debug_struct("Runner")
             .field("reward", &self.reward)
             .field("budget", &self.budget)
-            .field("parallel", &self.parallel)
+            .field("batch", &self.batch)
             .finish()
     }
 }
 
 impl Runner<'_> {
-    /// Runs `strategy` to a stop. `logged` are the records of an earlier session of this run (empty
-    /// for a new run); `on_record` sees each newly evaluated record (for progress display).
+    /// Runs `strategy` to a stop. `logged` are the records `store` kept in an earlier session of
+    /// this run (empty for a new run); `on_record` sees each newly evaluated record (for progress
+    /// display).
     pub fn run(
         &self,
         strategy: &mut dyn Strategy,
-        log: &mut SearchLog,
+        store: &mut dyn Store,
         logged: Vec<Record>,
         on_record: &(dyn Fn(&Record) + Sync),
     ) -> Result<Outcome> {
         let offset = logged.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
         let mut logged: HashMap<CandidateKey, Record> = logged.into_iter().map(|r| (r.key.clone(), r)).collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.parallel.max(1))
-            .build()
-            .map_err(|e| SearchError::Config {
-                field: "parallel".into(),
-                detail: e.to_string(),
-            })?;
-        let log = Mutex::new(log);
         let start = Instant::now();
+        let record = |p: &Pending, evaluation: Evaluation| -> Result<Record> {
+            Ok(Record {
+                index: p.index,
+                key: p.key.clone(),
+                point: p.point.clone(),
+                arch: self.objective.describe(&p.point)?,
+                reward: self.reward.of(&evaluation),
+                meets_limit: self.reward.meets(&evaluation),
+                evaluation,
+                elapsed_s: offset + start.elapsed().as_secs_f64(),
+            })
+        };
+        let job = Job {
+            objective: self.objective,
+            record: &record,
+            on_record,
+        };
         let mut records: Vec<Record> = Vec::new();
         let mut by_key: HashMap<CandidateKey, usize> = HashMap::new();
         let mut idle = 0;
@@ -120,7 +131,7 @@ impl Runner<'_> {
             if idle >= CONVERGED_AFTER {
                 break StopReason::Converged;
             }
-            let points = strategy.ask(self.parallel.max(1).min(remaining));
+            let points = strategy.ask(self.batch.max(1).min(remaining));
             let keys: Vec<CandidateKey> = points.iter().map(|p| self.objective.key(p)).collect::<Result<_>>()?;
             // New candidates of this batch, in ask order; those beyond the budget are dropped
             // and the batch is then not told (the run stops with it).
@@ -138,34 +149,31 @@ impl Runner<'_> {
             }
             idle = if fresh.is_empty() { idle + 1 } else { 0 };
             let (replayed, new): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|f| logged.contains_key(f.1));
-            let evaluated: Vec<Result<Record>> = pool.install(|| {
-                new.par_iter()
-                    .map(|&(index, key, point)| {
-                        let evaluation = self.objective.evaluate(point)?;
-                        let record = Record {
-                            index,
-                            key: key.clone(),
-                            point: point.clone(),
-                            arch: self.objective.describe(point)?,
-                            reward: self.reward.of(&evaluation),
-                            meets_limit: self.reward.meets(&evaluation),
-                            evaluation,
-                            elapsed_s: offset + start.elapsed().as_secs_f64(),
-                        };
-                        log.lock().expect("log lock").append(&record)?;
-                        on_record(&record);
-                        Ok(record)
-                    })
-                    .collect()
-            });
+            let new: Vec<Pending> = new
+                .into_iter()
+                .map(|(index, key, point)| Pending {
+                    index,
+                    key: key.clone(),
+                    point: point.clone(),
+                })
+                .collect();
+            let evaluated = if new.is_empty() {
+                Vec::new()
+            } else {
+                store.evaluate(&new, job)?
+            };
+            if evaluated.len() != new.len() {
+                return Err(SearchError::Config {
+                    field: "store".into(),
+                    detail: format!("returned {} records for {} candidates", evaluated.len(), new.len()),
+                });
+            }
             evaluated_now += new.len();
             let mut batch: Vec<Record> = replayed
                 .iter()
                 .map(|f| logged.remove(f.1).expect("partitioned on presence"))
                 .collect();
-            for r in evaluated {
-                batch.push(r?);
-            }
+            batch.extend(evaluated);
             batch.sort_by_key(|r| r.index);
             for mut r in batch {
                 r.index = records.len();

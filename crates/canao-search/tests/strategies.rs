@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use canao_search::strategy::{Point, StrategyKind};
-use canao_search::{Budget, Evaluation, Objective, Record, Report, Reward, Runner, SearchLog, StopReason};
+use canao_search::{Budget, Evaluation, LocalStore, Objective, Record, Report, Reward, Runner, SearchLog, StopReason};
 
 /// Score 1 at `target`, falling by the normalised distance of each decision from it; latency
 /// grows with the sum of the choices so a limit can cut the space.
@@ -66,15 +66,16 @@ fn run(
             evaluations,
             seconds: None,
         },
-        parallel: 4,
+        batch: 4,
     };
     let mut strategy = kind.build(&objective.cardinalities, seed).unwrap();
-    let (mut log, logged) = if log_path.exists() {
+    let (log, logged) = if log_path.exists() {
         SearchLog::resume(log_path).unwrap()
     } else {
         (SearchLog::create(log_path).unwrap(), Vec::new())
     };
-    runner.run(strategy.as_mut(), &mut log, logged, &|_| {}).unwrap()
+    let mut store = LocalStore::new(log, 4).unwrap();
+    runner.run(strategy.as_mut(), &mut store, logged, &|_| {}).unwrap()
 }
 
 fn best(o: &canao_search::Outcome) -> f64 {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use canao_search::strategy::StrategyKind;
-use canao_search::{Budget, Memo, Record, Report, Reward, Runner, SearchLog, SearchSpace, Students, Task, best_so_far};
+use canao_search::{
+    Budget, LocalStore, Memo, Record, Report, Reward, Runner, SearchLog, SearchSpace, Students, Task, best_so_far,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
@@ -159,7 +161,7 @@ impl Shared<'_> {
     fn run(&self, dir: &Path, reward: Reward, strategy: StrategyKind, seed: u64) -> Result<(Report, Vec<Record>)> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let log_path = dir.join("log.jsonl");
-        let (mut log, logged) = if log_path.exists() {
+        let (log, logged) = if log_path.exists() {
             SearchLog::resume(&log_path)?
         } else {
             (SearchLog::create(&log_path)?, Vec::new())
@@ -172,10 +174,11 @@ impl Shared<'_> {
                 evaluations: self.budget,
                 seconds: None,
             },
-            parallel: self.parallel,
+            batch: self.parallel,
         };
         let mut s = strategy.build(&self.space.cardinalities(), seed)?;
-        let outcome = runner.run(s.as_mut(), &mut log, logged, &|_| self.bar.inc(1))?;
+        let mut store = LocalStore::new(log, self.parallel)?;
+        let outcome = runner.run(s.as_mut(), &mut store, logged, &|_| self.bar.inc(1))?;
         // A run that stopped early (converged) still fills its share of the bar.
         self.bar.inc((self.budget - outcome.records.len()) as u64);
         let report = Report::new(&outcome, &reward);

@@ -24,6 +24,8 @@ mod run_dir;
 pub mod search;
 mod search_distill;
 mod search_setup;
+mod search_store;
 pub mod train;
 mod train_report;
 mod trained;
+pub mod worker;

@@ -4,16 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
 use canao_search::strategy::StrategyKind;
-use canao_search::{Record, Report, Runner, SearchLog, StopReason, Students, Teacher, best_so_far, pareto_front};
+use canao_search::{Record, Report, Runner, StopReason, Students, Teacher, best_so_far, pareto_front};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
 use crate::cmd::plot;
 use crate::cmd::report;
 use crate::cmd::search_distill::{DistillOptions, DistillReport, distill_top};
-use crate::cmd::search_setup::{RunConfig, Target, fresh, reopen, student_objective};
+use crate::cmd::search_setup::{RunConfig, Target, fresh, rayon_threads, reopen, student_objective};
+use crate::cmd::search_store::{DEFAULT_LEASE_S, StorageOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,9 +42,23 @@ pub struct Args {
     /// Reward lost per unit of relative latency overshoot [default: 2].
     #[arg(long, allow_negative_numbers = true)]
     pub(super) penalty: Option<f64>,
-    /// Candidates evaluated at once (default: the available cores).
+    /// Candidates evaluated at once here (default: the available cores). 0 with --storage: this
+    /// process only runs the strategy and workers evaluate.
     #[arg(long)]
     pub(super) parallel: Option<usize>,
+    /// Candidates asked of the strategy at once: what a seed's result depends on [default:
+    /// --parallel]. Give the workers' total with --storage.
+    #[arg(long)]
+    pub(super) batch: Option<usize>,
+    /// Keep the run's log and queue in PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DB), where
+    /// `canao worker` processes on any machine evaluate its candidates. A resumed run needs the
+    /// same URL.
+    #[arg(long, value_name = "URL")]
+    pub(super) storage: Option<String>,
+    /// With --storage: seconds a claim lasts without a heartbeat before another worker may take
+    /// the candidate [default: 30].
+    #[arg(long)]
+    pub(super) lease_s: Option<f64>,
     /// Also time every candidate here (reported beside the prediction).
     #[arg(long)]
     pub(super) measure: bool,
@@ -61,10 +78,25 @@ pub struct Args {
     distill: DistillOptions,
 }
 
+impl Args {
+    pub(super) fn storage_options(&self) -> StorageOptions {
+        StorageOptions {
+            url: self.storage.clone(),
+            threads: self.parallel.unwrap_or_else(rayon_threads),
+            lease: Duration::from_secs_f64(self.lease_s.unwrap_or(DEFAULT_LEASE_S)),
+        }
+    }
+}
+
 pub fn run(a: Args) -> Result<()> {
-    let (dir, config, objective, mut log, logged) = match &a.resume {
+    if let Some(s) = a.lease_s
+        && !(s.is_finite() && s > 0.0)
+    {
+        bail!("--lease-s must be a positive number of seconds, got {s}");
+    }
+    let (dir, config, objective, mut store, logged) = match &a.resume {
         Some(dir) => {
-            let (config, log, logged) = reopen(&a, dir)?;
+            let (config, store, logged) = reopen(&a, dir)?;
             let objective = student_objective(
                 &config.space,
                 &config.device,
@@ -72,12 +104,11 @@ pub fn run(a: Args) -> Result<()> {
                 &config.task,
                 config.measure,
             )?;
-            (dir.clone(), config, objective, log, logged)
+            (dir.clone(), config, objective, store, logged)
         }
         None => {
-            let (dir, config, objective) = fresh(&a)?;
-            let log = SearchLog::create(&dir.join("log.jsonl"))?;
-            (dir, config, objective, log, Vec::new())
+            let (dir, config, objective, store) = fresh(&a)?;
+            (dir, config, objective, store, Vec::new())
         }
     };
     eprintln!(
@@ -103,10 +134,13 @@ pub fn run(a: Args) -> Result<()> {
         objective: &Students(objective.as_ref()),
         reward: config.reward,
         budget: config.budget,
-        parallel: config.parallel,
+        batch: config.batch,
     };
     let mut strategy = config.strategy.build(&config.space.cardinalities(), config.seed)?;
-    let outcome = runner.run(strategy.as_mut(), &mut log, logged, &|r: &Record| {
+    if let Some(study) = &config.study {
+        eprintln!("queueing candidates in study `{study}`: serve it with canao worker --storage URL");
+    }
+    let outcome = runner.run(strategy.as_mut(), store.store(), logged, &|r: &Record| {
         let mut b = best.lock().expect("best lock");
         *b = b.max(r.reward);
         bar.inc(1);
@@ -125,6 +159,7 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
     })?;
+    store.finish(&dir, &outcome.records)?;
     // The summary below repeats the count; a finished bar would sit under it.
     bar.finish_and_clear();
     let mut report = Report::new(&outcome, &config.reward);

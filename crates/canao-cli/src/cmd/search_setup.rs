@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use canao_nn::{MiniLm, assets, reviews_from_cache};
 use canao_search::{
-    Budget, Evaluation, LatencyObjective, Record, Reward, SearchLog, SearchSpace, StudentObjective, StudentScorer,
-    Task, Teacher,
+    Budget, Evaluation, LatencyObjective, Record, Reward, SearchSpace, StudentObjective, StudentScorer, Task, Teacher,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::cmd::locate::{check_host, load_profile, load_space};
 use crate::cmd::progress::spinner;
 use crate::cmd::search::Args;
+use crate::cmd::search_store::RunStore;
 
 /// The run.ron format version this build writes and reads.
 const RUN_VERSION: u32 = 1;
@@ -74,7 +74,13 @@ pub struct RunConfig {
     pub strategy: canao_search::strategy::StrategyKind,
     pub seed: u64,
     pub budget: Budget,
-    pub parallel: usize,
+    /// Points asked of the strategy at once (what the run's result depends on; older runs
+    /// called it `parallel`).
+    #[serde(alias = "parallel")]
+    pub batch: usize,
+    /// The PostgreSQL study holding the run's records; `None`: log.jsonl in the run folder.
+    #[serde(default)]
+    pub study: Option<String>,
     pub task: Task,
     pub measure: bool,
     /// The teacher scored like every candidate; the default limit derives from its latency.
@@ -91,7 +97,7 @@ fn fixed_by_the_run(a: &Args) -> Vec<&'static str> {
         ("--strategy", a.strategy.is_some()),
         ("--seed", a.seed.is_some()),
         ("--penalty", a.penalty.is_some()),
-        ("--parallel", a.parallel.is_some()),
+        ("--batch", a.batch.is_some()),
         ("--measure", a.measure),
         ("--train", a.train.is_some()),
         ("--test", a.test.is_some()),
@@ -110,8 +116,8 @@ fn check_time_limit(seconds: f64) -> Result<()> {
 }
 
 /// A resumed run: its configuration (with `--budget` / `--time-limit` applied and saved), its
-/// log and the records in it. Nothing expensive is loaded yet.
-pub fn reopen(a: &Args, dir: &Path) -> Result<(RunConfig, SearchLog, Vec<Record>)> {
+/// store and the records kept in it. Nothing expensive is loaded yet.
+pub fn reopen(a: &Args, dir: &Path) -> Result<(RunConfig, RunStore, Vec<Record>)> {
     let fixed = fixed_by_the_run(a);
     if !fixed.is_empty() {
         bail!(
@@ -132,7 +138,7 @@ pub fn reopen(a: &Args, dir: &Path) -> Result<(RunConfig, SearchLog, Vec<Record>
             config.version
         );
     }
-    let (log, logged) = SearchLog::resume(&dir.join("log.jsonl"))?;
+    let (store, logged) = RunStore::resume(dir, config.study.as_deref(), &a.storage_options())?;
     let mut changed = false;
     if let Some(b) = a.budget
         && b != config.budget.evaluations
@@ -157,7 +163,7 @@ pub fn reopen(a: &Args, dir: &Path) -> Result<(RunConfig, SearchLog, Vec<Record>
     if changed {
         write_config(dir, &config)?;
     }
-    Ok((config, log, logged))
+    Ok((config, store, logged))
 }
 
 fn check_flags(a: &Args) -> Result<()> {
@@ -171,16 +177,26 @@ fn check_flags(a: &Args) -> Result<()> {
     {
         bail!("--penalty must be zero or more, got {p}");
     }
-    if a.budget == Some(0) || a.parallel == Some(0) {
-        bail!("--budget and --parallel must be above 0");
+    if a.budget == Some(0) || a.batch == Some(0) {
+        bail!("--budget and --batch must be above 0");
+    }
+    if a.parallel == Some(0) && a.storage.is_none() {
+        bail!("--parallel 0 evaluates nothing here: it is for a driver whose workers share --storage postgres://...");
+    }
+    if a.parallel == Some(0) && a.batch.is_none() {
+        bail!("--parallel 0 needs --batch N: how many candidates the workers get at once");
     }
     check_time_limit(a.time_limit.unwrap_or(DEFAULT_TIME_LIMIT_S))
 }
 
-/// A new run: checks the flags, the space, the profile and the output folder, then scores the
-/// teacher and writes run.ron.
-pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
+/// A new run: checks the flags, the space, the profile, the output folder and the storage, then
+/// scores the teacher and writes run.ron (and registers the study with the storage).
+pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer + Send>, RunStore)> {
     check_flags(a)?;
+    if let Some(url) = &a.storage {
+        // A wrong URL or password fails now, not after the teacher is scored.
+        canao_store::connect(url)?;
+    }
     let space = load_space(a.target.space())?;
     let profile = load_profile(a.target.device())?;
     check_host(&profile, a.target.other_host)?;
@@ -232,13 +248,21 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer>)> {
             evaluations: a.budget.unwrap_or(DEFAULT_BUDGET),
             seconds: Some(a.time_limit.unwrap_or(DEFAULT_TIME_LIMIT_S)),
         },
-        parallel: a.parallel.unwrap_or_else(rayon_threads),
+        batch: a.batch.or(a.parallel).unwrap_or_else(rayon_threads),
+        study: a.storage.as_ref().map(|_| study_name(&dir)),
         task,
         measure: a.measure,
         teacher,
     };
     write_config(&dir, &config)?;
-    Ok((dir, config, objective))
+    let store = RunStore::create(&dir, &config, &a.storage_options())?;
+    Ok((dir, config, objective, store))
+}
+
+/// A run's study is named after its folder.
+fn study_name(dir: &Path) -> String {
+    dir.file_name()
+        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn config_tmp(dir: &Path) -> PathBuf {
@@ -262,7 +286,7 @@ pub fn student_objective(
     level: usize,
     task: &Task,
     measure: bool,
-) -> Result<Box<dyn StudentScorer>> {
+) -> Result<Box<dyn StudentScorer + Send>> {
     let profile = load_profile(device)?;
     if space.teacher != Teacher::Minilm {
         eprintln!(
