@@ -301,3 +301,48 @@ fn bad_storage_settings_are_refused_clearly() {
     assert!(stderr(&o).contains("give --storage"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_comparison_through_postgres_gives_the_file_logs_runs() {
+    let Some(pg) = cluster() else { return };
+    let url = pg.create_database("compare").unwrap();
+    let compare = |out: &Path, more: &[&str]| {
+        let mut args = vec![
+            "compare",
+            "--space",
+            "search-spaces/bert-base.ron",
+            "--strategies",
+            "random,evolution",
+            "--seeds",
+            "0",
+            "--limits",
+            "0.5",
+            "--budget",
+            "8",
+            "--parallel",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(more);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let file = fresh_dir("compare-file");
+    let o = run(&strs(&compare(&file, &[])));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Both runs are queued at once; one worker serves every study and stops when none is open.
+    let queued = fresh_dir("compare-pg");
+    let mut driver = spawn(&strs(&compare(&queued, &["--storage", &url])));
+    wait_until(&url, "SELECT count(*) FROM canao_studies", 2, "both studies");
+    let worker = spawn(&["worker", "--storage", &url, "--parallel", "2", "--exit-when-idle"]);
+    assert!(driver.wait().unwrap().success());
+    let out = worker.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for run in ["random-seed0", "evolution-seed0"] {
+        let at = |dir: &Path| dir.join("limit-0.5").join(run);
+        assert_eq!(outcome(&at(&queued)), outcome(&at(&file)), "{run}");
+    }
+    let _ = std::fs::remove_dir_all(&file);
+    let _ = std::fs::remove_dir_all(&queued);
+}

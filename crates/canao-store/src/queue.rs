@@ -59,6 +59,27 @@ impl PgStore {
         Ok((Self::with(url, client, study, options)?, config, records))
     }
 
+    /// The study named `name`, made with `config` if it does not exist yet, and its kept records
+    /// (none for a new one): how a comparison's runs continue when it is run again.
+    pub fn open_or_create(
+        url: &str,
+        name: &str,
+        config: &serde_json::Value,
+        options: DriverOptions,
+    ) -> Result<(Self, Vec<Record>)> {
+        let mut client = connect(url)?;
+        let (study, records) = match study::create(&mut client, name, config) {
+            Ok(study) => (study, Vec::new()),
+            Err(StoreError::Study { .. }) => {
+                let (study, _) = study::open(&mut client, name)?;
+                let records = study::records(&mut client, &study)?;
+                (study, records)
+            }
+            Err(e) => return Err(e),
+        };
+        Ok((Self::with(url, client, study, options)?, records))
+    }
+
     fn with(url: &str, client: Client, study: Study, options: DriverOptions) -> Result<Self> {
         let workers = (0..options.threads)
             .map(|_| Ok(Worker::new(connect(url)?, &options.worker, options.lease)))

@@ -2,21 +2,24 @@
 //! shared evaluator, summarised in a table and plots. Evaluations are shared between runs (the
 //! evaluator is deterministic, so a candidate two runs both propose is scored once) and every run
 //! keeps its own log: an interrupted comparison continues where it stopped when run again.
+//! With `--storage`, every run is a study in PostgreSQL, all run at once, and `canao worker`
+//! processes on any machine evaluate their candidates.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use canao_search::strategy::StrategyKind;
-use canao_search::{
-    Budget, LocalStore, Memo, Record, Report, Reward, Runner, SearchLog, SearchSpace, Students, Task, best_so_far,
-};
+use std::time::Duration;
+
+use canao_search::{Budget, Evaluation, Memo, Report, Reward, Runner, SearchSpace, Students, Task, best_so_far};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
 use crate::cmd::locate::load_space;
 use crate::cmd::plot;
-use crate::cmd::search_setup::{Target, rayon_threads, student_objective};
+use crate::cmd::search_setup::{RUN_VERSION, RunConfig, Target, rayon_threads, student_objective};
+use crate::cmd::search_store::{DEFAULT_LEASE_S, RunStore, StorageOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,8 +46,18 @@ pub struct Args {
     budget: usize,
     #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     penalty: f64,
+    /// Candidates evaluated at once, and asked of each strategy at once (default: the available
+    /// cores).
     #[arg(long)]
     parallel: Option<usize>,
+    /// Keep every run as a study in PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DB) and run
+    /// them all at once; `canao worker --storage URL` processes evaluate (this one evaluates
+    /// nothing). Run again with the same URL, it continues.
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// With --storage: seconds a claim lasts without a heartbeat [default: 30].
+    #[arg(long)]
+    lease_s: Option<f64>,
     /// Probe split (smaller than a search's default, to keep the comparison affordable).
     #[arg(long, default_value_t = 300)]
     train: usize,
@@ -91,49 +104,61 @@ pub fn run(a: Args) -> Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} run evaluations, {elapsed} (eta {eta}) {msg}")
             .expect("a valid template"),
     );
+    let lease = a.lease_s.unwrap_or(DEFAULT_LEASE_S);
+    anyhow::ensure!(
+        lease.is_finite() && lease > 0.0,
+        "--lease-s must be a positive number of seconds, got {lease}"
+    );
     let shared = Shared {
         memo: &memo,
         space: &space,
+        target: &a.target,
+        task: &task,
+        teacher: &teacher,
         budget: a.budget,
+        penalty: a.penalty,
         parallel,
+        storage: StorageOptions {
+            url: a.storage.clone(),
+            // With a database, workers evaluate.
+            threads: if a.storage.is_some() { 0 } else { parallel },
+            lease: Duration::from_secs_f64(lease),
+        },
+        out: &a.out,
         bar: &bar,
     };
-    let mut runs = Vec::new();
+    let mut plan: Vec<(f64, StrategyKind, u64)> = Vec::new();
     for &share in &a.limits {
-        let reward = Reward {
-            latency_limit_ms: share * teacher.latency_ms,
-            penalty: a.penalty,
-        };
         for &strategy in &a.strategies {
-            for &seed in &a.seeds {
-                let dir = a
-                    .out
-                    .join(format!("limit-{share}"))
-                    .join(format!("{}-seed{seed}", strategy.name()));
-                bar.set_message(format!("{} seed {seed} at {share} x teacher", strategy.name()));
-                let (report, records) = shared.run(&dir, reward, strategy, seed)?;
-                // One line per run, also when the bar is hidden (output not a terminal).
-                bar.suspend(|| {
-                    eprintln!(
-                        "limit {share} x teacher, {} seed {seed}: best score {} ({} candidates scored so far)",
-                        strategy.name(),
-                        report
-                            .best
-                            .as_ref()
-                            .filter(|b| b.meets_limit)
-                            .map_or("-".into(), |b| format!("{:.4}", b.score)),
-                        memo.computed()
-                    )
-                });
-                runs.push(Run {
-                    share,
-                    strategy,
-                    curve: best_so_far(&records),
-                    report,
-                });
-            }
+            plan.extend(a.seeds.iter().map(|&seed| (share, strategy, seed)));
         }
     }
+    let runs: Vec<Run> = if a.storage.is_some() {
+        eprintln!(
+            "{} runs queued as studies: evaluate them with canao worker --storage URL (on any machine)",
+            plan.len()
+        );
+        std::thread::scope(|s| {
+            let handles: Vec<_> = plan
+                .iter()
+                .map(|&(share, strategy, seed)| {
+                    let shared = &shared;
+                    s.spawn(move || shared.run(share, strategy, seed))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("comparison runs do not panic"))
+                .collect::<Result<_>>()
+        })?
+    } else {
+        plan.iter()
+            .map(|&(share, strategy, seed)| {
+                bar.set_message(format!("{} seed {seed} at {share} x teacher", strategy.name()));
+                shared.run(share, strategy, seed)
+            })
+            .collect::<Result<_>>()?
+    };
     bar.finish();
     eprintln!("{} candidates evaluated in all", memo.computed());
     let summary = summary(&a, &teacher, &runs);
@@ -151,40 +176,90 @@ pub fn run(a: Args) -> Result<()> {
 struct Shared<'a> {
     memo: &'a Memo<'a>,
     space: &'a SearchSpace,
+    target: &'a Target,
+    task: &'a Task,
+    teacher: &'a Evaluation,
     budget: usize,
+    penalty: f64,
     parallel: usize,
+    storage: StorageOptions,
+    out: &'a Path,
     bar: &'a ProgressBar,
 }
 
 impl Shared<'_> {
-    /// Runs (or continues, or replays from its log) one strategy and seed.
-    fn run(&self, dir: &Path, reward: Reward, strategy: StrategyKind, seed: u64) -> Result<(Report, Vec<Record>)> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let log_path = dir.join("log.jsonl");
-        let (log, logged) = if log_path.exists() {
-            SearchLog::resume(&log_path)?
-        } else {
-            (SearchLog::create(&log_path)?, Vec::new())
+    /// Runs (or continues, or replays from its log) one strategy and seed at one limit.
+    fn run(&self, share: f64, strategy: StrategyKind, seed: u64) -> Result<Run> {
+        let reward = Reward {
+            latency_limit_ms: share * self.teacher.latency_ms,
+            penalty: self.penalty,
         };
+        let run = Path::new(&format!("limit-{share}")).join(format!("{}-seed{seed}", strategy.name()));
+        let dir = self.out.join(&run);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let config = self.config(&run, reward, strategy, seed);
+        let (mut store, logged) = RunStore::open_or_create(&dir, &config, &self.storage)?;
         self.bar.inc(logged.len() as u64);
         let runner = Runner {
             objective: self.memo,
             reward,
-            budget: Budget {
-                evaluations: self.budget,
-                seconds: None,
-            },
-            batch: self.parallel,
+            budget: config.budget,
+            batch: config.batch,
         };
         let mut s = strategy.build(&self.space.cardinalities(), seed)?;
-        let mut store = LocalStore::new(log, self.parallel)?;
-        let outcome = runner.run(s.as_mut(), &mut store, logged, &|_| self.bar.inc(1))?;
+        let outcome = runner.run(s.as_mut(), store.store(), logged, &|_| self.bar.inc(1))?;
+        store.finish(&dir, &outcome.records)?;
         // A run that stopped early (converged) still fills its share of the bar.
         self.bar.inc((self.budget - outcome.records.len()) as u64);
         let report = Report::new(&outcome, &reward);
         std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("writing {}/report.json", dir.display()))?;
-        Ok((report, outcome.records))
+        // One line per run, also when the bar is hidden (output not a terminal).
+        self.bar.suspend(|| {
+            eprintln!(
+                "limit {share} x teacher, {} seed {seed}: best score {} ({} candidates scored here so far)",
+                strategy.name(),
+                report
+                    .best
+                    .as_ref()
+                    .filter(|b| b.meets_limit)
+                    .map_or("-".into(), |b| format!("{:.4}", b.score)),
+                self.memo.computed()
+            )
+        });
+        Ok(Run {
+            share,
+            strategy,
+            curve: best_so_far(&outcome.records),
+            report,
+        })
+    }
+
+    /// The run as a `canao search` run.ron: what a worker builds the objective from.
+    fn config(&self, run: &Path, reward: Reward, strategy: StrategyKind, seed: u64) -> RunConfig {
+        let out = self
+            .out
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        RunConfig {
+            version: RUN_VERSION,
+            space_file: self.target.space().to_string(),
+            space: self.space.clone(),
+            device: self.target.device().to_string(),
+            level: self.target.level(),
+            reward,
+            strategy,
+            seed,
+            budget: Budget {
+                evaluations: self.budget,
+                seconds: None,
+            },
+            batch: self.parallel,
+            study: self.storage.url.as_ref().map(|_| format!("{out}/{}", run.display())),
+            task: self.task.clone(),
+            measure: false,
+            teacher: self.teacher.clone(),
+        }
     }
 }
 

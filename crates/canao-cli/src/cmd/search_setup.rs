@@ -17,7 +17,7 @@ use crate::cmd::search::Args;
 use crate::cmd::search_store::RunStore;
 
 /// The run.ron format version this build writes and reads.
-const RUN_VERSION: u32 = 1;
+pub(crate) const RUN_VERSION: u32 = 1;
 /// The default latency limit as a share of the teacher's predicted latency.
 const DEFAULT_LIMIT_SHARE: f64 = 0.5;
 pub const DEFAULT_SPACE: &str = "minilm";

@@ -82,6 +82,19 @@ impl RunStore {
         }
     }
 
+    /// A comparison's run: continued if its log or study exists, else new.
+    pub fn open_or_create(dir: &Path, config: &RunConfig, options: &StorageOptions) -> Result<(Self, Vec<Record>)> {
+        match (&options.url, &config.study) {
+            (Some(url), Some(study)) => {
+                let json = serde_json::to_value(config).context("the run configuration as JSON")?;
+                let (store, records) = PgStore::open_or_create(url, study, &json, options.driver())?;
+                Ok((Self::Postgres(Box::new(store)), records))
+            }
+            _ if dir.join("log.jsonl").exists() => Self::resume(dir, None, options),
+            _ => Ok((Self::create(dir, config, options)?, Vec::new())),
+        }
+    }
+
     pub fn store(&mut self) -> &mut dyn Store {
         match self {
             Self::File(s) => s,
