@@ -12,6 +12,7 @@ mod nnls;
 mod profile;
 mod profile_check;
 mod rt3;
+mod rt3_reward;
 
 pub use builtin::BUILTIN_PROFILES;
 pub use energy::{LevelEnergy, energy_per_run, runs_per_battery};
@@ -23,3 +24,4 @@ pub use profile::{
     Battery, ComputeUnit, CostModel, DeviceProfile, DvfsLevel, FORMAT_VERSION, Memory, Power, Provenance, Source,
 };
 pub use rt3::{OpCounts, count_ops, rt3_latency_ms};
+pub use rt3_reward::{Rt3Reward, Rt3Score};

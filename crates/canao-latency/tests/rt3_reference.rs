@@ -94,3 +94,39 @@ fn schema_errors_name_the_position_or_field() {
     let p = reference();
     assert_eq!(DeviceProfile::from_ron(&p.to_ron(), "again").unwrap(), p);
 }
+
+#[test]
+fn reproduces_rt3s_reward_for_two_choices_by_hand() {
+    use canao_latency::{OpCounts, Rt3Reward};
+    let p = reference();
+    let r = Rt3Reward::original();
+    let latencies = |n: u64| -> Vec<f64> {
+        (0..3)
+            .map(|l| rt3_latency_ms(&p, OpCounts { mul: n, add: n }, l).unwrap())
+            .collect()
+    };
+    // 8M multiplies and adds: 49.62 / 69.468 / 86.835 ms, within 115 / 104 / 94. Runs per
+    // battery, 4,310,738 in all, and the reward, computed by hand (Python, the formulas of
+    // ALGORITHMS.md §4): (0.5*0.95 + 0.3*0.93 + 0.2*0.90 - 0.85) / (0.9745 - 0.85)
+    // + (4310738 - 2.3e6) / (4.5e6 - 2.3e6) = 1.5886706133625412.
+    let fits = latencies(8_000_000);
+    let s = r.score(&p, &fits, Some(&[0.95, 0.93, 0.90])).unwrap();
+    assert!(s.meets_limits);
+    assert_eq!(s.runs, 4_310_738);
+    assert!((s.reward - 1.5886706133625412).abs() < 1e-12, "{}", s.reward);
+    // Accuracy rising from the fastest level to the next costs 0.5: 1.1609597699890464.
+    let s = r.score(&p, &fits, Some(&[0.95, 0.96, 0.90])).unwrap();
+    assert_eq!(s.monotonic, Some(false));
+    assert!((s.reward - 1.1609597699890464).abs() < 1e-12, "{}", s.reward);
+    // 10M: the slowest level takes 108.54 ms against its 94 ms limit; untrained, the reward is
+    // -1 + (3448589 - 2.3e6) / 2.2e6 = -0.47791409090909087.
+    let misses = latencies(10_000_000);
+    let s = r.score(&p, &misses, None).unwrap();
+    assert!(!s.meets_limits);
+    assert_eq!(s.runs, 3_448_589);
+    assert!((s.reward + 0.47791409090909087).abs() < 1e-12, "{}", s.reward);
+    // A choice meeting the limits cannot be scored without its accuracy, nor with too few.
+    assert!(r.score(&p, &fits, None).is_err());
+    let e = r.score(&p, &fits, Some(&[0.9, 0.9])).unwrap_err();
+    assert!(e.to_string().contains("one accuracy entry per DVFS level"), "{e}");
+}
