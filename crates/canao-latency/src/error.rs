@@ -21,11 +21,16 @@ pub enum LatencyError {
         kind: &'static str,
         wanted: String,
     },
-
     #[error("profile `{profile}` has no coefficients for kernel class `{class}`; calibrate it with `canao profile`")]
     Class { profile: String, class: String },
     #[error("measuring: {0}")]
     Measure(String),
+    #[error("{origin}:{line}: {detail}")]
+    Trace {
+        origin: String,
+        line: usize,
+        detail: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, LatencyError>;

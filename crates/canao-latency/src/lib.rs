@@ -2,6 +2,7 @@
 
 mod builtin;
 pub mod calibrate;
+mod dvfs_trace;
 mod energy;
 mod error;
 mod features;
@@ -15,6 +16,7 @@ mod rt3;
 mod rt3_reward;
 
 pub use builtin::BUILTIN_PROFILES;
+pub use dvfs_trace::{Event, Replay, Runs, Trace, replay};
 pub use energy::{LevelEnergy, energy_per_run, runs_per_battery};
 pub use error::{LatencyError, Result};
 pub use features::NAMES as FEATURE_NAMES;
