@@ -18,11 +18,11 @@ pub struct CpuRuntime;
 /// A prepared graph. Running it allocates nothing but the returned output tensors.
 #[derive(Debug)]
 pub struct CpuExe {
-    plan: Plan,
+    pub(crate) plan: Plan,
     /// Graph inputs: name, IR type, value.
     inputs: Vec<(String, TensorType, usize)>,
     buffers: Vec<Aligned>,
-    scratch: Aligned,
+    pub(crate) scratch: Aligned,
     cx: Cx,
     pool: Option<rayon::ThreadPool>,
 }

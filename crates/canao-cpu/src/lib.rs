@@ -12,6 +12,7 @@ pub mod kernels;
 mod lower;
 pub mod pack;
 mod plan;
+mod reconfig;
 mod work;
 
 pub use error::{CpuError, Result};
@@ -19,6 +20,7 @@ pub use exec::{CpuExe, CpuRuntime};
 pub use isa::{ISA_ENV, Isa};
 pub use kernels::Cx;
 pub use pack::{PackedWeight, pack_weight};
+pub use reconfig::Reconfigurable;
 pub use work::{FEATURES, Features, MEMORY_BOUND, StepWork};
 
 /// Activation rows are padded to a multiple of this many columns so kernels can work on whole
