@@ -31,20 +31,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A cluster, or `None` (skipped) where PostgreSQL is not installed, unless the suite requires
-/// it (CANAO_REQUIRE_POSTGRES=1, set by scripts/test.sh after installing it).
-fn cluster() -> Option<TempCluster> {
-    let c = TempCluster::start().expect("the throw-away cluster starts");
-    if c.is_none() {
-        assert!(
-            std::env::var_os("CANAO_REQUIRE_POSTGRES").is_none(),
-            "CANAO_REQUIRE_POSTGRES is set but no PostgreSQL server (initdb) was found"
-        );
-        eprintln!("skipped: no PostgreSQL server installed");
-    }
-    c
-}
-
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("canao-scale-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -129,6 +115,23 @@ fn wait_until(url: &str, query: &str, at_least: i64, what: &str) {
     }
 }
 
+/// One worker thread on study `name`, 1 s leases, holding each claim `hold_ms` before evaluating.
+fn worker_args<'a>(url: &'a str, name: &'a str, hold_ms: &'a str) -> [&'a str; 11] {
+    [
+        "worker",
+        "--storage",
+        url,
+        "--study",
+        name,
+        "--parallel",
+        "1",
+        "--lease-s",
+        "1",
+        "--hold-ms",
+        hold_ms,
+    ]
+}
+
 fn file_run(name: &str) -> (PathBuf, Outcome) {
     let dir = fresh_dir(name);
     let o = run(&strs(&with(search_args(&dir), &["--parallel", "2"])));
@@ -140,7 +143,9 @@ fn file_run(name: &str) -> (PathBuf, Outcome) {
 
 #[test]
 fn a_driver_and_two_workers_give_the_file_logs_run() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let url = pg.create_database("two_workers").unwrap();
     let (file_dir, expected) = file_run("file");
 
@@ -176,7 +181,9 @@ fn a_driver_and_two_workers_give_the_file_logs_run() {
 
 #[test]
 fn killed_workers_and_a_killed_driver_lose_and_repeat_nothing() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let url = pg.create_database("kills").unwrap();
     let (file_dir, expected) = file_run("file-kills");
 
@@ -187,19 +194,7 @@ fn killed_workers_and_a_killed_driver_lose_and_repeat_nothing() {
         &["--storage", &url, "--parallel", "0", "--lease-s", "1"],
     )));
     // A worker that holds its first candidate for a long while is killed holding it.
-    let mut doomed = spawn(&[
-        "worker",
-        "--storage",
-        &url,
-        "--study",
-        &name,
-        "--parallel",
-        "1",
-        "--lease-s",
-        "1",
-        "--hold-ms",
-        "60000",
-    ]);
+    let mut doomed = spawn(&worker_args(&url, &name, "60000"));
     wait_until(
         &url,
         "SELECT count(*) FROM canao_candidates WHERE state = 'running'",
@@ -209,19 +204,7 @@ fn killed_workers_and_a_killed_driver_lose_and_repeat_nothing() {
     doomed.kill().unwrap();
     doomed.wait().unwrap();
     // A slower steady worker takes over; the driver is killed once a few results are in.
-    let steady_args = [
-        "worker",
-        "--storage",
-        &url,
-        "--study",
-        &name,
-        "--parallel",
-        "1",
-        "--lease-s",
-        "1",
-        "--hold-ms",
-        "100",
-    ];
+    let steady_args = worker_args(&url, &name, "100");
     let mut steady = spawn(&steady_args);
     wait_until(
         &url,
@@ -276,7 +259,9 @@ fn killed_workers_and_a_killed_driver_lose_and_repeat_nothing() {
 
 #[test]
 fn bad_storage_settings_are_refused_clearly() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let dir = fresh_dir("bad");
     let wrong = pg.url("postgres").replace(canao_store::PASSWORD, "wrong");
     let o = run(&strs(&with(search_args(&dir), &["--storage", &wrong])));
@@ -304,7 +289,9 @@ fn bad_storage_settings_are_refused_clearly() {
 
 #[test]
 fn a_comparison_through_postgres_gives_the_file_logs_runs() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let url = pg.create_database("compare").unwrap();
     let compare = |out: &Path, more: &[&str]| {
         let mut args = vec![

@@ -10,6 +10,8 @@ mod structure;
 
 pub use error::CompressError;
 pub use magnitude::block_magnitude;
-pub use pattern::{CandidateConfig, Candidates, RT3_SPARSITY_LEVELS, assign_patterns, pattern_candidates};
+pub use pattern::{
+    CandidateConfig, Candidates, RT3_SPARSITY_LEVELS, assign_patterns, pattern_candidates, with_pattern_sets,
+};
 pub use splitting::{Layer, SlrParams, SplitMethod, SplitReport, Splitting};
 pub use structure::{Rows, Structure};

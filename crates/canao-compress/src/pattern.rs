@@ -8,7 +8,7 @@
 //! controller picks 4 per DVFS level) and every tile takes the pattern of the set that keeps the
 //! most of its weight energy, i.e. minimises ||W_tile - W_tile * P||_2.
 
-use canao_ir::{BitMask, Sparsity};
+use canao_ir::{BitMask, Graph, Sparsity, Weights};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -186,6 +186,32 @@ pub fn assign_patterns(
         patterns: set.to_vec(),
         assign: assignment,
     })
+}
+
+/// `graph` with every weight `select` accepts under a pattern set drawn from its own values: all
+/// of its candidates at `sparsity` (`config.maps` of them), assigned tile by tile. This is one
+/// DVFS level's model when the controller's choice is "every candidate of one sparsity level".
+pub fn with_pattern_sets(
+    graph: &Graph,
+    weights: &Weights,
+    config: &CandidateConfig,
+    sparsity: f64,
+    select: impl Fn(&str) -> bool,
+) -> Result<Graph, CompressError> {
+    let mut g = graph.clone();
+    let chosen: Vec<(String, Vec<usize>)> = g
+        .params()
+        .iter()
+        .filter(|(name, spec)| select(name) && spec.shape.len() == 2)
+        .map(|(name, spec)| (name.clone(), spec.shape.clone()))
+        .collect();
+    for (name, shape) in chosen {
+        let data = weights.dense(&name)?.data();
+        let shape = [shape[0], shape[1]];
+        let c = pattern_candidates(&name, data, shape, config, &[sparsity])?;
+        g.set_sparsity(&name, assign_patterns(&name, data, shape, config.block, &c.patterns)?)?;
+    }
+    Ok(g)
 }
 
 /// Calls `f(position in the tile, index in the weight)` for each entry of tile (gi, gj) inside

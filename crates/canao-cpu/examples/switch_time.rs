@@ -7,61 +7,30 @@
 
 use std::time::Instant;
 
-use canao_compress::{CandidateConfig, assign_patterns, pattern_candidates};
+use canao_compress::{CandidateConfig, with_pattern_sets};
 use canao_cpu::{CpuRuntime, Isa, Reconfigurable};
 use canao_interp::testing::random_weights;
-use canao_ir::builders::{BertArch, BertLayer};
+use canao_ir::builders::BertArch;
 use canao_ir::{Graph, Schedule, Weights};
 use rand::SeedableRng;
 
+/// Every encoder weight under its 4 candidates at `sparsity`, in 16 x 16 tiles.
 fn level(base: &Graph, w: &Weights, sparsity: f64) -> Graph {
-    let mut g = base.clone();
-    let names: Vec<(String, Vec<usize>)> = g
-        .params()
-        .iter()
-        .filter(|(n, _)| n.starts_with("enc") && n.ends_with(".w"))
-        .map(|(n, s)| (n.clone(), s.shape.clone()))
-        .collect();
-    for (name, shape) in names {
-        let data = w.dense(&name).expect("bound").data();
-        let config = CandidateConfig {
-            block: 16,
-            blocks: 10,
-            draws: 16,
-            maps: 4,
-            seed: 1,
-        };
-        let shape = [shape[0], shape[1]];
-        let c = pattern_candidates(&name, data, shape, &config, &[sparsity]).expect("candidates");
-        g.set_sparsity(
-            &name,
-            assign_patterns(&name, data, shape, 16, &c.patterns).expect("assigned"),
-        )
-        .expect("a valid pattern sparsity");
-    }
-    g
+    let config = CandidateConfig {
+        block: 16,
+        blocks: 10,
+        draws: 16,
+        maps: 4,
+        seed: 1,
+    };
+    with_pattern_sets(base, w, &config, sparsity, |n| {
+        n.starts_with("enc") && n.ends_with(".w")
+    })
+    .expect("pattern sets")
 }
 
 fn main() {
-    let base = BertArch {
-        vocab: 30522,
-        max_positions: 512,
-        type_vocab: 2,
-        seq: 128,
-        hidden: 384,
-        head_dim: 32,
-        layer_norm_eps: 1e-12,
-        layers: vec![
-            BertLayer {
-                hidden: 384,
-                heads: 12,
-                ffn: 1536,
-            };
-            6
-        ],
-    }
-    .build()
-    .expect("MiniLM's shape builds");
+    let base = BertArch::minilm(128).build().expect("MiniLM's shape builds");
     let w = random_weights(&base, &mut rand_chacha::ChaCha8Rng::seed_from_u64(7));
     let levels: Vec<Graph> = [0.5, 0.75, 0.87].iter().map(|&s| level(&base, &w, s)).collect();
     let isa = Isa::active().expect("an instruction set");

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use canao_compress::{CandidateConfig, assign_patterns, pattern_candidates};
+use canao_compress::{CandidateConfig, with_pattern_sets};
 use canao_cpu::{CpuRuntime, Isa, Reconfigurable};
 use canao_interp::Interpreter;
 use canao_interp::testing::{random_inputs, random_weights};
@@ -14,7 +14,7 @@ use canao_tensor::{Tensor, tolerance};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn encoder(seq: usize) -> Graph {
+fn encoder(seq: usize, ffn: usize) -> Graph {
     BertArch {
         vocab: 30,
         max_positions: 20,
@@ -26,7 +26,7 @@ fn encoder(seq: usize) -> Graph {
         layers: vec![BertLayer {
             hidden: 16,
             heads: 4,
-            ffn: 24,
+            ffn,
         }],
     }
     .build()
@@ -35,27 +35,17 @@ fn encoder(seq: usize) -> Graph {
 
 /// Level `l` of the model: every encoder weight under 4 candidates at sparsity `sparsity`.
 fn at_level(base: &Graph, w: &Weights, sparsity: f64) -> Graph {
-    let mut g = base.clone();
-    let names: Vec<(String, Vec<usize>)> = g
-        .params()
-        .iter()
-        .filter(|(n, _)| n.starts_with("enc") && n.ends_with(".w"))
-        .map(|(n, s)| (n.clone(), s.shape.clone()))
-        .collect();
-    for (name, shape) in names {
-        let weight = w.dense(&name).unwrap().data();
-        let config = CandidateConfig {
-            block: 4,
-            blocks: 3,
-            draws: 4,
-            maps: 4,
-            seed: 5,
-        };
-        let c = pattern_candidates(&name, weight, [shape[0], shape[1]], &config, &[sparsity]).unwrap();
-        let s = assign_patterns(&name, weight, [shape[0], shape[1]], 4, &c.patterns).unwrap();
-        g.set_sparsity(&name, s).unwrap();
-    }
-    g
+    let config = CandidateConfig {
+        block: 4,
+        blocks: 3,
+        draws: 4,
+        maps: 4,
+        seed: 5,
+    };
+    with_pattern_sets(base, w, &config, sparsity, |n| {
+        n.starts_with("enc") && n.ends_with(".w")
+    })
+    .unwrap()
 }
 
 fn run_alone(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, isa: Isa) -> Vec<Tensor> {
@@ -66,7 +56,7 @@ fn run_alone(g: &Graph, w: &Weights, inputs: &BTreeMap<String, Tensor>, isa: Isa
 #[test]
 fn switching_gives_each_levels_own_outputs_exactly() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let base = encoder(9);
+    let base = encoder(9, 24);
     let w = random_weights(&base, &mut rng);
     let inputs = random_inputs(&base, &mut rng, 30);
     let levels: Vec<Graph> = [0.25, 0.5, 0.87].iter().map(|&s| at_level(&base, &w, s)).collect();
@@ -99,10 +89,10 @@ fn switching_gives_each_levels_own_outputs_exactly() {
 #[test]
 fn levels_that_are_not_one_model_and_bad_switches_are_refused() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let base = encoder(9);
+    let base = encoder(9, 24);
     let w = random_weights(&base, &mut rng);
     let isa = Isa::active().unwrap();
-    let mut wider = encoder(9);
+    let mut wider = encoder(9, 24);
     wider
         .set_sparsity("enc.0.ffn.in.w", canao_ir::Sparsity::Circulant { block: 5 })
         .unwrap();
@@ -114,25 +104,10 @@ fn levels_that_are_not_one_model_and_bad_switches_are_refused() {
         Ok(_) => panic!("levels accepted"),
         Err(e) => e.to_string(),
     };
-    let e = refused(&[base.clone(), encoder(12)]);
+    let e = refused(&[base.clone(), encoder(12, 24)]);
     assert!(e.contains("level 1") && e.contains("same model"), "{e}");
     // A level whose weights do not fit is named.
-    let other = BertArch {
-        vocab: 30,
-        max_positions: 20,
-        type_vocab: 2,
-        seq: 9,
-        hidden: 16,
-        head_dim: 4,
-        layer_norm_eps: 1e-12,
-        layers: vec![BertLayer {
-            hidden: 16,
-            heads: 4,
-            ffn: 20,
-        }],
-    }
-    .build()
-    .unwrap();
+    let other = encoder(9, 20);
     let e = refused(&[base, other]);
     assert!(e.contains("level 1") && e.contains("enc.0.ffn.in"), "{e}");
     assert!(Reconfigurable::prepare(&[], &w, &Schedule::default(), isa).is_err());

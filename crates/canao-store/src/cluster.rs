@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::error::{Result, StoreError};
 
 const USER: &str = "canao";
+/// Set where tests must find a PostgreSQL server rather than skip.
+pub const REQUIRE_ENV: &str = "CANAO_REQUIRE_POSTGRES";
 /// The superuser's password of every throw-away cluster (it listens on loopback only).
 pub const PASSWORD: &str = "canao-test";
 
@@ -82,6 +84,22 @@ impl TempCluster {
             ],
         )?;
         Ok(Some(cluster))
+    }
+
+    /// For tests: a cluster, or `None` (the caller skips) where PostgreSQL is not installed;
+    /// where the suite requires it (`CANAO_REQUIRE_POSTGRES` set, as scripts/test.sh does after
+    /// installing it) its absence is an error instead.
+    pub fn for_tests() -> Result<Option<Self>> {
+        let cluster = Self::start()?;
+        if cluster.is_none() {
+            if std::env::var_os(REQUIRE_ENV).is_some() {
+                return Err(StoreError::Cluster(format!(
+                    "{REQUIRE_ENV} is set but no PostgreSQL server (initdb) was found"
+                )));
+            }
+            eprintln!("skipped: no PostgreSQL server installed");
+        }
+        Ok(cluster)
     }
 
     /// The URL of `database` on this cluster, as the superuser.

@@ -12,7 +12,7 @@ mod serve;
 mod study;
 mod worker;
 
-pub use cluster::{PASSWORD, TempCluster};
+pub use cluster::{PASSWORD, REQUIRE_ENV, TempCluster};
 pub use error::{Result, StoreError, Target};
 pub use queue::{DriverOptions, PgStore};
 pub use schema::{SCHEMA_VERSION, connect};

@@ -9,20 +9,6 @@ use canao_search::strategy::StrategyKind;
 use canao_search::{Budget, CandidateKey, Evaluation, LocalStore, Objective, Record, Reward, Runner, SearchLog};
 use canao_store::{DriverOptions, Finish, Objectives, PgStore, ServeOptions, StoreError, Study, TempCluster, Worker};
 
-/// A cluster, or `None` (the test is skipped) where PostgreSQL is not installed, unless the
-/// suite requires it (CANAO_REQUIRE_POSTGRES=1, as scripts/test.sh sets after installing it).
-fn cluster() -> Option<TempCluster> {
-    let c = TempCluster::start().expect("the throw-away cluster starts");
-    if c.is_none() {
-        assert!(
-            std::env::var_os("CANAO_REQUIRE_POSTGRES").is_none(),
-            "CANAO_REQUIRE_POSTGRES is set but no PostgreSQL server (initdb) was found"
-        );
-        eprintln!("skipped: no PostgreSQL server installed");
-    }
-    c
-}
-
 /// Score falls with the distance from a target point; a few microseconds per evaluation.
 #[derive(Debug)]
 struct Bowl;
@@ -86,7 +72,9 @@ fn driver(threads: usize) -> DriverOptions {
 
 #[test]
 fn workers_through_postgres_give_the_file_logs_run() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let url = pg.create_database("same_run").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut file = LocalStore::new(SearchLog::create(&dir.path().join("log.jsonl")).unwrap(), 2).unwrap();
@@ -133,7 +121,9 @@ fn workers_through_postgres_give_the_file_logs_run() {
 
 #[test]
 fn a_lapsed_lease_is_claimed_again_and_only_the_first_result_is_kept() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let url = pg.create_database("leases").unwrap();
     let store = PgStore::create(&url, "s", &serde_json::json!({}), driver(0)).unwrap();
     let study = store.study().id;
@@ -172,7 +162,9 @@ fn a_lapsed_lease_is_claimed_again_and_only_the_first_result_is_kept() {
 
 #[test]
 fn bad_urls_logins_and_schemas_are_typed_errors() {
-    let Some(pg) = cluster() else { return };
+    let Some(pg) = TempCluster::for_tests().unwrap() else {
+        return;
+    };
     let url = pg.create_database("errors").unwrap();
     let wrong_password = url.replace(canao_store::PASSWORD, "nope");
     let e = canao_store::connect(&wrong_password).err().unwrap();
