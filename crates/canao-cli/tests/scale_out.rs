@@ -284,6 +284,11 @@ fn bad_storage_settings_are_refused_clearly() {
     let o = run(&["search", "--resume", dir.to_str().unwrap(), "--budget", "20"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("give --storage"), "{}", stderr(&o));
+    // A new run over its folder would rewrite the settings the study replays with: refused.
+    std::fs::remove_file(dir.join("log.jsonl")).unwrap();
+    let o = run(&strs(&with(search_args(&dir), &["--storage", &url])));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -65,8 +65,21 @@ fn connect_error(target: &Target, e: postgres::Error) -> StoreError {
     }
 }
 
-/// The URL with its password replaced, for messages.
+/// The URL (or key=value string) with its password replaced, for messages.
 fn redact(url: &str) -> String {
+    if !url.contains("://") {
+        return url
+            .split_whitespace()
+            .map(|kv| {
+                if kv.starts_with("password=") {
+                    "password=***"
+                } else {
+                    kv
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -113,5 +126,6 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("host=h user=u"), "host=h user=u");
+        assert_eq!(redact("host=h password=secret user=u"), "host=h password=*** user=u");
     }
 }

@@ -218,6 +218,18 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer + Se
             dir.display()
         );
     }
+    // A run kept in a database has no log here until it ends: its run.ron names its study, and
+    // a new run must not overwrite the settings that study is replayed with.
+    if let Some(study) = std::fs::read_to_string(dir.join("run.ron"))
+        .ok()
+        .and_then(|text| ron::from_str::<RunConfig>(&text).ok())
+        .and_then(|config| config.study)
+    {
+        bail!(
+            "{} holds a run kept in PostgreSQL study `{study}`; continue it with --resume {0} --storage URL",
+            dir.display()
+        );
+    }
     // Fail on an unwritable folder now, not after the teacher is scored.
     std::fs::create_dir_all(&dir).with_context(|| format!("creating the output folder {}", dir.display()))?;
     std::fs::write(config_tmp(&dir), "")
