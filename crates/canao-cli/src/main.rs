@@ -40,6 +40,9 @@ enum Command {
     Worker(cmd::worker::Args),
     /// Compare the search strategies at equal budget over seeds and latency limits.
     Compare(cmd::compare::Args),
+    /// RT3's run-time reconfiguration: pattern sets per DVFS level, switched as the level changes.
+    #[command(subcommand)]
+    Reconfig(cmd::reconfig::Command),
     /// Export a model (or a student of it) as ONNX or as a canao deployment bundle.
     Export(cmd::export::Args),
     /// Train a model on a task: fine-tune MiniLM on Rotten Tomatoes, LeNet-5 on Fashion-MNIST.
@@ -89,6 +92,7 @@ fn main() -> anyhow::Result<()> {
         Command::Search(a) => cmd::search::run(a),
         Command::Worker(a) => cmd::worker::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Reconfig(c) => cmd::reconfig::run(c),
         Command::Train(a) => cmd::train::run(a),
         Command::Distill(a) => cmd::train::distill(a),
         Command::Prune(a) => cmd::prune::run(a),

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod progress;
 pub mod prune;
 pub mod prune_output;
+pub mod reconfig;
 pub mod report;
 pub mod run;
 mod run_dir;
