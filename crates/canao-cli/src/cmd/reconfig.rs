@@ -100,18 +100,13 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     spin.set_message("measuring the switch between pattern sets here");
     let switch_ms = measure_switch(&levels, weights)?;
     spin.set_message("predicting each model's latency per level");
-    let per_level = |g: &Graph| -> Result<Vec<f64>> {
-        (0..profile.dvfs.len())
-            .map(|l| latency(&profile, g, weights, l))
-            .collect()
-    };
     let switching: Vec<f64> = levels
         .iter()
         .enumerate()
-        .map(|(l, g)| latency(&profile, g, weights, l))
+        .map(|(l, g)| Ok(latency_per_level(&profile, g, weights)?[l]))
         .collect::<Result<_>>()?;
-    let dense_ms = per_level(&dense)?;
-    let single_ms = per_level(&levels[0])?;
+    let dense_ms = latency_per_level(&profile, &dense, weights)?;
+    let single_ms = latency_per_level(&profile, &levels[0], weights)?;
     spin.finish_and_clear();
 
     let models = [
@@ -153,23 +148,19 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     Ok(())
 }
 
-/// One run's latency of `graph` at DVFS level `level`: RT3's analytic count, or the fitted model
-/// on the plan the CPU backend runs.
-fn latency(profile: &DeviceProfile, graph: &Graph, weights: &Weights, level: usize) -> Result<f64> {
+/// One run's latency of `graph` at each DVFS level: RT3's analytic count, or the fitted model on
+/// the plan the CPU backend runs (prepared once: the plan's work does not depend on the level).
+fn latency_per_level(profile: &DeviceProfile, graph: &Graph, weights: &Weights) -> Result<Vec<f64>> {
+    let levels = 0..profile.dvfs.len();
     if matches!(profile.model, CostModel::Analytic { .. }) {
-        return Ok(rt3_latency_ms(profile, count_ops(graph), level)?);
+        let counts = count_ops(graph);
+        return levels.map(|l| Ok(rt3_latency_ms(profile, counts, l)?)).collect();
     }
-    let model = LatencyModel::new(profile, level)?;
-    let work = CpuRuntime
-        .prepare(
-            graph,
-            weights,
-            &Schedule {
-                threads: model.threads(),
-            },
-        )?
-        .work();
-    Ok(model.predict(&work)?.total_ms)
+    let threads = LatencyModel::new(profile, 0)?.threads();
+    let work = CpuRuntime.prepare(graph, weights, &Schedule { threads })?.work();
+    levels
+        .map(|l| Ok(LatencyModel::new(profile, l)?.predict(&work)?.total_ms))
+        .collect()
 }
 
 /// Median time of a switch between levels of one prepared plan, in ms.
