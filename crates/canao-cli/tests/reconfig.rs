@@ -51,6 +51,15 @@ fn a_shipped_trace_replays_against_the_three_models() {
     // The trace steps down twice between requests: only the reconfigurable model switches.
     assert_eq!(models[0]["replay"]["switches"], 2, "{}", models[0]);
     assert_eq!(models[1]["replay"]["switches"], 0);
+    // The run folder: a row per model, the plots and the page.
+    let rows = std::fs::read_to_string(dir.join("replay.jsonl")).unwrap();
+    assert_eq!(rows.lines().count(), 3, "{rows}");
+    for plot in ["latency.svg", "energy.svg", "missed.svg"] {
+        let svg = std::fs::read_to_string(dir.join(plot)).unwrap();
+        assert!(svg.contains("reconfigurable") && svg.contains("dense"), "{plot}");
+    }
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(page.contains("DVFS trace replay run") && page.contains("replay.jsonl"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -96,57 +96,38 @@ fn without_namespaces(html: &str) -> String {
     out
 }
 
-#[test]
-fn a_run_gets_a_page_that_a_browser_shows_whole() {
-    let scratch = tempfile::tempdir().unwrap();
-    let run = gnn_run(scratch.path());
-    let page = run.join("index.html");
-    assert!(page.is_file(), "the run writes its own page");
-    let html = std::fs::read_to_string(&page).unwrap();
+/// Checks `page` refers to nothing external and, in the browser, that every plot is an SVG with
+/// drawn content and a screenshot renders; returns the DOM the browser built, or None (after
+/// the text-only checks) where there is no browser.
+fn browser_checks(page: &Path, scratch: &Path) -> Option<String> {
+    let html = std::fs::read_to_string(page).unwrap();
     // Nothing loaded from anywhere: no src attributes, stylesheets, CSS urls or remote addresses
     // (an SVG's namespace names an address but loads nothing).
     let loads = without_namespaces(&html);
     for external in ["src=", "<link", "url(", "http://", "https://"] {
-        assert!(!loads.contains(external), "the page refers to `{external}`");
+        assert!(!loads.contains(external), "{} refers to `{external}`", page.display());
     }
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
-    let mean = report["test_accuracy"]["mean"].as_f64().unwrap();
-    let Some(browser) = chromium() else {
-        assert!(html.contains("test_accuracy.mean") && html.contains("<svg"));
-        return;
-    };
-    let profile = scratch.path().join("chromium-profile");
-    let dom = headless(browser, &page, &profile, &["--dump-dom"]);
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let browser = chromium()?;
+    let profile = scratch.join("chromium-profile");
+    let dom = headless(browser, page, &profile, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
     assert!(
         dom.contains("<h2>Headline figures</h2>"),
         "no page in the DOM: {dom:.400}"
     );
-    let figure = format!("{mean:.4}");
-    let figure = figure.trim_end_matches('0').trim_end_matches('.');
-    assert!(
-        dom.contains("test_accuracy.mean") && dom.contains(figure),
-        "headline {figure} missing"
-    );
-    // Every plot made it into the DOM as an SVG with drawn content.
     let svgs: Vec<&str> = dom.split("<svg").skip(1).collect();
     assert!(!svgs.is_empty(), "no plot in the DOM");
     for svg in &svgs {
         let body = &svg[..svg.find("</svg>").expect("closed svg")];
         assert!(
-            body.contains("<path") || body.contains("<polyline") || body.contains("<circle"),
+            body.contains("<path") || body.contains("<polyline") || body.contains("<circle") || body.contains("<rect"),
             "empty plot"
         );
     }
-    assert!(
-        dom.contains("seeds.jsonl") && dom.contains("<td>"),
-        "the per-seed table is missing"
-    );
-    let shot = scratch.path().join("page.png");
+    let shot = scratch.join("page.png");
     let o = headless(
         browser,
-        &page,
+        page,
         &profile,
         &["--window-size=1200,1600", &format!("--screenshot={}", shot.display())],
     );
@@ -157,6 +138,108 @@ fn a_run_gets_a_page_that_a_browser_shows_whole() {
         "screenshot of {} bytes",
         png.len()
     );
+    Some(dom)
+}
+
+/// `value` as the page prints it (trailing zeros of four decimals dropped).
+fn figure(value: f64) -> String {
+    let f = format!("{value:.4}");
+    f.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn report_of(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_run_gets_a_page_that_a_browser_shows_whole() {
+    let scratch = tempfile::tempdir().unwrap();
+    let run = gnn_run(scratch.path());
+    let page = run.join("index.html");
+    assert!(page.is_file(), "the run writes its own page");
+    let mean = figure(report_of(&run)["test_accuracy"]["mean"].as_f64().unwrap());
+    let Some(dom) = browser_checks(&page, scratch.path()) else {
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(html.contains("test_accuracy.mean") && html.contains("<svg"));
+        return;
+    };
+    assert!(
+        dom.contains("test_accuracy.mean") && dom.contains(&mean),
+        "headline {mean} missing"
+    );
+    assert!(
+        dom.contains("seeds.jsonl") && dom.contains("<td>"),
+        "the per-seed table is missing"
+    );
+}
+
+/// `canao profile` and `canao reconfig replay` (the kinds last to get pages): each run's page
+/// names its kind, and the browser shows its headline figure, plots and table.
+#[test]
+fn calibration_and_trace_replay_runs_get_pages_too() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (profile, calibration) = (scratch.path().join("p.ron"), scratch.path().join("calibration"));
+    ok(&canao(&[
+        "profile",
+        "--quick",
+        "--rounds",
+        "1",
+        "--passes",
+        "1",
+        "--out",
+        profile.to_str().unwrap(),
+        "--report",
+        calibration.to_str().unwrap(),
+    ]));
+    let replay = scratch.path().join("replay");
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../device-profiles/traces/thermal-throttle.csv"
+    );
+    ok(&canao(&[
+        "reconfig",
+        "replay",
+        "--trace",
+        trace,
+        "--seq",
+        "16",
+        "--out",
+        replay.to_str().unwrap(),
+    ]));
+    let mape = figure(report_of(&calibration)["totals_held_out"]["mape"].as_f64().unwrap());
+    let events = report_of(&replay)["events"].as_u64().unwrap().to_string();
+    for (run, kind, headline, table) in [
+        (
+            &calibration,
+            "latency calibration run",
+            ("totals_held_out.mape", mape),
+            "workloads.csv",
+        ),
+        (&replay, "DVFS trace replay run", ("events", events), "replay.jsonl"),
+    ] {
+        let page = run.join("index.html");
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(html.contains(kind), "{} does not say it is a {kind}", page.display());
+        assert!(
+            !html.contains("id=\"missing\""),
+            "a finished run misses files: {html:.3000}"
+        );
+        let Some(dom) = browser_checks(&page, scratch.path()) else {
+            assert!(html.contains(headline.0) && html.contains(table));
+            continue;
+        };
+        assert!(
+            dom.contains(headline.0) && dom.contains(&headline.1),
+            "headline {} = {} missing from {}",
+            headline.0,
+            headline.1,
+            page.display()
+        );
+        assert!(
+            dom.contains(table) && dom.contains("<td>"),
+            "the {table} table is missing"
+        );
+    }
 }
 
 #[test]

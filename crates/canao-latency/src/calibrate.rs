@@ -155,6 +155,18 @@ pub struct Calibration {
     /// Whole-workload accuracy (sum of step predictions against the end-to-end time) on the
     /// held-out workloads.
     pub totals_held_out: Accuracy,
+    /// Every workload's end-to-end time against its prediction, in measurement order.
+    pub totals: Vec<WorkloadTotal>,
+}
+
+/// One workload's measured end-to-end time and the fitted model's prediction of it (the graph
+/// scale applied), both at the reference speed the measurements were normalised to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadTotal {
+    pub name: String,
+    pub held_out: bool,
+    pub measured_ms: f64,
+    pub predicted_ms: f64,
 }
 
 /// Measures the designed set, fits on three quarters of it and checks on the rest.
@@ -213,18 +225,28 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
     if !ratios.is_empty() {
         fitted.graph_scale = median(ratios);
     }
-    let (mut steps, mut totals) = ([Vec::new(), Vec::new()], Vec::new());
+    let mut steps = [Vec::new(), Vec::new()];
+    let mut totals = Vec::new();
     for (i, (m, p)) in measured.iter().zip(&predictions).enumerate() {
-        let held = usize::from(held_out(i));
-        steps[held].extend(p.steps_ms.iter().map(|ms| ms * 1e6).zip(m.steps_ns.iter().copied()));
-        if held == 1 {
-            totals.push((p.total_ms * fitted.graph_scale * 1e6, m.total_ns));
-        }
+        let held = held_out(i);
+        steps[usize::from(held)].extend(p.steps_ms.iter().map(|ms| ms * 1e6).zip(m.steps_ns.iter().copied()));
+        totals.push(WorkloadTotal {
+            name: m.name.clone(),
+            held_out: held,
+            measured_ms: m.total_ns / 1e6,
+            predicted_ms: p.total_ms * fitted.graph_scale,
+        });
     }
+    let held_totals: Vec<(f64, f64)> = totals
+        .iter()
+        .filter(|t| t.held_out)
+        .map(|t| (t.predicted_ms, t.measured_ms))
+        .collect();
     Ok(Calibration {
         steps_fit: Accuracy::of(&steps[0]),
         steps_held_out: Accuracy::of(&steps[1]),
-        totals_held_out: Accuracy::of(&totals),
+        totals_held_out: Accuracy::of(&held_totals),
+        totals,
         fitted,
         measured,
     })

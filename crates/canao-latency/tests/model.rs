@@ -163,6 +163,13 @@ fn quick_calibration_fits_every_class_it_measures() {
     assert!(cal.fitted.anchor_ms.is_some_and(|a| a > 0.0));
     assert_eq!(cal.fitted.statistic, Statistic::Min);
     assert!(cal.steps_held_out.count > 0 && cal.totals_held_out.count > 0);
+    // Every workload has its end-to-end comparison; the held-out ones make the held-out accuracy.
+    assert_eq!(cal.totals.len(), cal.measured.len());
+    let held = cal.totals.iter().filter(|t| t.held_out).count();
+    assert_eq!(held, cal.totals_held_out.count);
+    for t in &cal.totals {
+        assert!(t.measured_ms > 0.0 && t.predicted_ms > 0.0, "{t:?}");
+    }
     let csv = to_csv(&cal.measured, opts.resident_bytes);
     let steps: usize = cal.measured.iter().map(|m| m.work.len() + 1).sum();
     assert_eq!(

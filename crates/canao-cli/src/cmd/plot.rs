@@ -192,7 +192,9 @@ pub fn xy(
 /// Horizontal bars, one per (label, value), in the order given, each labelled with its value
 /// (per-kernel time of a profiled run).
 pub fn bars(path: &Path, title: &str, x_label: &str, unit: &str, bars: &[(String, f64)]) -> Result<()> {
-    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max);
+    // All zero (no request missed): an axis to 1 still reads, one to 1e-9 does not.
+    let max = if max > 0.0 { max } else { 1.0 };
     let n = bars.len().max(1);
     let root = SVGBackend::new(path, (760, 100 + 26 * n as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
@@ -218,7 +220,7 @@ pub fn bars(path: &Path, title: &str, x_label: &str, unit: &str, bars: &[(String
             .map_err(draw_err)?;
         chart
             .draw_series([Text::new(
-                format!("{label}: {v:.3} {unit}"),
+                format!("{label}: {} {unit}", shown(*v)),
                 (*v + max * 0.02, y + 0.65),
                 ("sans-serif", 13),
             )])
@@ -226,6 +228,15 @@ pub fn bars(path: &Path, title: &str, x_label: &str, unit: &str, bars: &[(String
     }
     root.present().map_err(draw_err)?;
     Ok(())
+}
+
+/// A bar's value as its label shows it: counts whole, measures to three decimals.
+fn shown(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// ROC curves on log-log axes (false- against true-positive rate, 1e-4 to 1), with the

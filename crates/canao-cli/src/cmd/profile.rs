@@ -1,15 +1,19 @@
 //! `canao profile`: calibrate the latency model on this host's CPU kernels and write the device
-//! profile with its raw calibration data beside it.
+//! profile with its raw calibration data beside it, and a run folder that shows the fit: every
+//! workload's predicted against measured time, the accuracy figures and the profile, with its
+//! page.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use canao_latency::Host;
-use canao_latency::calibrate::{Accuracy, Options, calibrate, to_csv};
+use canao_latency::calibrate::{Accuracy, Calibration, Options, calibrate, to_csv};
 use canao_latency::measure::{Statistic, Timing};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cmd::backend::parse_threads;
+use crate::cmd::plot;
+use crate::cmd::run_dir::out_dir;
 use crate::cmd::train_report::write_atomic;
 
 #[derive(Debug, clap::Args)]
@@ -17,6 +21,10 @@ pub struct Args {
     /// Where to write the profile (the CSV goes beside it); default device-profiles/host-<cpu>.ron.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The run folder showing the fit (report.json, workloads.csv, fit.svg, a copy of the
+    /// profile, index.html) [default: results/profile-<profile name>].
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// A small slice of the calibration set (short sequences): seconds instead of minutes.
     #[arg(long)]
     quick: bool,
@@ -39,6 +47,10 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+}
+
+fn accuracy(a: &Accuracy) -> Value {
+    json!({"count": a.count, "mape": a.mape, "within_10pct": a.within_10pct})
 }
 
 fn show(what: &str, a: &Accuracy) {
@@ -103,17 +115,21 @@ pub fn run(a: Args) -> Result<()> {
         cal.totals_held_out.mape,
         100.0 * cal.totals_held_out.within_10pct
     );
-    write_atomic(&out, (header + &profile.to_ron()).as_bytes())?;
+    let ron = header + &profile.to_ron();
+    write_atomic(&out, ron.as_bytes())?;
+    let summary = json!({
+        "profile": out, "csv": csv_path, "workloads": cal.measured.len(),
+        "steps_fit": accuracy(&cal.steps_fit), "steps_held_out": accuracy(&cal.steps_held_out),
+        "totals_held_out": accuracy(&cal.totals_held_out), "graph_scale": cal.fitted.graph_scale,
+        "host": {"name": host.hostname, "cpu": host.cpu, "isa": host.isa, "cores": host.cores, "ghz": host.ghz,
+                 "bandwidth_gbs": host.bandwidth_gbs},
+        "config": {"quick": a.quick, "threads": a.threads, "rounds": opts.timing.rounds,
+                   "passes": opts.timing.passes, "statistic": a.statistic.name(), "seed": a.seed},
+    });
+    let run = out_dir(a.report.as_deref(), &format!("profile-{}", profile.name))?;
+    write_run(&run, &cal, &profile.name, &ron, &summary)?;
     if a.json {
-        let acc = |x: &Accuracy| json!({"count": x.count, "mape": x.mape, "within_10pct": x.within_10pct});
-        println!(
-            "{}",
-            json!({
-                "profile": out, "csv": csv_path, "workloads": cal.measured.len(),
-                "steps_fit": acc(&cal.steps_fit), "steps_held_out": acc(&cal.steps_held_out),
-                "totals_held_out": acc(&cal.totals_held_out),
-            })
-        );
+        println!("{summary}");
     } else {
         eprintln!("accuracy:");
         show("kernels, fitted workloads", &cal.steps_fit);
@@ -123,7 +139,55 @@ pub fn run(a: Args) -> Result<()> {
             "  a whole graph takes {:.3}x the sum of its steps' predictions (median over fitted workloads)",
             cal.fitted.graph_scale
         );
-        println!("wrote {} and {}", out.display(), csv_path.display());
+        println!(
+            "wrote {} and {}; the fit is shown in {}",
+            out.display(),
+            csv_path.display(),
+            run.display()
+        );
     }
+    Ok(())
+}
+
+/// The run folder: the profile as written, each workload's predicted and measured time (table and
+/// plot, fitted and held-out workloads apart), the summary, and the page.
+fn write_run(dir: &Path, cal: &Calibration, name: &str, ron: &str, summary: &Value) -> Result<()> {
+    write_atomic(&dir.join("profile.ron"), ron.as_bytes())?;
+    let mut csv = String::from("workload,split,measured_ms,predicted_ms,error_pct\n");
+    for t in &cal.totals {
+        let split = if t.held_out { "held_out" } else { "fit" };
+        let err = 100.0 * (t.predicted_ms - t.measured_ms) / t.measured_ms;
+        csv.push_str(&format!(
+            "{},{split},{:.4},{:.4},{err:.1}\n",
+            t.name, t.measured_ms, t.predicted_ms
+        ));
+    }
+    write_atomic(&dir.join("workloads.csv"), csv.as_bytes())?;
+    let points = |held: bool| -> Vec<(f64, f64)> {
+        cal.totals
+            .iter()
+            .filter(|t| t.held_out == held)
+            .map(|t| (t.measured_ms, t.predicted_ms))
+            .collect()
+    };
+    let (fit, held) = (points(false), points(true));
+    let held_label = format!(
+        "held out: {:.0} % within 10 %, MAPE {:.1} %",
+        100.0 * cal.totals_held_out.within_10pct,
+        cal.totals_held_out.mape
+    );
+    plot::scatter(
+        &dir.join("fit.svg"),
+        &format!("{name}: whole workloads, predicted against measured"),
+        "measured (ms, host drift taken out)",
+        "predicted (ms)",
+        &[
+            ("fitted on", plotters::style::BLUE, &fit),
+            (&held_label, plotters::style::GREEN, &held),
+        ],
+        true,
+    )?;
+    write_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(summary)?)?;
+    crate::cmd::report::refresh(dir);
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! every level. Latency per level comes from the device profile's model. No accuracy yet: the
 //! pattern sets are not trained (the RT3 search and joint training are still to come).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -16,9 +16,10 @@ use canao_latency::{
     CostModel, DeviceProfile, LatencyModel, Replay, Runs, Trace, count_ops, replay, rt3_latency_ms, runs_per_battery,
 };
 use canao_nn::{MiniLm, assets};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cmd::locate::load_profile;
+use crate::cmd::plot;
 use crate::cmd::progress::spinner;
 use crate::cmd::run_dir::out_dir;
 use crate::cmd::train_report::write_atomic;
@@ -139,12 +140,81 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
         "accuracy": "not measured: the pattern sets are not trained yet",
         "models": rows,
     });
-    write_atomic(
-        &dir.join("report.json"),
-        (serde_json::to_string_pretty(&report)? + "\n").as_bytes(),
-    )?;
+    write_run(&dir, &profile, &report)?;
     print_table(&profile, &models, &report);
     println!("wrote {}/report.json", dir.display());
+    Ok(())
+}
+
+/// The run folder: report.json, one row per model (replay.jsonl), each model's latency per
+/// DVFS level and its energy and missed deadlines over the trace as plots, and the page.
+fn write_run(dir: &Path, profile: &DeviceProfile, report: &Value) -> Result<()> {
+    let models = report["models"].as_array().map_or(&[][..], Vec::as_slice);
+    let name = |m: &Value| m["model"].as_str().unwrap_or("?").to_string();
+    let mut log = String::new();
+    for m in models {
+        let mut row = json!({"model": m["model"], "switch_ms": m["switch_ms"]});
+        for (k, v) in m["replay"].as_object().into_iter().flatten() {
+            row[k] = v.clone();
+        }
+        for (l, ms) in m["latency_ms_per_level"].as_array().into_iter().flatten().enumerate() {
+            row[format!("ms_at_{}", profile.dvfs[l].name)] = ms.clone();
+        }
+        log.push_str(&format!("{row}\n"));
+    }
+    write_atomic(&dir.join("replay.jsonl"), log.as_bytes())?;
+    let lines: Vec<(String, Vec<(f64, f64)>)> = models
+        .iter()
+        .map(|m| {
+            let ms = m["latency_ms_per_level"].as_array().into_iter().flatten();
+            (
+                name(m),
+                ms.enumerate()
+                    .map(|(l, v)| (l as f64, v.as_f64().unwrap_or(0.0)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let series: Vec<plot::Series> = lines
+        .iter()
+        .zip(plot::PALETTE)
+        .map(|((n, pts), c)| (n.as_str(), c, pts.as_slice()))
+        .collect();
+    plot::xy(
+        &dir.join("latency.svg"),
+        &format!("{}: one run per DVFS level", profile.name),
+        "DVFS level (0 = fastest)",
+        "latency (ms)",
+        &[],
+        &series,
+        None,
+    )?;
+    let per_model = |key: &str| -> Vec<(String, f64)> {
+        models
+            .iter()
+            .map(|m| (name(m), m["replay"][key].as_f64().unwrap_or(0.0)))
+            .collect()
+    };
+    let trace = report["trace"].as_str().unwrap_or("the trace");
+    plot::bars(
+        &dir.join("energy.svg"),
+        &format!("energy over {trace}"),
+        "J",
+        "J",
+        &per_model("joules"),
+    )?;
+    plot::bars(
+        &dir.join("missed.svg"),
+        &format!("requests past their deadline over {trace}"),
+        "requests",
+        "requests",
+        &per_model("missed"),
+    )?;
+    write_atomic(
+        &dir.join("report.json"),
+        (serde_json::to_string_pretty(report)? + "\n").as_bytes(),
+    )?;
+    crate::cmd::report::refresh(dir);
     Ok(())
 }
 

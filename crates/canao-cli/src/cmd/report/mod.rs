@@ -13,7 +13,8 @@ pub use page::write_index;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run folders (a `canao search`, `train`, `distill`, `prune` or `gnn` output folder).
+    /// Run folders: the output folder of any canao run (search, train, prune, gnn, privacy,
+    /// reconfig, profile, ...).
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
 }

@@ -26,6 +26,12 @@ pub enum RunKind {
     Federated,
     /// `canao privacy leak`.
     Leakage,
+    /// `canao privacy mia`.
+    Membership,
+    /// `canao reconfig replay`.
+    Reconfig,
+    /// `canao profile`: the latency model's calibration.
+    Profile,
     /// `canao compare` or `compare-pruning`: a summary over run folders below it.
     Comparison,
     Other,
@@ -47,6 +53,12 @@ impl RunKind {
             RunKind::Federated
         } else if has("rows.jsonl") {
             RunKind::Leakage
+        } else if has("attacks.jsonl") {
+            RunKind::Membership
+        } else if has("replay.jsonl") {
+            RunKind::Reconfig
+        } else if has("workloads.csv") {
+            RunKind::Profile
         } else if has("summary.md") || has("pruning.md") {
             RunKind::Comparison
         } else {
@@ -62,6 +74,9 @@ impl RunKind {
             RunKind::Gnn => "GCN",
             RunKind::Federated => "federated learning",
             RunKind::Leakage => "gradient leakage",
+            RunKind::Membership => "membership inference",
+            RunKind::Reconfig => "DVFS trace replay",
+            RunKind::Profile => "latency calibration",
             RunKind::Comparison => "comparison",
             RunKind::Other => "",
         }
@@ -81,6 +96,9 @@ impl RunKind {
                 "upload.svg",
             ],
             RunKind::Leakage => &["config.json", "rows.jsonl", "report.json", "psnr.svg"],
+            RunKind::Membership => &["config.json", "attacks.jsonl", "report.json", "roc-lira.svg"],
+            RunKind::Reconfig => &["replay.jsonl", "report.json", "latency.svg", "energy.svg", "missed.svg"],
+            RunKind::Profile => &["profile.ron", "workloads.csv", "report.json", "fit.svg"],
             RunKind::Comparison => &[],
         }
     }
