@@ -60,14 +60,14 @@ impl TensorType {
 pub const MAX_ELEMENTS: usize = 1 << 32;
 
 /// Refuses a shape with more than [`MAX_ELEMENTS`] elements (or whose product overflows).
-pub fn check_elements(shape: &[usize]) -> Result<(), String> {
+pub fn check_elements(shape: &[usize]) -> Result<(), crate::op::ShapeError> {
     let n = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= MAX_ELEMENTS);
     match n {
         Some(_) => Ok(()),
-        None => Err(format!("shape {shape:?} has more than 2^32 elements")),
+        None => Err(crate::op::ShapeError::TooLarge(shape.to_vec())),
     }
 }
 

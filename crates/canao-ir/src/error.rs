@@ -2,7 +2,10 @@
 #[derive(Debug, thiserror::Error)]
 pub enum IrError {
     #[error("node {node}: {detail}")]
-    Shape { node: String, detail: String },
+    Shape {
+        node: String,
+        detail: crate::op::ShapeError,
+    },
     #[error("node {node} refers to node {missing}, which does not exist")]
     DanglingInput { node: String, missing: String },
     #[error("parameter @{param}: {detail}")]

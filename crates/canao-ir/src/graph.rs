@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::{Cost, GraphCost, KindCost};
 use crate::dtype::TensorType;
 use crate::error::{IrError, Result};
-use crate::op::{Op, Params};
+use crate::op::{Op, Params, ShapeError};
 use crate::sparsity::Sparsity;
 
 /// A node's id; stable across deletions of other nodes.
@@ -101,9 +101,9 @@ impl Graph {
                 detail: "declared twice".into(),
             });
         }
-        crate::dtype::check_elements(&spec.shape).map_err(|detail| IrError::Param {
+        crate::dtype::check_elements(&spec.shape).map_err(|e| IrError::Param {
             param: name.clone(),
-            detail,
+            detail: e.to_string(),
         })?;
         spec.sparsity.validate(&name, &spec.matrix_shape())?;
         self.params.insert(name.clone(), spec);
@@ -145,7 +145,10 @@ impl Graph {
         if inputs.len() != op.arity() {
             return Err(IrError::Shape {
                 node: label.to_string(),
-                detail: format!("takes {} inputs, got {}", op.arity(), inputs.len()),
+                detail: ShapeError::Arity {
+                    expected: op.arity(),
+                    got: inputs.len(),
+                },
             });
         }
         let mut tys = Vec::with_capacity(inputs.len());
@@ -299,7 +302,10 @@ impl Graph {
         if ty != self.node(id).ty {
             return Err(IrError::Shape {
                 node: label,
-                detail: format!("rewrite changes the type from {} to {ty}", self.node(id).ty),
+                detail: ShapeError::Changed {
+                    from: self.node(id).ty.clone(),
+                    to: ty,
+                },
             });
         }
         let old: Vec<_> = self
@@ -335,7 +341,7 @@ impl Graph {
         if !self.is_acyclic() {
             return Err(IrError::Shape {
                 node: "graph".into(),
-                detail: "contains a cycle".into(),
+                detail: ShapeError::Cycle,
             });
         }
         for id in self.topo_order() {
@@ -344,7 +350,10 @@ impl Graph {
             if ty != self.node(id).ty {
                 return Err(IrError::Shape {
                     node: label,
-                    detail: format!("annotated {} but inferred {ty}", self.node(id).ty),
+                    detail: ShapeError::Annotated {
+                        annotated: self.node(id).ty.clone(),
+                        inferred: ty,
+                    },
                 });
             }
         }

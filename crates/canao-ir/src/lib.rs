@@ -19,7 +19,7 @@ pub use dtype::{DType, MAX_ELEMENTS, TensorType};
 pub use error::{IrError, Result};
 pub use graph::{Graph, Node, NodeId, ParamSpec};
 pub use inputs::{InputError, check_inputs};
-pub use op::{Activation, Op, PoolKind};
+pub use op::{Activation, Op, PoolKind, ShapeError};
 pub use runtime::{Executable, Runtime, Schedule};
 pub use sparsity::{BitMask, Sparsity};
 pub use text::parse_graph;

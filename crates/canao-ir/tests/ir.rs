@@ -1,8 +1,9 @@
 //! IR behaviour: text round trips, shape errors, hand-checked costs, passes, RON errors.
 
 use canao_ir::builders::{Arch, BertArch, BertLayer, GcnArch, LeNetArch, LinearArch, from_ron};
+use canao_ir::op::{Axis, Expected, Rank};
 use canao_ir::pass::{DeadNodeElimination, Pass, Pipeline, linear_epilogue};
-use canao_ir::{Activation, BitMask, Graph, Op, ParamSpec, Sparsity, TensorType, parse_graph};
+use canao_ir::{Activation, BitMask, Graph, IrError, Op, ParamSpec, ShapeError, Sparsity, TensorType, parse_graph};
 
 fn tiny_bert() -> BertArch {
     BertArch {
@@ -115,6 +116,85 @@ fn shape_errors_name_the_node() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("line 2") && msg.contains("unknown op `nope`"), "{msg}");
+}
+
+/// Shape errors are values a caller can match on: the variant says what kind of mismatch it is
+/// and carries the types and parameter involved; the graph adds the node.
+#[test]
+fn shape_errors_name_the_mismatch_as_a_type() {
+    let mut g = Graph::new("t");
+    let input = |g: &mut Graph, name: &str, shape: Vec<usize>| {
+        g.add(
+            Op::Input {
+                name: name.into(),
+                ty: TensorType::f32(shape),
+            },
+            &[],
+        )
+        .unwrap()
+    };
+    let (a, b) = (input(&mut g, "a", vec![2, 3]), input(&mut g, "b", vec![4, 5]));
+    g.add_param("w", ParamSpec::dense(vec![4, 5])).unwrap();
+    let detail = |e: IrError| match e {
+        IrError::Shape { node, detail } => {
+            assert!(node.contains("new"), "{node}");
+            detail
+        }
+        other => panic!("not a shape error: {other}"),
+    };
+    let linear = |weight: &str| Op::Linear {
+        weight: weight.into(),
+        bias: None,
+        act: Activation::Identity,
+        residual: false,
+    };
+    assert_eq!(
+        detail(g.add(linear("w"), &[a]).unwrap_err()),
+        ShapeError::ParamShape {
+            name: "w".into(),
+            got: vec![4, 5],
+            expected: Expected::LinearWeight {
+                input: TensorType::f32(vec![2, 3])
+            },
+        }
+    );
+    assert_eq!(
+        detail(g.add(linear("v"), &[a]).unwrap_err()),
+        ShapeError::Undeclared { name: "v".into() }
+    );
+    assert!(matches!(
+        detail(g.add(Op::Add, &[a, b]).unwrap_err()),
+        ShapeError::Differ { op: "add", axis: Axis::Shape, ref operands } if operands.len() == 2
+    ));
+    let matmul = Op::MatMul {
+        transpose_b: false,
+        alpha: 1.0,
+    };
+    assert!(matches!(
+        detail(g.add(matmul, &[a, b]).unwrap_err()),
+        ShapeError::Product { transposed: false, .. }
+    ));
+    assert_eq!(
+        detail(g.add(Op::SplitHeads { heads: 2 }, &[a]).unwrap_err()),
+        ShapeError::Heads {
+            widths: vec![3],
+            heads: 2
+        }
+    );
+    assert!(matches!(
+        detail(g.add(Op::MergeHeads, &[a]).unwrap_err()),
+        ShapeError::Rank {
+            expected: Rank::Exactly(3),
+            ..
+        }
+    ));
+    assert_eq!(
+        detail(g.add(Op::Add, &[a]).unwrap_err()),
+        ShapeError::Arity { expected: 2, got: 1 }
+    );
+    // The message still reads as a sentence.
+    let msg = g.add(Op::SplitHeads { heads: 2 }, &[a]).unwrap_err().to_string();
+    assert!(msg.contains("width 3 does not split into 2 heads"), "{msg}");
 }
 
 /// Found by replaying the fuzzing corpus with overflow checks (fuzz/regressions/arch): a layer of

@@ -5,15 +5,19 @@
 use crate::cost::Cost;
 use crate::dtype::TensorType;
 use crate::graph::{Graph, NodeId};
+use crate::op::shape_error::{Axis, Rank};
 use crate::op::util::{expect_f32, expect_rank};
-use crate::op::{InferResult, Op};
+use crate::op::{InferResult, Op, ShapeError};
 use crate::pass::{Patch, Rule};
 
 pub fn infer_split(x: &TensorType, heads: usize) -> InferResult {
     expect_f32(x, "split_heads input")?;
     expect_rank(x, 2, "split_heads input")?;
     if heads == 0 || !x.shape[1].is_multiple_of(heads) {
-        return Err(format!("width {} does not split into {heads} heads", x.shape[1]));
+        return Err(ShapeError::Heads {
+            widths: vec![x.shape[1]],
+            heads,
+        });
     }
     Ok(TensorType::f32(vec![heads, x.shape[0], x.shape[1] / heads]))
 }
@@ -27,39 +31,64 @@ pub fn infer_merge(x: &TensorType) -> InferResult {
 /// The per-problem sizes of a fused attention: (problems, queries, keys, query width, value
 /// width). With `heads`, inputs are [seq, heads * d] and problems are heads; without, they are
 /// [batch?, seq, d] and problems are the batch.
-fn attention_dims(q: &TensorType, k: &TensorType, v: &TensorType, heads: Option<usize>) -> Result<[usize; 5], String> {
-    for (t, what) in [(q, "queries"), (k, "keys"), (v, "values")] {
-        expect_f32(t, &format!("attention {what}"))?;
+fn attention_dims(
+    q: &TensorType,
+    k: &TensorType,
+    v: &TensorType,
+    heads: Option<usize>,
+) -> Result<[usize; 5], ShapeError> {
+    for (t, what) in [(q, "attention queries"), (k, "attention keys"), (v, "attention values")] {
+        expect_f32(t, what)?;
     }
+    let differ = |axis| ShapeError::Differ {
+        op: "attention",
+        axis,
+        operands: vec![q.clone(), k.clone(), v.clone()],
+    };
     let rank = q.shape.len();
     if k.shape.len() != rank || v.shape.len() != rank {
-        return Err(format!("attention operands differ in rank: {q}, {k}, {v}"));
+        return Err(differ(Axis::Rank));
     }
     let (lead, rows) = match (heads, rank) {
         (Some(_), 2) => (1, 0),
         (None, 2) => (1, 0),
         (None, 3) => (q.shape[0], 1),
         _ => {
-            return Err(format!(
-                "attention queries must have rank 2{}, got {q}",
-                if heads.is_some() { "" } else { " or 3" }
-            ));
+            return Err(ShapeError::Rank {
+                what: "attention queries",
+                expected: if heads.is_some() {
+                    Rank::Exactly(2)
+                } else {
+                    Rank::TwoOrThree
+                },
+                got: q.clone(),
+            });
         }
     };
     if rank == 3 && (k.shape[0] != lead || v.shape[0] != lead) {
-        return Err(format!("attention operands differ in batch: {q}, {k}, {v}"));
+        return Err(differ(Axis::Batch));
     }
     let (queries, keys) = (q.shape[rows], k.shape[rows]);
     if v.shape[rows] != keys {
-        return Err(format!("values {v} do not have one row per key of {k}"));
+        return Err(ShapeError::ValuesPerKey {
+            values: v.clone(),
+            keys: k.clone(),
+        });
     }
     let (qw, kw, vw) = (q.shape[rows + 1], k.shape[rows + 1], v.shape[rows + 1]);
     if qw != kw {
-        return Err(format!("queries {q} and keys {k} differ in width"));
+        return Err(ShapeError::Differ {
+            op: "attention",
+            axis: Axis::Width,
+            operands: vec![q.clone(), k.clone()],
+        });
     }
     let h = heads.unwrap_or(lead);
     if heads.is_some() && (h == 0 || !qw.is_multiple_of(h) || !vw.is_multiple_of(h)) {
-        return Err(format!("widths {qw} and {vw} do not split into {h} heads"));
+        return Err(ShapeError::Heads {
+            widths: vec![qw, vw],
+            heads: h,
+        });
     }
     let split = if heads.is_some() { h } else { 1 };
     Ok([h, queries, keys, qw / split, vw / split])
@@ -72,7 +101,11 @@ pub fn infer_attention(ins: &[&TensorType], heads: Option<usize>, masked: bool) 
         let mask = ins[3];
         expect_f32(mask, "attention mask")?;
         if mask.shape != [keys] {
-            return Err(format!("mask {mask} does not match the {keys} keys"));
+            return Err(ShapeError::Mask {
+                mask: mask.clone(),
+                per: "key",
+                of: ins[1].clone(),
+            });
         }
     }
     let mut shape = ins[2].shape.clone();

@@ -3,8 +3,9 @@
 
 use crate::cost::Cost;
 use crate::dtype::TensorType;
-use crate::op::util::{expect_f32, expect_rank, param, param_with_shape};
-use crate::op::{InferResult, Params};
+use crate::op::shape_error::{Expected, Rank};
+use crate::op::util::{expect_f32, expect_rank, param, param_with_shape, wrong_shape};
+use crate::op::{InferResult, Params, ShapeError};
 
 pub fn infer_conv(
     x: &TensorType,
@@ -17,26 +18,23 @@ pub fn infer_conv(
     expect_f32(x, "conv2d input")?;
     expect_rank(x, 4, "conv2d input")?;
     if stride == 0 {
-        return Err("conv2d stride must be positive".into());
+        return Err(ShapeError::NotPositive("conv2d stride"));
     }
     let w = param(params, weight)?;
+    let expected = || wrong_shape(w, weight, Expected::ConvWeight { input: x.clone() });
     let [o, c, kh, kw] = w.shape[..] else {
-        return Err(format!(
-            "conv weight @{weight} must be [out, in, kh, kw], got {:?}",
-            w.shape
-        ));
+        return Err(expected());
     };
     if c != x.shape[1] {
-        return Err(format!(
-            "conv weight @{weight} expects {c} input channels, input {x} has {}",
-            x.shape[1]
-        ));
+        return Err(expected());
     }
     let (h, wd) = (x.shape[2] + 2 * padding, x.shape[3] + 2 * padding);
     if h < kh || wd < kw {
-        return Err(format!(
-            "a {kh}x{kw} kernel does not fit input {x} with padding {padding}"
-        ));
+        return Err(ShapeError::Window {
+            window: [kh, kw],
+            input: x.clone(),
+            padding,
+        });
     }
     if let Some(b) = bias {
         param_with_shape(params, b, &[o])?;
@@ -66,7 +64,11 @@ pub fn cost_conv(io: u64, out: &TensorType, weight: &str, has_bias: bool, params
 pub fn infer_flatten(x: &TensorType) -> InferResult {
     expect_f32(x, "flatten input")?;
     if x.shape.len() < 2 {
-        return Err(format!("flatten needs rank >= 2, got {x}"));
+        return Err(ShapeError::Rank {
+            what: "flatten input",
+            expected: Rank::AtLeast(2),
+            got: x.clone(),
+        });
     }
     Ok(TensorType::f32(vec![x.shape[0], x.shape[1..].iter().product()]))
 }

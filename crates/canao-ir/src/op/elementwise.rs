@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dtype::TensorType;
-use crate::op::InferResult;
+use crate::op::shape_error::Axis;
 use crate::op::util::expect_f32;
+use crate::op::{InferResult, ShapeError};
 
 /// An activation, standalone or fused into a linear layer's epilogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,7 +53,11 @@ pub fn infer_add(a: &TensorType, b: &TensorType) -> InferResult {
     expect_f32(a, "add lhs")?;
     expect_f32(b, "add rhs")?;
     if a.shape != b.shape {
-        return Err(format!("add operands differ in shape: {a} and {b}"));
+        return Err(ShapeError::Differ {
+            op: "add",
+            axis: Axis::Shape,
+            operands: vec![a.clone(), b.clone()],
+        });
     }
     Ok(a.clone())
 }

@@ -2,17 +2,16 @@
 
 use crate::cost::Cost;
 use crate::dtype::{DType, TensorType};
-use crate::op::util::{expect_rank, param};
+use crate::op::shape_error::Expected;
+use crate::op::util::{expect_dtype, expect_rank, param, wrong_shape};
 use crate::op::{InferResult, Params};
 
 pub fn infer(ids: &TensorType, table: &str, params: &Params) -> InferResult {
-    if ids.dtype != DType::I32 {
-        return Err(format!("embedding ids must be i32, got {ids}"));
-    }
+    expect_dtype(ids, DType::I32, "embedding ids")?;
     expect_rank(ids, 1, "embedding ids")?;
     let t = param(params, table)?;
     if t.shape.len() != 2 {
-        return Err(format!("embedding table @{table} must be 2-D, got {:?}", t.shape));
+        return Err(wrong_shape(t, table, Expected::Table));
     }
     Ok(TensorType::f32(vec![ids.shape[0], t.shape[1]]))
 }

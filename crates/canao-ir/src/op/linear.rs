@@ -5,8 +5,9 @@
 use crate::cost::Cost;
 use crate::dtype::TensorType;
 use crate::graph::{Graph, NodeId};
-use crate::op::util::{expect_f32, param, param_with_shape};
-use crate::op::{Activation, InferResult, Op, Params};
+use crate::op::shape_error::{Axis, Expected, Rank};
+use crate::op::util::{expect_f32, last_axis, param, param_with_shape, wrong_shape};
+use crate::op::{Activation, InferResult, Op, Params, ShapeError};
 use crate::pass::{Patch, Rule};
 
 /// `residual`, when the layer has one, is its second input: it must have the output's type.
@@ -19,20 +20,20 @@ pub fn infer_linear(
 ) -> InferResult {
     let y = infer_product(x, weight, bias, params)?;
     match residual {
-        Some(r) if r != &y => Err(format!("residual {r} does not match the output {y}")),
+        Some(r) if r != &y => Err(ShapeError::Residual {
+            residual: r.clone(),
+            output: y,
+        }),
         _ => Ok(y),
     }
 }
 
 fn infer_product(x: &TensorType, weight: &str, bias: Option<&str>, params: &Params) -> InferResult {
     expect_f32(x, "linear input")?;
-    let k = *x.shape.last().ok_or("linear input must have rank >= 1")?;
+    let k = last_axis(x, "linear input")?;
     let w = param(params, weight)?;
     if w.shape.len() != 2 || w.shape[1] != k {
-        return Err(format!(
-            "weight @{weight} has shape {:?}, expected [out, {k}] for input {x}",
-            w.shape
-        ));
+        return Err(wrong_shape(w, weight, Expected::LinearWeight { input: x.clone() }));
     }
     let n = w.shape[0];
     if let Some(b) = bias {
@@ -67,17 +68,21 @@ pub fn cost_linear(
 
 pub fn infer_bias_add(x: &TensorType, bias: &str, params: &Params) -> InferResult {
     expect_f32(x, "bias_add input")?;
-    let n = *x.shape.last().ok_or("bias_add input must have rank >= 1")?;
+    let n = last_axis(x, "bias_add input")?;
     param_with_shape(params, bias, &[n])?;
     Ok(x.clone())
 }
 
 /// Splits a rank-2 or rank-3 operand into (batch, rows, cols).
-fn batched(t: &TensorType, what: &str) -> Result<(usize, usize, usize), String> {
+fn batched(t: &TensorType, what: &'static str) -> Result<(usize, usize, usize), ShapeError> {
     match t.shape[..] {
         [r, c] => Ok((1, r, c)),
         [b, r, c] => Ok((b, r, c)),
-        _ => Err(format!("{what} must have rank 2 or 3, got {t}")),
+        _ => Err(ShapeError::Rank {
+            what,
+            expected: Rank::TwoOrThree,
+            got: t.clone(),
+        }),
     }
 }
 
@@ -85,16 +90,21 @@ pub fn infer_matmul(a: &TensorType, b: &TensorType, transpose_b: bool) -> InferR
     expect_f32(a, "matmul lhs")?;
     expect_f32(b, "matmul rhs")?;
     if a.shape.len() != b.shape.len() {
-        return Err(format!("matmul operands differ in rank: {a} and {b}"));
+        return Err(ShapeError::Differ {
+            op: "matmul",
+            axis: Axis::Rank,
+            operands: vec![a.clone(), b.clone()],
+        });
     }
     let (ba, _, k) = batched(a, "matmul lhs")?;
     let (bb, r, c) = batched(b, "matmul rhs")?;
     let (kb, n) = if transpose_b { (c, r) } else { (r, c) };
     if ba != bb || k != kb {
-        return Err(format!(
-            "matmul operands do not fit: {a} x {b}{}",
-            if transpose_b { "^T" } else { "" }
-        ));
+        return Err(ShapeError::Product {
+            a: a.clone(),
+            b: b.clone(),
+            transposed: transpose_b,
+        });
     }
     let mut shape = a.shape.clone();
     *shape.last_mut().expect("rank >= 2") = n;

@@ -8,6 +8,7 @@ mod embedding;
 mod linear;
 mod norm;
 mod pool;
+mod shape_error;
 mod source;
 mod sparse;
 mod util;
@@ -24,11 +25,10 @@ pub use attention::{AttentionHeads, FuseAttention};
 pub use elementwise::Activation;
 pub use linear::{LinearAct, LinearBias, ResidualLinear};
 pub use pool::PoolKind;
+pub use shape_error::{Axis, Expected, InferResult, Rank, ShapeError};
 
 /// Parameters a graph declares, by name.
 pub type Params = BTreeMap<String, ParamSpec>;
-/// Shape inference result: the output type, or what is wrong (the graph adds the node's name).
-pub type InferResult = std::result::Result<TensorType, String>;
 /// Text attributes of an op, as printed (`key=value`).
 pub type Attrs = BTreeMap<String, String>;
 

@@ -2,12 +2,12 @@
 
 use crate::cost::Cost;
 use crate::dtype::TensorType;
-use crate::op::util::{expect_f32, expect_rank, param_with_shape};
-use crate::op::{InferResult, Params};
+use crate::op::util::{expect_f32, expect_rank, last_axis, param_with_shape};
+use crate::op::{InferResult, Params, ShapeError};
 
 pub fn infer_layer_norm(x: &TensorType, gamma: &str, beta: &str, params: &Params) -> InferResult {
     expect_f32(x, "layer_norm input")?;
-    let d = *x.shape.last().ok_or("layer_norm input must have rank >= 1")?;
+    let d = last_axis(x, "layer_norm input")?;
     param_with_shape(params, gamma, &[d])?;
     param_with_shape(params, beta, &[d])?;
     Ok(x.clone())
@@ -29,7 +29,11 @@ pub fn infer_masked_softmax(scores: &TensorType, mask: &TensorType) -> InferResu
     expect_rank(scores, 3, "masked_softmax scores")?;
     expect_rank(mask, 1, "masked_softmax mask")?;
     if mask.shape[0] != scores.shape[2] {
-        return Err(format!("mask {mask} does not match the key axis of scores {scores}"));
+        return Err(ShapeError::Mask {
+            mask: mask.clone(),
+            per: "key",
+            of: scores.clone(),
+        });
     }
     Ok(scores.clone())
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dtype::TensorType;
-use crate::op::InferResult;
 use crate::op::util::{expect_f32, expect_rank};
+use crate::op::{InferResult, ShapeError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PoolKind {
@@ -34,11 +34,15 @@ pub fn infer_pool(x: &TensorType, size: usize, stride: usize) -> InferResult {
     expect_f32(x, "pool input")?;
     expect_rank(x, 4, "pool input")?;
     if size == 0 || stride == 0 {
-        return Err("pool size and stride must be positive".into());
+        return Err(ShapeError::NotPositive("pool size and stride"));
     }
     let (h, w) = (x.shape[2], x.shape[3]);
     if h < size || w < size {
-        return Err(format!("a {size}x{size} window does not fit input {x}"));
+        return Err(ShapeError::Window {
+            window: [size, size],
+            input: x.clone(),
+            padding: 0,
+        });
     }
     Ok(TensorType::f32(vec![
         x.shape[0],
@@ -53,7 +57,11 @@ pub fn infer_masked_mean(x: &TensorType, mask: &TensorType) -> InferResult {
     expect_f32(mask, "masked_mean mask")?;
     expect_rank(x, 2, "masked_mean input")?;
     if mask.shape != [x.shape[0]] {
-        return Err(format!("mask {mask} does not match the rows of {x}"));
+        return Err(ShapeError::Mask {
+            mask: mask.clone(),
+            per: "row",
+            of: x.clone(),
+        });
     }
     Ok(TensorType::f32(vec![x.shape[1]]))
 }

@@ -2,8 +2,9 @@
 
 use crate::cost::Cost;
 use crate::dtype::TensorType;
-use crate::op::util::{expect_f32, expect_rank, param};
-use crate::op::{InferResult, Params};
+use crate::op::shape_error::Expected;
+use crate::op::util::{expect_f32, expect_rank, param, wrong_shape};
+use crate::op::{InferResult, Params, ShapeError};
 use crate::sparsity::Sparsity;
 
 pub fn infer_spmm(x: &TensorType, adj: &str, params: &Params) -> InferResult {
@@ -11,16 +12,13 @@ pub fn infer_spmm(x: &TensorType, adj: &str, params: &Params) -> InferResult {
     expect_rank(x, 2, "spmm input")?;
     let a = param(params, adj)?;
     if !matches!(a.sparsity, Sparsity::Csr { .. }) {
-        return Err(format!(
-            "spmm adjacency @{adj} must be declared csr(nnz=N), not {}",
-            a.sparsity.kind()
-        ));
+        return Err(ShapeError::NotCsr {
+            name: adj.to_string(),
+            sparsity: a.sparsity.kind(),
+        });
     }
     if a.shape.len() != 2 || a.shape[1] != x.shape[0] {
-        return Err(format!(
-            "adjacency @{adj} of shape {:?} does not fit input {x}",
-            a.shape
-        ));
+        return Err(wrong_shape(a, adj, Expected::Adjacency { input: x.clone() }));
     }
     Ok(TensorType::f32(vec![a.shape[0], x.shape[1]]))
 }

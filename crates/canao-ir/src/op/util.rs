@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use crate::dtype::{DType, TensorType};
 use crate::graph::ParamSpec;
+use crate::op::shape_error::{Expected, Rank, ShapeError};
 use crate::op::{Attrs, Params};
 
 /// Bytes read and written for the op's values (f32 everywhere).
@@ -11,39 +12,65 @@ pub fn io_bytes(ins: &[&TensorType], out: &TensorType) -> u64 {
     4 * (ins.iter().map(|t| t.elements()).sum::<usize>() + out.elements()) as u64
 }
 
-pub fn expect_f32(t: &TensorType, what: &str) -> Result<(), String> {
-    match t.dtype {
-        DType::F32 => Ok(()),
-        DType::I32 => Err(format!("{what} must be f32, got {t}")),
+pub fn expect_dtype(t: &TensorType, dtype: DType, what: &'static str) -> Result<(), ShapeError> {
+    if t.dtype == dtype {
+        Ok(())
+    } else {
+        Err(ShapeError::DType {
+            what,
+            expected: dtype,
+            got: t.clone(),
+        })
     }
 }
 
-pub fn expect_rank(t: &TensorType, rank: usize, what: &str) -> Result<(), String> {
+pub fn expect_f32(t: &TensorType, what: &'static str) -> Result<(), ShapeError> {
+    expect_dtype(t, DType::F32, what)
+}
+
+pub fn expect_rank(t: &TensorType, rank: usize, what: &'static str) -> Result<(), ShapeError> {
     if t.shape.len() == rank {
         Ok(())
     } else {
-        Err(format!("{what} must have rank {rank}, got {t}"))
+        Err(ShapeError::Rank {
+            what,
+            expected: Rank::Exactly(rank),
+            got: t.clone(),
+        })
+    }
+}
+
+/// The last axis of `t`, which must have one.
+pub fn last_axis(t: &TensorType, what: &'static str) -> Result<usize, ShapeError> {
+    t.shape.last().copied().ok_or_else(|| ShapeError::Rank {
+        what,
+        expected: Rank::AtLeast(1),
+        got: t.clone(),
+    })
+}
+
+/// A parameter of the wrong shape.
+pub fn wrong_shape(p: &ParamSpec, name: &str, expected: Expected) -> ShapeError {
+    ShapeError::ParamShape {
+        name: name.to_string(),
+        got: p.shape.clone(),
+        expected,
     }
 }
 
 /// Looks a parameter up and checks its shape.
-pub fn param_with_shape<'a>(params: &'a Params, name: &str, shape: &[usize]) -> Result<&'a ParamSpec, String> {
-    let p = params
-        .get(name)
-        .ok_or_else(|| format!("parameter @{name} is not declared"))?;
+pub fn param_with_shape<'a>(params: &'a Params, name: &str, shape: &[usize]) -> Result<&'a ParamSpec, ShapeError> {
+    let p = param(params, name)?;
     if p.shape != shape {
-        return Err(format!(
-            "parameter @{name} has shape {:?}, expected {:?}",
-            p.shape, shape
-        ));
+        return Err(wrong_shape(p, name, Expected::Exactly(shape.to_vec())));
     }
     Ok(p)
 }
 
-pub fn param<'a>(params: &'a Params, name: &str) -> Result<&'a ParamSpec, String> {
+pub fn param<'a>(params: &'a Params, name: &str) -> Result<&'a ParamSpec, ShapeError> {
     params
         .get(name)
-        .ok_or_else(|| format!("parameter @{name} is not declared"))
+        .ok_or_else(|| ShapeError::Undeclared { name: name.to_string() })
 }
 
 pub fn attr<T: FromStr>(attrs: &Attrs, key: &str) -> Result<T, String> {
