@@ -1,8 +1,8 @@
 //! Gradient leakage: the hand-written victim against finite differences (first order) and
 //! against canao's burn LeNet-5 (same weights, same logits); the matching distance's exact
-//! second-order gradient against finite differences of the distance, for both attacks, with and
-//! without a top-k mask; the quality measures; and DLG's search, which must match the gradient
-//! and recover the label.
+//! second-order gradient against finite differences of the distance, for every attack (an
+//! annealed stage included), with and without a top-k mask; SAPAG annealing's schedule; the
+//! quality measures; and DLG's search, which must match the gradient and recover the label.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use canao_ir::builders::LeNetArch;
@@ -128,10 +128,12 @@ fn the_matching_distance_gradient_matches_finite_differences() {
             .iter()
             .map(|g| g.iter().map(|_| rng.random_bool(0.3)).collect())
             .collect();
-        for attack in [Attack::Dlg, Attack::Sapag] {
+        let start = net.gradients(&random(net.dims.pixels(), &mut rng), &[0.25; 4]).params;
+        for attack in [Attack::Dlg, Attack::Sapag, Attack::SapagAnnealed] {
             for target in [
                 Target::dense(attack, received.clone()),
                 Target::new(attack, received.clone(), masked.clone()),
+                Target::new(attack, received.clone(), masked.clone()).annealed(&start, 1, 4),
             ] {
                 let x = random(net.dims.pixels(), &mut rng);
                 let logits = random(4, &mut rng);
@@ -154,6 +156,35 @@ fn the_matching_distance_gradient_matches_finite_differences() {
             }
         }
     }
+}
+
+/// Stage 0 of an annealed attack puts every layer's kernel at e^-1 at the start (or below, for a
+/// layer already within 2 sigma), the last stage is plain SAPAG, and the stages between lie
+/// between the two.
+#[test]
+fn sapag_annealing_starts_off_the_flat_of_the_kernel_and_ends_at_sapag() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let net = Net::init(&tiny(), Act::Sigmoid, Init::Uniform, 12).unwrap();
+    let received = net
+        .gradients(&random(net.dims.pixels(), &mut rng), &[0.0, 0.0, 0.0, 1.0])
+        .params;
+    let start = net.gradients(&random(net.dims.pixels(), &mut rng), &[0.25; 4]).params;
+    let annealed = Target::dense(Attack::SapagAnnealed, received.clone());
+    let layers = received.len() / 2;
+    // Layer l weighs 1 / (l + 1); at e^-1 of the kernel it adds (1 - e^-1) of that.
+    let ceiling: f64 = (0..layers).map(|l| (1.0 - (-1.0f64).exp()) / (l + 1) as f64).sum();
+    let at_start = annealed.annealed(&start, 0, 4).distance(&start).0;
+    assert!(
+        at_start <= ceiling + 1e-12 && at_start > 0.5 * ceiling,
+        "{at_start} against {ceiling}"
+    );
+    let plain = Target::dense(Attack::Sapag, received).distance(&start).0;
+    let last = annealed.annealed(&start, 3, 4).distance(&start).0;
+    assert!((last - plain).abs() < 1e-12, "{last} against {plain}");
+    let between = annealed.annealed(&start, 1, 4).distance(&start).0;
+    assert!(at_start <= between && between <= last, "{at_start} {between} {last}");
+    assert_eq!(Attack::SapagAnnealed.stages(), 4);
+    assert_eq!("sapag-annealed".parse::<Attack>().unwrap(), Attack::SapagAnnealed);
 }
 
 #[test]

@@ -7,6 +7,12 @@
 //! gradient's entries in that layer; layers are weighted Q_l = 1 / (l + 1), l counted from the
 //! input. A layer here is a weight tensor with its bias. Only entries `mask` keeps are compared
 //! (the attacker of a top-k sparsified update sees which entries were sent).
+//!
+//! SAPAG annealed (canao's variant, not the brief's): the same kernel, but each layer's sigma
+//! starts where the kernel is not flat at the attacker's random start (sigma_l = d_l(start) / 2,
+//! so the kernel reads e^-1 there) and falls geometrically to the received variance over the
+//! attack's stages. With sigma at the variance from the start, d_l is many times 2 sigma_l and the
+//! kernel's gradient vanishes: the search never leaves its start.
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +28,22 @@ pub enum Attack {
     Dlg,
     /// SAPAG: Gaussian-kernel distance, per layer.
     Sapag,
+    /// SAPAG with each layer's sigma annealed from the start's distance down to the variance.
+    #[serde(rename = "sapag-annealed")]
+    SapagAnnealed,
+}
+
+/// Stages of an annealed attack (each restarts the optimiser at a smaller sigma).
+pub const ANNEAL_STAGES: usize = 4;
+
+impl Attack {
+    /// How many stages the attack's search runs in.
+    pub fn stages(self) -> usize {
+        match self {
+            Attack::Dlg | Attack::Sapag => 1,
+            Attack::SapagAnnealed => ANNEAL_STAGES,
+        }
+    }
 }
 
 impl fmt::Display for Attack {
@@ -29,6 +51,7 @@ impl fmt::Display for Attack {
         f.write_str(match self {
             Attack::Dlg => "dlg",
             Attack::Sapag => "sapag",
+            Attack::SapagAnnealed => "sapag-annealed",
         })
     }
 }
@@ -39,7 +62,8 @@ impl FromStr for Attack {
         match s {
             "dlg" => Ok(Attack::Dlg),
             "sapag" => Ok(Attack::Sapag),
-            _ => Err(config("attack", format!("{s:?} is not dlg or sapag"))),
+            "sapag-annealed" => Ok(Attack::SapagAnnealed),
+            _ => Err(config("attack", format!("{s:?} is not dlg, sapag or sapag-annealed"))),
         }
     }
 }
@@ -84,25 +108,56 @@ impl Target {
         Self::new(attack, grads, mask)
     }
 
+    pub fn attack(&self) -> Attack {
+        self.attack
+    }
+
+    /// Layer `layer`'s squared difference between `dummy` and the received gradient over the
+    /// kept entries, and how many entries that is.
+    fn layer_sq(&self, dummy: &[Vec<f64>], layer: usize) -> (f64, usize) {
+        let (mut sq, mut n) = (0.0, 0usize);
+        for t in 2 * layer..(2 * layer + 2).min(dummy.len()) {
+            for ((d, g), &m) in dummy[t].iter().zip(&self.grads[t]).zip(&self.mask[t]) {
+                if m {
+                    sq += (d - g).powi(2);
+                    n += 1;
+                }
+            }
+        }
+        (sq, n)
+    }
+
+    /// The target of stage `stage` of `stages` of an annealed attack that started where the
+    /// dummy gradient was `start`: each layer's sigma is the received variance times
+    /// `r_l^(1 - stage / (stages - 1))`, with `r_l` the factor that puts the start at e^-1 of the
+    /// kernel (at least 1); the last stage is plain SAPAG.
+    pub fn annealed(&self, start: &[Vec<f64>], stage: usize, stages: usize) -> Target {
+        let left = if stages > 1 {
+            1.0 - stage as f64 / (stages - 1) as f64
+        } else {
+            0.0
+        };
+        let sigma = (0..self.sigma.len())
+            .map(|l| {
+                let (sq, n) = self.layer_sq(start, l);
+                let ratio = (sq / n.max(1) as f64 / (2.0 * self.sigma[l])).max(1.0);
+                self.sigma[l] * ratio.powf(left.max(0.0))
+            })
+            .collect();
+        Target { sigma, ..self.clone() }
+    }
+
     /// The distance of `dummy` and its gradient with respect to `dummy`.
     pub fn distance(&self, dummy: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
         let mut grad: Vec<Vec<f64>> = dummy.iter().map(|t| vec![0.0; t.len()]).collect();
         let mut total = 0.0;
         for layer in 0..self.sigma.len() {
             let tensors = 2 * layer..(2 * layer + 2).min(dummy.len());
-            let (mut sq, mut n) = (0.0, 0usize);
-            for t in tensors.clone() {
-                for ((d, g), &m) in dummy[t].iter().zip(&self.grads[t]).zip(&self.mask[t]) {
-                    if m {
-                        sq += (d - g).powi(2);
-                        n += 1;
-                    }
-                }
-            }
+            let (sq, n) = self.layer_sq(dummy, layer);
             // d(value)/d(dummy entry) = scale * (dummy - received)
             let (value, scale) = match self.attack {
                 Attack::Dlg => (sq, 2.0),
-                Attack::Sapag => {
+                Attack::Sapag | Attack::SapagAnnealed => {
                     let q = 1.0 / (layer + 1) as f64;
                     let mean_sq = sq / n.max(1) as f64;
                     let kernel = (-mean_sq / (2.0 * self.sigma[layer])).exp();

@@ -117,20 +117,40 @@ impl Adam {
     }
 }
 
-/// Runs the attack from a seeded standard-normal dummy image and label logits.
+/// Runs the attack from a seeded standard-normal dummy image and label logits. An annealed
+/// attack splits the evaluations over its stages, each starting the optimiser afresh from the
+/// last stage's best point; its trace then holds each stage's own distance, and its result is the
+/// last stage's (plain SAPAG).
 pub fn invert(net: &Net<f64>, target: &Target, how: &Inversion) -> Reconstruction {
     let mut rng = ChaCha8Rng::seed_from_u64(how.seed);
     let (pixels, classes) = (net.dims.pixels(), net.dims.classes);
-    let start: Vec<f64> = (0..pixels + classes).map(|_| StandardNormal.sample(&mut rng)).collect();
-    // The unknowns are the image followed by the label logits.
-    let mut eval = |z: &[f64]| {
-        let (d, gx, gy) = distance_and_grad(net, target, &z[..pixels], &z[pixels..]);
-        (d, [gx, gy].concat())
-    };
-    let (best, distance, trace) = match how.optimiser {
-        Optimiser::Adam => adam(start, how, &mut eval),
-        Optimiser::Lbfgs => lbfgs(start, how, &mut eval),
-    };
+    let mut z: Vec<f64> = (0..pixels + classes).map(|_| StandardNormal.sample(&mut rng)).collect();
+    let stages = target.attack().stages().min(how.iters);
+    let start = net.gradients(&z[..pixels], &softmax(&z[pixels..])).params;
+    let (mut distance, mut trace) = (f64::INFINITY, Vec::with_capacity(how.iters));
+    for stage in 0..stages {
+        let stage_target = if stages > 1 {
+            target.annealed(&start, stage, stages)
+        } else {
+            target.clone()
+        };
+        // The unknowns are the image followed by the label logits.
+        let mut eval = |z: &[f64]| {
+            let (d, gx, gy) = distance_and_grad(net, &stage_target, &z[..pixels], &z[pixels..]);
+            (d, [gx, gy].concat())
+        };
+        let share = Inversion {
+            iters: how.iters / stages + usize::from(stage < how.iters % stages),
+            ..how.clone()
+        };
+        let (best, d, t) = match how.optimiser {
+            Optimiser::Adam => adam(z, &share, &mut eval),
+            Optimiser::Lbfgs => lbfgs(z, &share, &mut eval),
+        };
+        (z, distance) = (best, d);
+        trace.extend(t);
+    }
+    let best = z;
     Reconstruction {
         image: best[..pixels].to_vec(),
         label: softmax(&best[pixels..]),

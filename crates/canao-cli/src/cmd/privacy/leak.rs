@@ -33,7 +33,8 @@ pub struct Args {
     /// fashion-mnist or digits.
     #[arg(long, default_value = "fashion-mnist")]
     task: String,
-    /// Attacks, each run from the same dummies.
+    /// Attacks, each run from the same dummies: dlg, sapag, sapag-annealed (SAPAG with each
+    /// layer's sigma falling from the start's distance to the received variance over 4 stages).
     #[arg(long, value_delimiter = ',', default_value = "dlg,sapag")]
     attack: Vec<String>,
     /// Private images attacked (a seeded sample of the test part), per phase.
@@ -57,7 +58,7 @@ pub struct Args {
     /// Top-k densities of the shared gradient (1 = dense), the defence of `canao privacy fl`.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     density: Vec<f64>,
-    /// The attacker's optimiser: lbfgs (DLG's) or adam; both attacks use the same.
+    /// The attacker's optimiser: lbfgs (DLG's) or adam; every attack uses the same.
     #[arg(long, default_value = "lbfgs")]
     optimiser: String,
     /// Evaluations of the matching distance per attack, and the step size (Adam's, or the

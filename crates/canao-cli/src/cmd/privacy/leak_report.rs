@@ -78,7 +78,7 @@ pub fn write_report(dir: &Path, resolved: &Value, originals: &[(usize, Vec<u8>)]
     let mut groups: BTreeMap<Group, Vec<&Row>> = BTreeMap::new();
     rows.iter().for_each(|r| groups.entry(group(r)).or_default().push(r));
     println!(
-        "{:<8} {:<8} {:>6} {:>7} {:<6} {:>6} {:>7} {:>6} {:>7} {:>6}",
+        "{:<8} {:<8} {:>6} {:>7} {:<14} {:>6} {:>7} {:>6} {:>7} {:>6}",
         "act", "init", "epochs", "density", "attack", "images", "PSNR", "SSIM", "beats", "test"
     );
     let mut summary = Vec::new();
@@ -95,7 +95,7 @@ pub fn write_report(dir: &Path, resolved: &Value, originals: &[(usize, Vec<u8>)]
             "test_accuracy": rs[0].test_accuracy,
         });
         println!(
-            "{:<8} {:<8} {:>6} {:>7} {:<6} {:>6} {:>7.2} {:>6.3} {:>7.2} {:>6.3}",
+            "{:<8} {:<8} {:>6} {:>7} {:<14} {:>6} {:>7.2} {:>6.3} {:>7.2} {:>6.3}",
             g.0,
             g.1,
             g.2,
