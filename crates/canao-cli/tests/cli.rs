@@ -1,25 +1,12 @@
 //! The `canao` binary as a user runs it.
 
-use std::process::{Command, Output};
+mod common;
 
-fn canao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run, stderr, stdout};
 
 #[test]
 fn inspect_minilm_reports_about_2_87_gflop() {
-    let o = canao(&["inspect", "--model", "minilm", "--seq", "128", "--json"]);
+    let o = run(&["inspect", "--model", "minilm", "--seq", "128", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let gflop = v["flops"].as_f64().unwrap() / 1e9;
@@ -34,19 +21,19 @@ fn inspect_minilm_reports_about_2_87_gflop() {
     let fired = |rule: &str| rewrites.iter().find(|r| r["rule"] == rule).unwrap()["count"].as_u64();
     assert_eq!(fired("residual-linear"), Some(12));
     assert_eq!(fired("attention-heads"), Some(6));
-    let plain = canao(&[
+    let plain = run(&[
         "inspect", "--model", "minilm", "--seq", "128", "--json", "--passes", "standard",
     ]);
     let p: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
     assert_eq!(p["by_kind"]["matmul"]["count"].as_u64(), Some(12));
     assert_eq!(p["flops"], v["flops"]);
-    let table = canao(&["inspect", "--model", "minilm"]);
+    let table = run(&["inspect", "--model", "minilm"]);
     assert!(stdout(&table).contains("total") && stdout(&table).contains("GFLOP"));
 }
 
 #[test]
 fn inspect_text_is_the_parsable_ir() {
-    let o = canao(&["inspect", "--model", "lenet5", "--text"]);
+    let o = run(&["inspect", "--model", "lenet5", "--text"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let g = canao_ir::parse_graph(&stdout(&o)).unwrap();
     assert_eq!(g.name(), "lenet5");
@@ -57,7 +44,7 @@ fn inspect_text_is_the_parsable_ir() {
 fn malformed_architecture_names_file_and_position() {
     let path = std::env::temp_dir().join(format!("canao-bad-{}.ron", std::process::id()));
     std::fs::write(&path, "Bert((vocab: 10,\n  hidden: oops))").unwrap();
-    let o = canao(&["inspect", "--arch", path.to_str().unwrap()]);
+    let o = run(&["inspect", "--arch", path.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains(path.to_str().unwrap()) && err.contains("2:"), "{err}");
@@ -66,7 +53,7 @@ fn malformed_architecture_names_file_and_position() {
 
 #[test]
 fn embed_json_gives_embeddings_and_published_similarity() {
-    let o = canao(&["embed", "--json"]);
+    let o = run(&["embed", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let emb = v["embeddings"].as_array().unwrap();
@@ -79,7 +66,7 @@ fn embed_json_gives_embeddings_and_published_similarity() {
 #[test]
 fn too_long_text_is_refused_with_the_way_out() {
     let long = "word ".repeat(600);
-    let o = canao(&["embed", "short", &long]);
+    let o = run(&["embed", "short", &long]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains("512 positions") && err.contains("--truncate"), "{err}");
@@ -89,7 +76,7 @@ fn too_long_text_is_refused_with_the_way_out() {
 
 #[test]
 fn unknown_asset_lists_the_known_ones() {
-    let o = canao(&["assets", "fetch", "imagenet"]);
+    let o = run(&["assets", "fetch", "imagenet"]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(
@@ -100,9 +87,9 @@ fn unknown_asset_lists_the_known_ones() {
 
 #[test]
 fn run_prints_json_and_matches_the_interpreter() {
-    let cpu = canao(&["run", "--model", "minilm", "--threads", "2", "It's so sunny outside!"]);
+    let cpu = run(&["run", "--model", "minilm", "--threads", "2", "It's so sunny outside!"]);
     assert!(cpu.status.success(), "{}", stderr(&cpu));
-    let interp = canao(&["run", "--backend", "interp", "It's so sunny outside!"]);
+    let interp = run(&["run", "--backend", "interp", "It's so sunny outside!"]);
     let (a, b): (serde_json::Value, serde_json::Value) = (
         serde_json::from_str(&stdout(&cpu)).unwrap(),
         serde_json::from_str(&stdout(&interp)).unwrap(),
@@ -120,19 +107,19 @@ fn run_prints_json_and_matches_the_interpreter() {
         .fold(0.0, f64::max);
     assert!(worst < 1e-4, "{worst}");
 
-    let sparse = canao(&["run", "--sparsity", "0.8", "--block", "16x16", "It's so sunny outside!"]);
+    let sparse = run(&["run", "--sparsity", "0.8", "--block", "16x16", "It's so sunny outside!"]);
     let s: serde_json::Value = serde_json::from_str(&stdout(&sparse)).unwrap();
     assert_eq!(
         (s["sparsity"].as_f64(), s["block"].as_str()),
         (Some(0.8), Some("16x16"))
     );
-    let bad = canao(&["run", "--sparsity", "0.8", "--block", "16by16", "x"]);
+    let bad = run(&["run", "--sparsity", "0.8", "--block", "16by16", "x"]);
     assert!(!bad.status.success() && stderr(&bad).contains("16by16"));
 }
 
 #[test]
 fn bench_reports_every_field_the_issue_names() {
-    let o = canao(&["bench", "kernels", "--quick", "--json"]);
+    let o = run(&["bench", "kernels", "--quick", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for kernel in ["dense", "block", "pattern", "circulant"] {
@@ -154,20 +141,20 @@ fn bench_reports_every_field_the_issue_names() {
             assert!(!r[key].is_null(), "{key} missing in {r}");
         }
     }
-    let o = canao(&[
+    let o = run(&[
         "bench", "model", "--model", "minilm", "--seq", "32", "--runs", "20", "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["median_ms"].as_f64().unwrap() > 0.0 && v["runs"] == 20);
-    let o = canao(&["bench", "model", "--backend", "interp"]);
+    let o = run(&["bench", "model", "--backend", "interp"]);
     assert!(
         !o.status.success() && stderr(&o).contains("the oracle"),
         "{}",
         stderr(&o)
     );
     if !cfg!(feature = "wgpu") {
-        let o = canao(&["bench", "model", "--backend", "wgpu"]);
+        let o = run(&["bench", "model", "--backend", "wgpu"]);
         assert!(
             !o.status.success() && stderr(&o).contains("--features wgpu"),
             "{}",

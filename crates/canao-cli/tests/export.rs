@@ -1,30 +1,8 @@
 //! `canao export` and `canao run --bundle` as a user runs them.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn canao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("canao-cli-export-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{ok_json, run, scratch, stderr};
 
 const STUDENT: &str = "(layers: [
     (teacher: 0, heads: 8, ffn: 1024),
@@ -38,13 +16,13 @@ fn a_bundled_student_runs_like_the_student_and_refuses_damage() {
     std::fs::write(&arch, STUDENT).unwrap();
     let out = d.join("bundle");
     let (arch_s, out_s) = (arch.to_str().unwrap(), out.to_str().unwrap());
-    let e = json(&canao(&[
+    let e = ok_json(&run(&[
         "export", "--arch", arch_s, "--format", "bundle", "--out", out_s,
     ]));
     assert_eq!((e["format"].as_str(), e["layers"].as_u64()), (Some("bundle"), Some(2)));
     let text = "It's so sunny outside!";
-    let bundled = json(&canao(&["run", "--bundle", out_s, text]));
-    let direct = json(&canao(&["run", "--arch", arch_s, text]));
+    let bundled = ok_json(&run(&["run", "--bundle", out_s, text]));
+    let direct = ok_json(&run(&["run", "--arch", arch_s, text]));
     assert_eq!(bundled["embeddings"], direct["embeddings"]);
     assert_eq!(bundled["tokens"], direct["tokens"]);
     assert_eq!(bundled["bundle"].as_str(), Some(out_s));
@@ -52,7 +30,7 @@ fn a_bundled_student_runs_like_the_student_and_refuses_damage() {
     let weights = out.join("weights.safetensors");
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
-    let bad = canao(&["run", "--bundle", out_s, text]);
+    let bad = run(&["run", "--bundle", out_s, text]);
     assert!(!bad.status.success());
     assert!(
         stderr(&bad).contains("weights.safetensors") && stderr(&bad).contains("truncated"),
@@ -75,7 +53,7 @@ fn exports_the_best_architecture_of_a_search_report_as_onnx() {
     )
     .unwrap();
     let onnx = d.join("model.onnx");
-    let e = json(&canao(&[
+    let e = ok_json(&run(&[
         "export",
         "--from",
         report.to_str().unwrap(),
@@ -90,7 +68,7 @@ fn exports_the_best_architecture_of_a_search_report_as_onnx() {
         std::fs::metadata(&onnx).unwrap().len() > 40_000_000,
         "embeddings and two layers"
     );
-    let clash = canao(&[
+    let clash = run(&[
         "export", "--from", "r.json", "--arch", "a.ron", "--format", "onnx", "--out", "x",
     ]);
     assert!(!clash.status.success() && stderr(&clash).contains("--arch"));
@@ -101,7 +79,7 @@ fn exports_the_best_architecture_of_a_search_report_as_onnx() {
 fn an_unwritable_output_is_a_clear_error_and_leaves_nothing() {
     let d = scratch("unwritable");
     let out = d.join("no-such-folder").join("model.onnx");
-    let o = canao(&["export", "--format", "onnx", "--out", out.to_str().unwrap()]);
+    let o = run(&["export", "--format", "onnx", "--out", out.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("cannot write") && stderr(&o).contains("model.onnx"),
@@ -119,7 +97,7 @@ fn an_existing_output_is_kept_unless_forced() {
     let d = scratch("existing");
     let out = d.join("model.onnx");
     std::fs::write(&out, b"mine").unwrap();
-    let o = canao(&["export", "--format", "onnx", "--out", out.to_str().unwrap()]);
+    let o = run(&["export", "--format", "onnx", "--out", out.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&out).unwrap(), b"mine");

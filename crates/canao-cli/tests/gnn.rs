@@ -1,37 +1,17 @@
 //! `canao gnn` on a small random graph: train, attack, robust and the resumable eval grid, and
 //! bad input refused with errors that name it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use canao_gnn::features::Features;
 use canao_gnn::{Dataset, Graph};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn canao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
-
-fn ok(o: &Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "canao failed: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("canao-cli-gnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{ok, read_json, run, scratch};
 
 /// Two noisy communities of 30 nodes with community-leaning features, saved as a dataset file.
 fn graph_file(dir: &Path) -> PathBuf {
@@ -68,13 +48,11 @@ fn graph_file(dir: &Path) -> PathBuf {
 
 /// `canao gnn train` of 40 epochs on `file` into `out`.
 fn train(file: &str, out: &str, extra: &[&str]) -> Output {
-    canao(
-        &[
-            &["gnn", "train", "--dataset", file, "--epochs", "40", "--out", out],
-            extra,
-        ]
-        .concat(),
-    )
+    run(&[
+        &["gnn", "train", "--dataset", file, "--epochs", "40", "--out", out],
+        extra,
+    ]
+    .concat())
 }
 
 #[test]
@@ -92,7 +70,7 @@ fn train_reports_seeds_and_runs_through_the_ir() {
         return;
     }
     ok(&o1);
-    let r = json(&out.join("report.json"));
+    let r = read_json(&out.join("report.json"));
     assert_eq!(r["test_accuracy"]["per_seed"].as_array().unwrap().len(), 3);
     assert!(r["test_accuracy"]["mean"].as_f64().unwrap() > 0.7, "{r}");
     assert_eq!(r["ir_check"]["same_prediction"].as_f64(), Some(1.0), "{r}");
@@ -112,7 +90,7 @@ fn train_reports_seeds_and_runs_through_the_ir() {
     assert_eq!(lines(), 3);
     ok(&train(f, o, &["--seeds", "2"]));
     assert_eq!(
-        json(&out.join("report.json"))["test_accuracy"]["per_seed"]
+        read_json(&out.join("report.json"))["test_accuracy"]["per_seed"]
             .as_array()
             .unwrap()
             .len(),
@@ -145,23 +123,21 @@ fn attacks_write_their_flips_within_budget() {
             "--mode",
             mode,
         ];
-        ok(&canao(
+        ok(&run(&[
+            &args[..],
             &[
-                &args[..],
-                &[
-                    "--epochs",
-                    "40",
-                    "--pgd-steps",
-                    "10",
-                    "--zo-steps",
-                    "5",
-                    "--out",
-                    out.to_str().unwrap(),
-                ],
-            ]
-            .concat(),
-        ));
-        let r = json(&out.join("report.json"));
+                "--epochs",
+                "40",
+                "--pgd-steps",
+                "10",
+                "--zo-steps",
+                "5",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat()));
+        let r = read_json(&out.join("report.json"));
         let flips = r["flips"].as_u64().unwrap();
         assert!(flips > 0 && flips <= 15, "{method}: {flips} flips for a budget of 15");
         let lines = std::fs::read_to_string(out.join("flips.csv")).unwrap().lines().count() as u64;
@@ -171,7 +147,7 @@ fn attacks_write_their_flips_within_budget() {
             "{method}: {r}"
         );
         // The perturbation feeds back in as a poisoned graph.
-        let o = canao(&[
+        let o = run(&[
             "gnn",
             "train",
             "--dataset",
@@ -214,7 +190,7 @@ fn eval_grid_resumes_after_a_kill() {
         "--out",
         out.to_str().unwrap(),
     ];
-    let first = ok(&canao(&args));
+    let first = ok(&run(&args));
     let cells = std::fs::read_to_string(out.join("cells.jsonl")).unwrap();
     // 2 models x 2 attacks x 2 budgets evasion cells, each with a poisoning or transfer cell.
     assert_eq!(cells.lines().count(), 16, "{cells}");
@@ -239,7 +215,7 @@ fn eval_grid_resumes_after_a_kill() {
         format!("{}\n{{\"seed\": 0, \"trai", kept.join("\n")),
     )
     .unwrap();
-    let second = ok(&canao(&args));
+    let second = ok(&run(&args));
     assert_eq!(
         std::fs::read_to_string(out.join("cells.jsonl"))
             .unwrap()
@@ -256,7 +232,7 @@ fn bad_input_is_refused_with_its_name() {
     let file = graph_file(&dir);
     let f = file.to_str().unwrap();
     let err = |args: &[&str]| {
-        let o = canao(args);
+        let o = run(args);
         assert!(!o.status.success(), "{args:?} should fail");
         String::from_utf8_lossy(&o.stderr).into_owned()
     };

@@ -2,39 +2,11 @@
 //! folder, not the checkout, so the built-in spaces and profiles are what it finds.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
+mod common;
 
-fn canao_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A failure whose message contains every one of `words`.
-fn fails_with(o: &Output, words: &[&str]) -> String {
-    let err = text(&o.stderr);
-    assert!(!o.status.success(), "expected a failure, got: {}", text(&o.stdout));
-    for w in words {
-        assert!(err.contains(w), "`{w}` missing from: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    serde_json::from_str(&text(&o.stdout)).unwrap()
-}
+use common::{canao, fails_with, ok_json, repo, run_in, text};
 
 /// BERT-base's shape without its own heads (12) or depth (12): the teacher is outside it.
 fn narrow_space(dir: &Path) -> PathBuf {
@@ -54,7 +26,7 @@ fn a_search_runs_from_any_folder_and_resumes_only_to_extend() {
     let out = here.join("run");
     let out_s = out.to_str().unwrap();
     let space = narrow_space(here);
-    let o = canao_in(
+    let o = run_in(
         here,
         &[
             "search",
@@ -82,14 +54,14 @@ fn a_search_runs_from_any_folder_and_resumes_only_to_extend() {
     assert!(!out.join("run.ron.tmp").exists());
 
     // The run's settings are its run.ron's: another strategy is refused by name ...
-    let o = canao_in(here, &["search", "--resume", out_s, "--strategy", "rl", "--seed", "4"]);
+    let o = run_in(here, &["search", "--resume", out_s, "--strategy", "rl", "--seed", "4"]);
     fails_with(&o, &["--strategy, --seed", "run.ron"]);
     // ... a budget below what is logged too, and a larger one extends the run.
     fails_with(
-        &canao_in(here, &["search", "--resume", out_s, "--budget", "1"]),
+        &run_in(here, &["search", "--resume", out_s, "--budget", "1"]),
         &["2 evaluations"],
     );
-    let o = canao_in(here, &["search", "--resume", out_s, "--budget", "3"]);
+    let o = run_in(here, &["search", "--resume", out_s, "--budget", "3"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
         text(&o.stdout).contains("3 evaluations (1 in this session)"),
@@ -100,7 +72,7 @@ fn a_search_runs_from_any_folder_and_resumes_only_to_extend() {
     // A corrupt log is found before anything is loaded.
     let log = std::fs::read_to_string(out.join("log.jsonl")).unwrap();
     std::fs::write(out.join("log.jsonl"), log.replacen("\"reward\"", "\"rewrd\"", 1)).unwrap();
-    let err = fails_with(&canao_in(here, &["search", "--resume", out_s]), &["log.jsonl:1:"]);
+    let err = fails_with(&run_in(here, &["search", "--resume", out_s]), &["log.jsonl:1:"]);
     assert!(!err.contains("latency-only"), "the evaluator was built first: {err}");
 }
 
@@ -117,9 +89,9 @@ fn built_in_names_resolve_anywhere_and_unknown_names_list_them() {
             "--arch",
             student.to_str().unwrap(),
         ];
-        canao_in(here, &[&args[..], extra].concat())
+        run_in(here, &[&args[..], extra].concat())
     };
-    assert!(json(&predict(&["--json"]))["latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(ok_json(&predict(&["--json"]))["latency_ms"].as_f64().unwrap() > 0.0);
     // A profile under the working folder's device-profiles/ wins over the built-in of its name.
     std::fs::create_dir(here.join("device-profiles")).unwrap();
     let edited = std::fs::read_to_string(repo("device-profiles/snapdragon-855.ron"))
@@ -128,11 +100,11 @@ fn built_in_names_resolve_anywhere_and_unknown_names_list_them() {
     std::fs::write(here.join("device-profiles/snapdragon-855.ron"), edited).unwrap();
     let o = predict(&[]);
     fails_with(&o, &["device-profiles/snapdragon-855.ron", "units[0].cores"]);
-    let o = canao_in(here, &["search", "--device", "pixel-9"]);
+    let o = run_in(here, &["search", "--device", "pixel-9"]);
     fails_with(&o, &["pixel-9", "snapdragon-855", "rt3-reference"]);
-    let o = canao_in(here, &["search", "--space", "tiny"]);
+    let o = run_in(here, &["search", "--space", "tiny"]);
     fails_with(&o, &["tiny", "minilm", "bert-base"]);
-    let o = canao_in(here, &["search", "--space", "missing/space.ron"]);
+    let o = run_in(here, &["search", "--space", "missing/space.ron"]);
     fails_with(&o, &["missing/space.ron"]);
 }
 
@@ -140,7 +112,7 @@ fn built_in_names_resolve_anywhere_and_unknown_names_list_them() {
 fn inspect_reads_student_files_and_the_files_own_length() {
     let scratch = tempfile::tempdir().unwrap();
     let here = scratch.path();
-    let flops = |args: &[&str]| json(&canao_in(here, args))["flops"].as_u64().unwrap();
+    let flops = |args: &[&str]| ok_json(&run_in(here, args))["flops"].as_u64().unwrap();
     let student = repo("archs/minilm-student.ron");
     let student = student.to_str().unwrap();
     let teacher = flops(&["inspect", "--model", "minilm", "--json"]);
@@ -155,18 +127,18 @@ fn inspect_reads_student_files_and_the_files_own_length() {
     assert_eq!(own, flops(&["inspect", "--arch", bert, "--seq", "64", "--json"]));
     assert!(own < flops(&["inspect", "--arch", bert, "--seq", "128", "--json"]));
     fails_with(
-        &canao_in(here, &["inspect", "--arch", bert, "--seq", "600"]),
+        &run_in(here, &["inspect", "--arch", bert, "--seq", "600"]),
         &["512 positions"],
     );
     fails_with(
-        &canao_in(here, &["inspect", "--model", "lenet5", "--seq", "8"]),
+        &run_in(here, &["inspect", "--model", "lenet5", "--seq", "8"]),
         &["--seq"],
     );
 }
 
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canao"))
+    let mut child = canao()
         .args(["inspect", "--model", "minilm", "--text"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -184,19 +156,19 @@ fn negative_numbers_and_odd_flags_get_errors_that_name_them() {
     let scratch = tempfile::tempdir().unwrap();
     let here = scratch.path();
     fails_with(
-        &canao_in(here, &["search", "--latency-ms", "-5"]),
+        &run_in(here, &["search", "--latency-ms", "-5"]),
         &["--latency-ms", "-5"],
     );
-    fails_with(&canao_in(here, &["search", "--time-limit", "-1"]), &["--time-limit"]);
+    fails_with(&run_in(here, &["search", "--time-limit", "-1"]), &["--time-limit"]);
     fails_with(
-        &canao_in(here, &["run", "--sparsity", "-0.1", "hi"]),
+        &run_in(here, &["run", "--sparsity", "-0.1", "hi"]),
         &["--sparsity", "-0.1"],
     );
     fails_with(
-        &canao_in(here, &["embed", "--threads", "0", "hi"]),
+        &run_in(here, &["embed", "--threads", "0", "hi"]),
         &["threads must be at least 1"],
     );
-    fails_with(&canao_in(here, &["run", "--block", "16x16", "hi"]), &["--sparsity"]);
+    fails_with(&run_in(here, &["run", "--block", "16x16", "hi"]), &["--sparsity"]);
 }
 
 #[test]
@@ -206,7 +178,7 @@ fn an_unwritable_output_folder_is_found_before_the_teacher_is_loaded() {
     std::fs::write(here.join("file"), "").unwrap();
     let out = here.join("file").join("run");
     let err = fails_with(
-        &canao_in(here, &["search", "--out", out.to_str().unwrap()]),
+        &run_in(here, &["search", "--out", out.to_str().unwrap()]),
         &["output folder"],
     );
     assert!(!err.contains("embedding"), "{err}");
@@ -214,7 +186,7 @@ fn an_unwritable_output_folder_is_found_before_the_teacher_is_loaded() {
 
 #[test]
 fn assets_list_says_where_each_asset_comes_from() {
-    let o = canao_in(&repo(""), &["assets", "list"]);
+    let o = run_in(&repo(""), &["assets", "list"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let line = out

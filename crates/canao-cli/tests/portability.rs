@@ -2,24 +2,21 @@
 //! exist is an error naming the variable; a host profile fitted on another CPU is refused (or,
 //! with --other-host, used with a warning); the phone profile's coefficients say they are derived.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
+mod common;
 
+use common::{repo, text};
+
+/// canao in `dir` with `CANAO_CPU_ISA` set to `isa`, or unset.
 fn canao(dir: &Path, isa: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_canao"));
+    let mut c = common::canao();
     c.current_dir(dir).args(args).env_remove("CANAO_CPU_ISA");
     if let Some(isa) = isa {
         c.env("CANAO_CPU_ISA", isa);
     }
     c.output().expect("canao runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

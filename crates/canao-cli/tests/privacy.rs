@@ -2,24 +2,12 @@
 //! report's figures against its log, a rerun with more rounds extending the run, and typed
 //! errors for bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn canao() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_canao"));
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
+mod common;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("canao-cli-privacy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{canao, fails_with, fresh_dir, ok, read_json};
 
 /// `canao privacy fl` on the digits with 3 clients, 1 local epoch and the adversary.
 fn fl_command(out: &Path, extra: &[&str]) -> Command {
@@ -44,18 +32,13 @@ fn fl(out: &Path, extra: &[&str]) -> Output {
     fl_command(out, extra).output().unwrap()
 }
 
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
 fn err(o: &Output) -> String {
-    assert!(!o.status.success(), "should have failed");
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    fails_with(o, &[])
 }
 
 #[test]
 fn federated_run_writes_its_folder_and_extends_with_more_rounds() {
-    let out = tmp("run");
+    let out = fresh_dir("run");
     ok(&fl(&out, &["--rounds", "2", "--density", "0.05"]));
     for f in [
         "config.json",
@@ -72,7 +55,7 @@ fn federated_run_writes_its_folder_and_extends_with_more_rounds() {
         assert!(out.join(f).exists(), "{f} missing");
     }
     assert_eq!(std::fs::metadata(out.join("keys.bin")).unwrap().len(), 3 * 32);
-    let r = json(&out.join("report.json"));
+    let r = read_json(&out.join("report.json"));
     assert_eq!(r["rounds_done"], 2);
     let (up, dense_up) = (r["bytes_up"].as_f64().unwrap(), r["dense_bytes_up"].as_f64().unwrap());
     assert!(up < 0.12 * dense_up, "sparse {up} against dense {dense_up}");
@@ -88,7 +71,7 @@ fn federated_run_writes_its_folder_and_extends_with_more_rounds() {
     let after = std::fs::read_to_string(out.join("rounds.jsonl")).unwrap();
     assert!(after.starts_with(&before));
     assert_eq!(after.lines().count(), 6);
-    assert_eq!(json(&out.join("report.json"))["rounds_done"], 3);
+    assert_eq!(read_json(&out.join("report.json"))["rounds_done"], 3);
     // Another setting is another run.
     let e = err(&fl(&out, &["--rounds", "3", "--density", "0.05", "--seed", "9"]));
     assert!(e.contains("holds a different run") && e.contains("fl.seed"), "{e}");
@@ -109,7 +92,7 @@ fn rounds_without_time(dir: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result() {
-    let base = tmp("kill");
+    let base = fresh_dir("kill");
     std::fs::create_dir_all(&base).unwrap();
     let keys = base.join("keys.bin");
     std::fs::write(&keys, (0..96u8).collect::<Vec<_>>()).unwrap();
@@ -147,7 +130,7 @@ fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result() {
 
 #[test]
 fn bad_input_is_a_typed_error_naming_it() {
-    let out = tmp("bad");
+    let out = fresh_dir("bad");
     let e = err(&fl(&out.join("a"), &["--density", "0"]));
     assert!(e.contains("density") && e.contains("(0, 1]"), "{e}");
     let e = err(&fl(&out.join("b"), &["--density", "1.5"]));
@@ -202,7 +185,7 @@ fn mia(out: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn membership_inference_reports_every_attack_on_every_target() {
-    let out = tmp("mia");
+    let out = fresh_dir("mia");
     ok(&mia(&out, &[]));
     for f in [
         "attacks.jsonl",
@@ -214,7 +197,7 @@ fn membership_inference_reports_every_attack_on_every_target() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    let r = json(&out.join("report.json"));
+    let r = read_json(&out.join("report.json"));
     let rows = r["attacks"].as_array().unwrap();
     assert_eq!(rows.len(), 9, "dense, pruned-50 and dp-sgd, three attacks each");
     assert!(r["dp_sgd_spent"]["epsilon"].as_f64().unwrap() > 0.0, "{r}");
@@ -243,7 +226,7 @@ fn membership_inference_reports_every_attack_on_every_target() {
     ] {
         let o = canao()
             .args(["privacy", "mia", "--task", "digits", "--out"])
-            .arg(tmp("mia-bad"))
+            .arg(fresh_dir("mia-bad"))
             .args(args)
             .output()
             .unwrap();
@@ -282,7 +265,7 @@ fn leak(out: &Path, set: &[(&str, &str)]) -> Output {
 
 #[test]
 fn gradient_leakage_reports_both_attacks_per_phase_and_resumes() {
-    let out = tmp("leak");
+    let out = fresh_dir("leak");
     ok(&leak(&out, &[]));
     for f in [
         "config.json",
@@ -298,7 +281,7 @@ fn gradient_leakage_reports_both_attacks_per_phase_and_resumes() {
     }
     let png = std::fs::read(out.join("grid-sigmoid-uniform-d1.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
-    let r = json(&out.join("report.json"));
+    let r = read_json(&out.join("report.json"));
     let summary = r["summary"].as_array().unwrap();
     assert_eq!(summary.len(), 8, "2 phases x 2 densities x 2 attacks: {r}");
     for s in summary {
@@ -331,7 +314,7 @@ fn gradient_leakage_reports_both_attacks_per_phase_and_resumes() {
         ("--optimiser", "sgd", "sgd"),
         ("--images", "100000", "--images"),
     ] {
-        let e = err(&leak(&tmp("leak-bad"), &[(flag, value)]));
+        let e = err(&leak(&fresh_dir("leak-bad"), &[(flag, value)]));
         assert!(e.contains(want), "{want}: {e}");
     }
 }

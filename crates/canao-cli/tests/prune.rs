@@ -2,23 +2,10 @@
 //! every file, the rate asked for, one table row per method and rate, typed errors for bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn canao() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_canao"));
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
+mod common;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("canao-cli-prune-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{canao, fresh_dir, read_json};
 
 fn prune(runs: &Path, method: &str, from: Option<&Path>) -> PathBuf {
     let out = runs.join(method);
@@ -36,7 +23,7 @@ fn prune(runs: &Path, method: &str, from: Option<&Path>) -> PathBuf {
 
 #[test]
 fn prune_runs_compare_side_by_side() {
-    let runs = tmp("runs");
+    let runs = fresh_dir("runs");
     // The first run trains its dense model; the others prune that one.
     let slr = prune(&runs, "slr", None);
     let dense = slr.join("dense");
@@ -54,7 +41,7 @@ fn prune_runs_compare_side_by_side() {
         ] {
             assert!(dir.join(f).exists(), "{method}: {f} missing");
         }
-        let r = json(&dir.join("report.json"));
+        let r = read_json(&dir.join("report.json"));
         let p = &r["pruning"];
         // Irregular pruning of every weight at 4x: 61,470 LeNet-5 weights keep round(n / 4) each.
         let rate = p["compression_pruned_layers"].as_f64().unwrap();
@@ -96,7 +83,7 @@ fn bad_input_gets_an_error_naming_it() {
         ),
     ];
     for (args, want) in cases {
-        let out = tmp("bad");
+        let out = fresh_dir("bad");
         let o = canao()
             .args(["prune", "--task", "digits"])
             .args(args)
@@ -110,12 +97,9 @@ fn bad_input_gets_an_error_naming_it() {
     }
     let o = canao()
         .args(["compare-pruning", "--runs"])
-        .arg(tmp("empty-missing"))
+        .arg(fresh_dir("empty-missing"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("canao-cli-prune-empty-missing"),
-        "{err}"
-    );
+    assert!(!o.status.success() && err.contains("canao-cli-empty-missing"), "{err}");
 }

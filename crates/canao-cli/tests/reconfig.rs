@@ -2,31 +2,14 @@
 //! reconfigurable one switches (once per level change), and bad traces or settings are refused
 //! naming what is wrong. No timing is asserted.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn canao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("canao-reconfig-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use common::{fresh_dir, run_in_repo, stderr};
 
 #[test]
 fn a_shipped_trace_replays_against_the_three_models() {
     let dir = fresh_dir("thermal");
-    let o = canao(&[
+    let o = run_in_repo(&[
         "reconfig",
         "replay",
         "--trace",
@@ -70,7 +53,7 @@ fn bad_traces_and_settings_are_refused() {
     let trace = dir.join("t.csv");
     std::fs::write(&trace, "0,level,0\n10,request,50\n20,level,7\n").unwrap();
     let out = dir.join("out");
-    let o = canao(&[
+    let o = run_in_repo(&[
         "reconfig",
         "replay",
         "--trace",
@@ -84,7 +67,7 @@ fn bad_traces_and_settings_are_refused() {
         "{}",
         stderr(&o)
     );
-    let o = canao(&[
+    let o = run_in_repo(&[
         "reconfig",
         "replay",
         "--trace",

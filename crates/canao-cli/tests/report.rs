@@ -6,31 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn canao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
+mod common;
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "canao failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::{fails_with, ok, read_json, run};
 
 /// A small real run: `canao gnn train` on a synthetic citation graph.
 fn gnn_run(dir: &Path) -> PathBuf {
     let graph = dir.join("graph.safetensors");
     let out = dir.join("run");
     let (g, o) = (graph.to_str().unwrap(), out.to_str().unwrap());
-    ok(&canao(&[
+    ok(&run(&[
         "gnn", "synth", "--nodes", "1600", "--edges", "4000", "--out", g,
     ]));
-    ok(&canao(&[
+    ok(&run(&[
         "gnn",
         "train",
         "--dataset",
@@ -147,17 +135,17 @@ fn figure(value: f64) -> String {
     f.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn report_of(run: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
+fn report_of(folder: &Path) -> serde_json::Value {
+    read_json(&folder.join("report.json"))
 }
 
 #[test]
 fn a_run_gets_a_page_that_a_browser_shows_whole() {
     let scratch = tempfile::tempdir().unwrap();
-    let run = gnn_run(scratch.path());
-    let page = run.join("index.html");
+    let folder = gnn_run(scratch.path());
+    let page = folder.join("index.html");
     assert!(page.is_file(), "the run writes its own page");
-    let mean = figure(report_of(&run)["test_accuracy"]["mean"].as_f64().unwrap());
+    let mean = figure(report_of(&folder)["test_accuracy"]["mean"].as_f64().unwrap());
     let Some(dom) = browser_checks(&page, scratch.path()) else {
         let html = std::fs::read_to_string(&page).unwrap();
         assert!(html.contains("test_accuracy.mean") && html.contains("<svg"));
@@ -179,7 +167,7 @@ fn a_run_gets_a_page_that_a_browser_shows_whole() {
 fn calibration_and_trace_replay_runs_get_pages_too() {
     let scratch = tempfile::tempdir().unwrap();
     let (profile, calibration) = (scratch.path().join("p.ron"), scratch.path().join("calibration"));
-    ok(&canao(&[
+    ok(&run(&[
         "profile",
         "--quick",
         "--rounds",
@@ -196,7 +184,7 @@ fn calibration_and_trace_replay_runs_get_pages_too() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../device-profiles/traces/thermal-throttle.csv"
     );
-    ok(&canao(&[
+    ok(&run(&[
         "reconfig",
         "replay",
         "--trace",
@@ -208,7 +196,7 @@ fn calibration_and_trace_replay_runs_get_pages_too() {
     ]));
     let mape = figure(report_of(&calibration)["totals_held_out"]["mape"].as_f64().unwrap());
     let events = report_of(&replay)["events"].as_u64().unwrap().to_string();
-    for (run, kind, headline, table) in [
+    for (folder, kind, headline, table) in [
         (
             &calibration,
             "latency calibration run",
@@ -217,7 +205,7 @@ fn calibration_and_trace_replay_runs_get_pages_too() {
         ),
         (&replay, "DVFS trace replay run", ("events", events), "replay.jsonl"),
     ] {
-        let page = run.join("index.html");
+        let page = folder.join("index.html");
         let html = std::fs::read_to_string(&page).unwrap();
         assert!(html.contains(kind), "{} does not say it is a {kind}", page.display());
         assert!(
@@ -245,31 +233,26 @@ fn calibration_and_trace_replay_runs_get_pages_too() {
 #[test]
 fn a_folder_with_missing_or_broken_files_still_gets_a_page_that_says_so() {
     let scratch = tempfile::tempdir().unwrap();
-    let run = gnn_run(scratch.path());
-    let dir = run.to_str().unwrap();
-    std::fs::remove_file(run.join("curve.svg")).unwrap();
-    std::fs::write(run.join("report.json"), "{ \"test_accuracy\": ").unwrap();
-    let mut log = std::fs::read_to_string(run.join("seeds.jsonl")).unwrap();
+    let folder = gnn_run(scratch.path());
+    let dir = folder.to_str().unwrap();
+    std::fs::remove_file(folder.join("curve.svg")).unwrap();
+    std::fs::write(folder.join("report.json"), "{ \"test_accuracy\": ").unwrap();
+    let mut log = std::fs::read_to_string(folder.join("seeds.jsonl")).unwrap();
     log.push_str("{\"seed\": 9, \"torn");
-    std::fs::write(run.join("seeds.jsonl"), log).unwrap();
-    ok(&canao(&["report", dir]));
-    let html = std::fs::read_to_string(run.join("index.html")).unwrap();
+    std::fs::write(folder.join("seeds.jsonl"), log).unwrap();
+    ok(&run(&["report", dir]));
+    let html = std::fs::read_to_string(folder.join("index.html")).unwrap();
     assert!(html.contains("report.json does not parse"), "{html:.2000}");
     assert!(html.contains("seeds.jsonl: 1 line(s) do not parse"));
     assert!(!html.contains("<svg"), "curve.svg was removed");
 
-    std::fs::remove_file(run.join("report.json")).unwrap();
-    ok(&canao(&["report", dir]));
-    let html = std::fs::read_to_string(run.join("index.html")).unwrap();
+    std::fs::remove_file(folder.join("report.json")).unwrap();
+    ok(&run(&["report", dir]));
+    let html = std::fs::read_to_string(folder.join("index.html")).unwrap();
     assert!(html.contains("No report.json yet") && html.contains("Missing: report.json"));
 
-    let o = canao(&["report", scratch.path().join("nope").to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("nope") && err.contains("not a run folder"),
-        "{err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
+    let o = run(&["report", scratch.path().join("nope").to_str().unwrap()]);
+    fails_with(&o, &["nope", "not a run folder"]);
 }
 
 #[test]
@@ -278,7 +261,7 @@ fn a_profiled_model_bench_gets_per_kernel_bars_and_a_page() {
     let out = scratch.path().join("bench");
     let o = out.to_str().unwrap();
     let args = ["bench", "model", "--seq", "16", "--runs", "20", "--profile", "--out", o];
-    ok(&canao(&args));
+    ok(&run(&args));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert!(report["kernels_ms"]["linear/dense"].as_f64().unwrap() > 0.0, "{report}");

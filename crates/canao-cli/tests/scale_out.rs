@@ -3,38 +3,22 @@
 //! killed with SIGKILL lose and repeat nothing; bad URLs and logins are refused clearly.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use canao_store::TempCluster;
 
-fn canao() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_canao"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    c
-}
+mod common;
 
-fn run(args: &[&str]) -> Output {
-    canao().args(args).output().expect("canao runs")
-}
+use common::{canao_in_repo, fresh_dir, run_in_repo, stderr};
 
 fn spawn(args: &[&str]) -> Child {
-    canao()
+    canao_in_repo()
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("canao starts")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("canao-scale-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 /// The latency-only BERT-base space: cheap candidates, no assets needed.
@@ -134,7 +118,7 @@ fn worker_args<'a>(url: &'a str, name: &'a str, hold_ms: &'a str) -> [&'a str; 1
 
 fn file_run(name: &str) -> (PathBuf, Outcome) {
     let dir = fresh_dir(name);
-    let o = run(&strs(&with(search_args(&dir), &["--parallel", "2"])));
+    let o = run_in_repo(&strs(&with(search_args(&dir), &["--parallel", "2"])));
     assert!(o.status.success(), "{}", stderr(&o));
     let expected = outcome(&dir);
     assert_eq!(expected.1.len(), 16);
@@ -164,7 +148,7 @@ fn a_driver_and_two_workers_give_the_file_logs_run() {
             ])
         })
         .collect();
-    let o = run(&strs(&with(search_args(&dir), &["--storage", &url, "--parallel", "0"])));
+    let o = run_in_repo(&strs(&with(search_args(&dir), &["--storage", &url, "--parallel", "0"])));
     assert!(o.status.success(), "{}", stderr(&o));
     for w in workers {
         let out = w.wait_with_output().unwrap();
@@ -218,7 +202,7 @@ fn killed_workers_and_a_killed_driver_lose_and_repeat_nothing() {
     steady.kill().unwrap();
     steady.wait().unwrap();
     let steady = spawn(&steady_args);
-    let o = run(&[
+    let o = run_in_repo(&[
         "search",
         "--resume",
         dir.to_str().unwrap(),
@@ -264,29 +248,29 @@ fn bad_storage_settings_are_refused_clearly() {
     };
     let dir = fresh_dir("bad");
     let wrong = pg.url("postgres").replace(canao_store::PASSWORD, "wrong");
-    let o = run(&strs(&with(search_args(&dir), &["--storage", &wrong])));
+    let o = run_in_repo(&strs(&with(search_args(&dir), &["--storage", &wrong])));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("refused the login"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("wrong"), "no password in messages: {}", stderr(&o));
 
-    let o = run(&["worker", "--storage", "mysql://db"]);
+    let o = run_in_repo(&["worker", "--storage", "mysql://db"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a PostgreSQL URL"), "{}", stderr(&o));
 
-    let o = run(&strs(&with(search_args(&dir), &["--parallel", "0"])));
+    let o = run_in_repo(&strs(&with(search_args(&dir), &["--parallel", "0"])));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--storage"), "{}", stderr(&o));
 
     // A run kept in PostgreSQL resumes only with its URL.
     let url = pg.create_database("bad").unwrap();
-    let o = run(&strs(&with(search_args(&dir), &["--storage", &url, "--parallel", "2"])));
+    let o = run_in_repo(&strs(&with(search_args(&dir), &["--storage", &url, "--parallel", "2"])));
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&["search", "--resume", dir.to_str().unwrap(), "--budget", "20"]);
+    let o = run_in_repo(&["search", "--resume", dir.to_str().unwrap(), "--budget", "20"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("give --storage"), "{}", stderr(&o));
     // A new run over its folder would rewrite the settings the study replays with: refused.
     std::fs::remove_file(dir.join("log.jsonl")).unwrap();
-    let o = run(&strs(&with(search_args(&dir), &["--storage", &url])));
+    let o = run_in_repo(&strs(&with(search_args(&dir), &["--storage", &url])));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
@@ -320,7 +304,7 @@ fn a_comparison_through_postgres_gives_the_file_logs_runs() {
         args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };
     let file = fresh_dir("compare-file");
-    let o = run(&strs(&compare(&file, &[])));
+    let o = run_in_repo(&strs(&compare(&file, &[])));
     assert!(o.status.success(), "{}", stderr(&o));
 
     // Both runs are queued at once; one worker serves every study and stops when none is open.

@@ -1,28 +1,14 @@
 //! `canao search` as a user runs it: every output file, a killed run resumed, bad input refused.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn canao(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canao"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(args)
-        .output()
-        .expect("canao runs")
-}
+mod common;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("canao-search-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use common::{fresh_dir, read_json, run_in_repo, stderr};
 
 fn small_search(out: &Path) -> Output {
-    canao(&[
+    run_in_repo(&[
         "search",
         "--strategy",
         "evolution",
@@ -45,7 +31,7 @@ fn small_search(out: &Path) -> Output {
 }
 
 fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+    read_json(&dir.join("report.json"))
 }
 
 #[test]
@@ -85,7 +71,7 @@ fn search_writes_its_outputs_and_a_killed_run_resumes() {
     )
     .unwrap();
     std::fs::remove_file(dir.join("report.json")).unwrap();
-    let o = canao(&["search", "--resume", dir.to_str().unwrap(), "--distill-top", "0"]);
+    let o = run_in_repo(&["search", "--resume", dir.to_str().unwrap(), "--distill-top", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 evaluations logged before"), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("(2 in this session)"));
@@ -109,7 +95,7 @@ fn search_writes_its_outputs_and_a_killed_run_resumes() {
 
 #[test]
 fn bad_search_settings_are_refused_clearly() {
-    let o = canao(&["search", "--strategy", "annealing"]);
+    let o = run_in_repo(&["search", "--strategy", "annealing"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("zeroth-order"),
@@ -117,7 +103,7 @@ fn bad_search_settings_are_refused_clearly() {
         stderr(&o)
     );
 
-    let o = canao(&["search", "--latency-ms=-3", "--out", fresh_dir("neg").to_str().unwrap()]);
+    let o = run_in_repo(&["search", "--latency-ms=-3", "--out", fresh_dir("neg").to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--latency-ms"), "{}", stderr(&o));
 
@@ -127,12 +113,12 @@ fn bad_search_settings_are_refused_clearly() {
         "(version: 1, name: \"x\", teacher: Minilm, seq: 128, layers: (0, 9))",
     )
     .unwrap();
-    let o = canao(&["search", "--space", space.to_str().unwrap()]);
+    let o = run_in_repo(&["search", "--space", space.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains(space.to_str().unwrap()), "{}", stderr(&o));
     let _ = std::fs::remove_file(&space);
 
-    let o = canao(&["search", "--resume", fresh_dir("nothing").to_str().unwrap()]);
+    let o = run_in_repo(&["search", "--resume", fresh_dir("nothing").to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("run.ron"), "{}", stderr(&o));
 }
@@ -140,7 +126,7 @@ fn bad_search_settings_are_refused_clearly() {
 #[test]
 fn an_architecture_only_space_runs_a_latency_only_search() {
     let dir = fresh_dir("bert-base");
-    let o = canao(&[
+    let o = run_in_repo(&[
         "search",
         "--space",
         "search-spaces/bert-base.ron",

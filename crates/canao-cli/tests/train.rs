@@ -2,23 +2,15 @@
 //! after `kill -9` that ends like an uninterrupted run, and typed errors for bad input.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn canao() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_canao"));
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
+mod common;
+
+use common::{canao, fresh_dir, read_json};
 
 fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("canao-cli-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    read_json(&dir.join("report.json"))
 }
 
 const ARGS: [&str; 8] = [
@@ -34,7 +26,7 @@ const ARGS: [&str; 8] = [
 
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result() {
-    let whole = tmp("whole");
+    let whole = fresh_dir("whole");
     let o = canao().args(ARGS).args(["3", "--out"]).arg(&whole).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for f in [
@@ -52,7 +44,7 @@ fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result() {
         serde_json::from_str(&std::fs::read_to_string(whole.join("split.json")).unwrap()).unwrap();
     assert_eq!(split["sizes"]["test"], 270);
 
-    let killed = tmp("killed");
+    let killed = fresh_dir("killed");
     let mut child = canao()
         .args(ARGS)
         .args(["3", "--out"])
@@ -115,14 +107,19 @@ fn bad_input_gets_an_error_naming_it() {
         ),
     ];
     for (args, want) in cases {
-        let o = canao().args(args).args(["--out"]).arg(tmp("bad")).output().unwrap();
+        let o = canao()
+            .args(args)
+            .args(["--out"])
+            .arg(fresh_dir("bad"))
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains(want), "{args:?}: {err}");
     }
     // A student outside the teacher is refused before a run folder is made.
     let student = std::env::temp_dir().join(format!("canao-bad-student-{}.ron", std::process::id()));
     std::fs::write(&student, "(layers: [(teacher: 0, heads: 13, ffn: 100)])").unwrap();
-    let out = tmp("bad-student");
+    let out = fresh_dir("bad-student");
     let o = canao()
         .args(["train", "--arch"])
         .arg(&student)

@@ -116,8 +116,9 @@ impl Target {
     /// kept entries, and how many entries that is.
     fn layer_sq(&self, dummy: &[Vec<f64>], layer: usize) -> (f64, usize) {
         let (mut sq, mut n) = (0.0, 0usize);
-        for t in 2 * layer..(2 * layer + 2).min(dummy.len()) {
-            for ((d, g), &m) in dummy[t].iter().zip(&self.grads[t]).zip(&self.mask[t]) {
+        let tensors = dummy.iter().zip(&self.grads).zip(&self.mask).skip(2 * layer).take(2);
+        for ((dummy, grads), mask) in tensors {
+            for ((d, g), &m) in dummy.iter().zip(grads).zip(mask) {
                 if m {
                     sq += (d - g).powi(2);
                     n += 1;
