@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use canao_compress::{CandidateConfig, with_pattern_sets};
 use canao_cpu::{CpuRuntime, Isa, Reconfigurable};
-use canao_interp::testing::random_weights;
+use canao_interp::random::random_weights;
 use canao_ir::builders::BertArch;
 use canao_ir::{Graph, Schedule, Weights};
 use rand::SeedableRng;

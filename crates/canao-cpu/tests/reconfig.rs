@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use canao_compress::{CandidateConfig, with_pattern_sets};
 use canao_cpu::{CpuRuntime, Isa, Reconfigurable};
 use canao_interp::Interpreter;
-use canao_interp::testing::{random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer};
 use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
 use canao_tensor::{Tensor, tolerance};

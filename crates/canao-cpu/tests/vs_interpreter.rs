@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use canao_cpu::{CpuExe, CpuRuntime, Isa};
 use canao_interp::Interpreter;
-use canao_interp::testing::{linear_graph, random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch};
 use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
 use canao_tensor::{Tensor, tolerance};
+use canao_testing::linear_graph;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,7 +1,7 @@
 //! The work the plan reports lines up with what the executor times, and counts what it should.
 
 use canao_cpu::{CpuRuntime, FEATURES};
-use canao_interp::testing::{random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, LinearArch};
 use canao_ir::{Activation, BitMask, Runtime, Schedule, Sparsity};
 use rand::SeedableRng;

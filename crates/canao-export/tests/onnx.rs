@@ -123,7 +123,7 @@ fn tract_matches_the_interpreter_at_two_lengths_and_batch_two() {
     let mut rng = StdRng::seed_from_u64(7);
     let sparsity = structures(&mut rng);
     let g = graph_at(1, &sparsity);
-    let weights = canao_interp::testing::random_weights(&g, &mut rng);
+    let weights = canao_interp::random::random_weights(&g, &mut rng);
     let bytes = encode(&to_onnx(&g, &weights, &BERT_OUTPUTS).unwrap()).unwrap();
     let model = tract_model(&bytes);
     let mut worst = 0.0f32;
@@ -154,7 +154,7 @@ fn sparse_weights_are_stored_dense_with_their_zeros_and_linear_ones_transposed()
     let mut rng = StdRng::seed_from_u64(3);
     let sparsity = structures(&mut rng);
     let g = graph_at(1, &sparsity);
-    let weights = canao_interp::testing::random_weights(&g, &mut rng);
+    let weights = canao_interp::random::random_weights(&g, &mut rng);
     let model = to_onnx(&g, &weights, &BERT_OUTPUTS).unwrap();
     let graph = model.graph.as_ref().unwrap();
     let init = |name: &str| graph.initializer.iter().find(|t| t.name == name).unwrap();
@@ -180,7 +180,7 @@ fn unmapped_ops_name_the_node() {
     }
     .build()
     .unwrap();
-    let w = canao_interp::testing::random_weights(&g, &mut StdRng::seed_from_u64(1));
+    let w = canao_interp::random::random_weights(&g, &mut StdRng::seed_from_u64(1));
     let err = to_onnx(&g, &w, &["logits"]).unwrap_err();
     assert!(matches!(err, ExportError::Unmapped { .. }), "{err}");
     let msg = err.to_string();
@@ -190,7 +190,7 @@ fn unmapped_ops_name_the_node() {
 #[test]
 fn missing_weights_name_the_tensor() {
     let g = graph_at(1, &BTreeMap::new());
-    let full = canao_interp::testing::random_weights(&g, &mut StdRng::seed_from_u64(1));
+    let full = canao_interp::random::random_weights(&g, &mut StdRng::seed_from_u64(1));
     let mut w = Weights::new();
     for (name, v) in full.iter().filter(|(n, _)| *n != "enc.1.ffn.out.b") {
         w.insert(name.clone(), v.clone());
@@ -212,7 +212,7 @@ fn classifier_exports_logits_that_tract_agrees_with() {
         Pipeline::standard().run(&mut g).unwrap();
         g
     };
-    let w = canao_interp::testing::random_weights(&build(1), &mut rng);
+    let w = canao_interp::random::random_weights(&build(1), &mut rng);
     let [hidden, sentence] = BERT_OUTPUTS;
     let bytes = encode(&to_onnx(&build(1), &w, &[hidden, sentence, "logits"]).unwrap()).unwrap();
     let model = tract_model(&bytes);

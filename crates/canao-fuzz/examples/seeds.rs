@@ -22,7 +22,7 @@ fn corpus(target: &str) -> PathBuf {
 fn tiny_model() -> (canao_ir::Graph, Weights) {
     let mut graph = canao_fuzz::tiny_bert().build().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let weights = canao_interp::testing::random_weights(&graph, &mut rng);
+    let weights = canao_interp::random::random_weights(&graph, &mut rng);
     let name = "enc.0.attn.q.w";
     let s = canao_compress::block_magnitude(name, weights.dense(name).unwrap(), [4, 4], 0.5).unwrap();
     graph.set_sparsity(name, s).unwrap();

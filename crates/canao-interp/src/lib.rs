@@ -4,7 +4,7 @@
 mod error;
 mod exec;
 mod kernels;
-pub mod testing;
+pub mod random;
 
 pub use error::{InterpError, Result};
 pub use exec::{Interpreter, InterpreterExe};

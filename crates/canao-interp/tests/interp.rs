@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use canao_interp::Interpreter;
-use canao_interp::testing::{random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
 use canao_ir::pass::Pipeline;
 use canao_ir::{

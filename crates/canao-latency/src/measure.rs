@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use canao_cpu::bench::{Case, Format, case_sparsity};
 use canao_cpu::{CpuExe, CpuRuntime, StepWork};
-use canao_interp::testing::{random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, LinearArch};
 use canao_ir::{Activation, Executable, Graph, Runtime, Schedule, Weights};
 use canao_nn::{StudentArch, StudentLayer};

@@ -176,7 +176,7 @@ mod tests {
 
     fn teacher_weights(arch: &BertArch) -> Weights {
         let g = arch.build().unwrap();
-        canao_interp::testing::random_weights(&g, &mut rand::rngs::StdRng::seed_from_u64(11))
+        canao_interp::random::random_weights(&g, &mut rand::rngs::StdRng::seed_from_u64(11))
     }
 
     #[test]
@@ -218,7 +218,7 @@ mod tests {
         let mut g = s.bert(&t, 5).unwrap().build().unwrap();
         s.sparsify(&mut g, &sw).unwrap();
         let mut exe = Interpreter.prepare(&g, &sw, &Schedule::default()).unwrap();
-        let inputs = canao_interp::testing::random_inputs(&g, &mut rand::rngs::StdRng::seed_from_u64(2), 20);
+        let inputs = canao_interp::random::random_inputs(&g, &mut rand::rngs::StdRng::seed_from_u64(2), 20);
         let out = exe.run(&inputs).unwrap();
         assert_eq!(out[0].shape(), &[5, 8]);
         assert!(out[1].data().iter().all(|v| v.is_finite()));

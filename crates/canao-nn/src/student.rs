@@ -210,7 +210,7 @@ mod tests {
         assert_eq!((arch.layers[0].heads, arch.layers[0].ffn), (4, 100));
         let arch = BertArch { vocab: 50, ..arch };
         let g = arch.build().unwrap();
-        let w = canao_interp::testing::random_weights(&g, &mut rand::rngs::StdRng::seed_from_u64(3));
+        let w = canao_interp::random::random_weights(&g, &mut rand::rngs::StdRng::seed_from_u64(3));
         let masks = s.masks(&w).unwrap();
         assert_eq!(masks.len(), 6, "only the pruned layer gets masks");
         let q = &masks["enc.0.attn.q.w"];

@@ -63,7 +63,7 @@ fn lenet_matches_the_interpreter() {
     let g = arch.build().unwrap();
     let w = weights_for(&g, 5);
     let model = LeNet::load(&arch, &w, &device()).unwrap();
-    let inputs = canao_interp::testing::random_inputs(
+    let inputs = canao_interp::random::random_inputs(
         &g,
         &mut <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(6),
         1,

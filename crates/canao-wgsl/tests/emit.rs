@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use canao_interp::testing::random_weights;
+use canao_interp::random::random_weights;
 use canao_ir::builders::{BertArch, BertLayer, GcnArch, LeNetArch, LinearArch};
 use canao_ir::{Activation, BitMask, Graph, PoolKind, Sparsity};
 use canao_wgsl::emit::attention::{self, AttentionShape};

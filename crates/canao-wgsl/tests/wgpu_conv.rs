@@ -6,7 +6,7 @@
 
 mod common;
 
-use canao_interp::testing::{random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::LeNetArch;
 use canao_ir::{BitMask, Graph, Op, ParamSpec, PoolKind, Sparsity, TensorType};
 use common::{check, runtime};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use canao_interp::testing::{random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer};
 use canao_ir::{Executable, Runtime, Schedule};
 use common::runtime;

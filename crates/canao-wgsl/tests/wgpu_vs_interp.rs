@@ -6,10 +6,11 @@
 
 mod common;
 
-use canao_interp::testing::{linear_graph, random_inputs, random_weights};
+use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, GcnArch};
 use canao_ir::{Activation, BitMask, Executable, Graph, Op, Runtime, Schedule, Sparsity, TensorType, Weights};
 use canao_tensor::Tensor;
+use canao_testing::linear_graph;
 use common::{check, runtime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -58,7 +58,7 @@ pub fn kernels(quick: bool, json: bool) -> Result<()> {
     use std::time::Duration;
 
     use canao_cpu::bench::{Case, Format, case_sparsity, median_times, suite};
-    use canao_interp::testing::{random_inputs, random_weights};
+    use canao_interp::random::{random_inputs, random_weights};
     use canao_ir::builders::LinearArch;
     use canao_ir::{Activation, Executable, Runtime, Schedule};
     use canao_wgsl::WgpuExe;

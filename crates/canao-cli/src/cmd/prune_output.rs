@@ -90,7 +90,7 @@ fn latency(spec: &ModelSpec, seq: usize, pruned: &Pruned, dense: &Weights) -> Re
         ModelSpec::LeNet { .. } => 1,
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let inputs: BTreeMap<_, _> = canao_interp::testing::random_inputs(&dense_graph, &mut rng, vocab);
+    let inputs: BTreeMap<_, _> = canao_interp::random::random_inputs(&dense_graph, &mut rng, vocab);
     let (mut d_err, mut s_err) = (None, None);
     let times = canao_cpu::bench::median_times(
         &mut [

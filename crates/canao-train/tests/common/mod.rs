@@ -42,7 +42,7 @@ pub fn tiny_bert() -> BertArch {
 }
 
 pub fn weights_for(g: &Graph, seed: u64) -> Weights {
-    canao_interp::testing::random_weights(g, &mut ChaCha8Rng::seed_from_u64(seed))
+    canao_interp::random::random_weights(g, &mut ChaCha8Rng::seed_from_u64(seed))
 }
 
 /// A batch of `n` random sequences of length `seq`: random ids and types, masks that keep the

@@ -1,10 +1,10 @@
-//! Random weights and inputs for any graph, shared by every backend's tests against this
-//! interpreter (seeded, so a failing case reproduces).
+//! Random weights and inputs for any graph (seeded, so a case reproduces): what every backend's
+//! tests check against this interpreter with, and what benchmarks and the latency model's
+//! calibration time graphs on.
 
 use std::collections::BTreeMap;
 
-use canao_ir::builders::LinearArch;
-use canao_ir::{Activation, Graph, Op, ParamValue, Sparsity, TensorType, Weights};
+use canao_ir::{Graph, ParamValue, Sparsity, Weights};
 use canao_tensor::{Csr, Tensor};
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
@@ -56,43 +56,4 @@ pub fn random_inputs(g: &Graph, rng: &mut impl RngCore, vocab: usize) -> BTreeMa
             (name, Tensor::new(ty.shape, data).expect("sizes match"))
         })
         .collect()
-}
-
-/// One linear layer `fc` on [tokens, k] -> [tokens, n] with the given weight structure and
-/// epilogue; with `residual`, an input `r` [tokens, n] is added to its output. The unit every
-/// backend's kernel tests compare on.
-pub fn linear_graph(
-    tokens: usize,
-    k: usize,
-    n: usize,
-    s: Sparsity,
-    act: Activation,
-    residual: bool,
-    bias: bool,
-) -> Graph {
-    let mut g = LinearArch {
-        tokens,
-        input: k,
-        output: n,
-        bias,
-        act,
-    }
-    .build()
-    .unwrap();
-    g.set_sparsity("fc.w", s).unwrap();
-    if residual {
-        let y = g.outputs()[0];
-        let r = g
-            .add(
-                Op::Input {
-                    name: "r".into(),
-                    ty: TensorType::f32(vec![tokens, n]),
-                },
-                &[],
-            )
-            .unwrap();
-        let sum = g.add(Op::Add, &[y, r]).unwrap();
-        g.set_outputs(vec![sum]).unwrap();
-    }
-    g
 }
