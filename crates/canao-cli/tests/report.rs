@@ -230,6 +230,31 @@ fn calibration_and_trace_replay_runs_get_pages_too() {
     }
 }
 
+/// A run folder that cannot be made is refused before the calibration's minutes of measuring,
+/// and no profile is written.
+#[test]
+fn an_unmakeable_calibration_folder_is_refused_before_measuring() {
+    let scratch = tempfile::tempdir().unwrap();
+    let profile = scratch.path().join("p.ron");
+    let blocked = scratch.path().join("a-file");
+    std::fs::write(&blocked, "").unwrap();
+    let folder = blocked.join("run");
+    let o = run(&[
+        "profile",
+        "--quick",
+        "--out",
+        profile.to_str().unwrap(),
+        "--report",
+        folder.to_str().unwrap(),
+    ]);
+    fails_with(&o, &["a-file/run"]);
+    assert!(!profile.exists(), "a profile was written");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("timing round"),
+        "it measured first"
+    );
+}
+
 #[test]
 fn a_folder_with_missing_or_broken_files_still_gets_a_page_that_says_so() {
     let scratch = tempfile::tempdir().unwrap();

@@ -72,6 +72,13 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .unwrap_or_else(|| PathBuf::from(format!("device-profiles/{}.ron", host.profile_name())));
     let csv_path = out.with_extension("csv");
+    // Named as its file, so `--out device-profiles/NAME.ron` gives the profile NAME (two hosts
+    // that call their CPUs alike would otherwise share a name).
+    let name = out
+        .file_stem()
+        .map_or_else(|| host.profile_name(), |s| s.to_string_lossy().into_owned());
+    // Made (and found writable) before minutes of measuring, not after.
+    let run = out_dir(a.report.as_deref(), &format!("profile-{name}"))?;
     let opts = Options {
         quick: a.quick,
         threads: a.threads,
@@ -92,11 +99,7 @@ pub fn run(a: Args) -> Result<()> {
         .to_string_lossy()
         .to_string();
     let mut profile = host.profile(cal.fitted.clone(), &csv_name);
-    // Named as its file, so `--out device-profiles/NAME.ron` gives the profile NAME (two hosts
-    // that call their CPUs alike would otherwise share a name).
-    if let Some(stem) = out.file_stem() {
-        profile.name = stem.to_string_lossy().into_owned();
-    }
+    profile.name = name;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -126,7 +129,6 @@ pub fn run(a: Args) -> Result<()> {
         "config": {"quick": a.quick, "threads": a.threads, "rounds": opts.timing.rounds,
                    "passes": opts.timing.passes, "statistic": a.statistic.name(), "seed": a.seed},
     });
-    let run = out_dir(a.report.as_deref(), &format!("profile-{}", profile.name))?;
     write_run(&run, &cal, &profile.name, &ron, &summary)?;
     if a.json {
         println!("{summary}");
