@@ -126,13 +126,13 @@ pub fn invert(net: &Net<f64>, target: &Target, how: &Inversion) -> Reconstructio
     let (pixels, classes) = (net.dims.pixels(), net.dims.classes);
     let mut z: Vec<f64> = (0..pixels + classes).map(|_| StandardNormal.sample(&mut rng)).collect();
     let stages = target.attack().stages().min(how.iters);
-    let start = net.gradients(&z[..pixels], &softmax(&z[pixels..])).params;
+    // Only an annealed attack needs the dummy gradient at the start (its sigma schedule).
+    let start = (stages > 1).then(|| net.gradients(&z[..pixels], &softmax(&z[pixels..])).params);
     let (mut distance, mut trace) = (f64::INFINITY, Vec::with_capacity(how.iters));
     for stage in 0..stages {
-        let stage_target = if stages > 1 {
-            target.annealed(&start, stage, stages)
-        } else {
-            target.clone()
+        let stage_target = match &start {
+            Some(start) => target.annealed(start, stage, stages),
+            None => target.clone(),
         };
         // The unknowns are the image followed by the label logits.
         let mut eval = |z: &[f64]| {
