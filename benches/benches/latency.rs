@@ -6,7 +6,7 @@ use std::hint::black_box;
 use canao_cpu::CpuRuntime;
 use canao_interp::random::random_weights;
 use canao_ir::builders::BertArch;
-use canao_ir::{Runtime, Schedule};
+use canao_ir::{ReportsWork, Runtime, Schedule};
 use canao_latency::{DeviceProfile, LatencyModel};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;

@@ -8,8 +8,9 @@ use safetensors::SafeTensors;
 
 /// The asset cache the tests use: `$CANAO_HOME` or the default, fetching MiniLM if missing.
 pub fn minilm_dir() -> PathBuf {
-    let home = canao_nn::assets::canao_home();
-    canao_nn::assets::ensure(&home, canao_nn::assets::Asset::Minilm, &mut |l| eprintln!("{l}")).expect("MiniLM asset")
+    let home = canao_models::assets::canao_home();
+    canao_models::assets::ensure(&home, canao_models::assets::Asset::Minilm, &mut |l| eprintln!("{l}"))
+        .expect("MiniLM asset")
 }
 
 /// A matrix in f64, row-major.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use canao_ir::builders::{BertArch, BertLayer};
-use canao_nn::{NnError, assets, bind_bert_weights, hf_name};
+use canao_models::{NnError, assets, bind_bert_weights, hf_name};
 use canao_tensor::{SafetensorsFile, Tensor, write_safetensors};
 
 fn scratch(tag: &str) -> PathBuf {

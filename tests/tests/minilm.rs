@@ -3,7 +3,7 @@
 
 use canao_interp::Interpreter;
 use canao_ir::Schedule;
-use canao_nn::{LengthPolicy, MiniLm};
+use canao_models::{LengthPolicy, MiniLm};
 use canao_tensor::tolerance;
 use canao_tests::{minilm_dir, reference_hidden};
 

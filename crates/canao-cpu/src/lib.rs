@@ -21,7 +21,6 @@ pub use isa::{ISA_ENV, Isa};
 pub use kernels::Cx;
 pub use pack::{PackedWeight, pack_weight};
 pub use reconfig::Reconfigurable;
-pub use work::{FEATURES, Features, MEMORY_BOUND, StepWork};
 
 /// Activation rows are padded to a multiple of this many columns so kernels can work on whole
 /// vector tiles; padding columns never feed real ones.

@@ -150,26 +150,6 @@ pub enum Step {
 }
 
 impl Step {
-    /// Short name for profiles: the kernel family (and weight format) the step runs.
-    pub fn label(&self) -> String {
-        match self {
-            Step::Input { .. } => "input".into(),
-            Step::Embedding { .. } => "embedding".into(),
-            Step::Weight { w, .. } => format!("linear/{}", w.kind()),
-            Step::Conv { w, .. } => format!("conv/{}", w.kind()),
-            Step::Bias { .. } => "bias".into(),
-            Step::Act { .. } => "activation".into(),
-            Step::Add { .. } => "add".into(),
-            Step::LayerNorm { .. } => "layer_norm".into(),
-            Step::Attention { .. } => "attention".into(),
-            Step::MaskedMean { .. } => "masked_mean".into(),
-            Step::L2Normalize { .. } => "l2_normalize".into(),
-            Step::Pool { .. } => "pool".into(),
-            Step::Flatten { .. } => "flatten".into(),
-            Step::SpMM { .. } => "spmm".into(),
-        }
-    }
-
     /// Values the step reads.
     pub fn reads(&self) -> Vec<Val> {
         match self {

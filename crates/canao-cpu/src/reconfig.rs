@@ -150,13 +150,13 @@ fn check_same_plan(base: &CpuExe, other: &CpuExe, level: usize) -> Result<()> {
                 Step::Weight { w: p, .. } | Step::Conv { w: p, .. },
                 Step::Weight { w: q, .. } | Step::Conv { w: q, .. },
             ) => p.rows() == q.rows() && p.cols() == q.cols() && std::mem::discriminant(x) == std::mem::discriminant(y),
-            _ => x.label() == y.label(),
+            _ => x.class() == y.class(),
         };
         if !same || x.reads() != y.reads() || x.writes() != y.writes() {
             return Err(differs(format!(
                 "step {i} is {} here, {} at level 0",
-                y.label(),
-                x.label()
+                y.class(),
+                x.class()
             )));
         }
     }

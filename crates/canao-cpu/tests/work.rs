@@ -1,15 +1,13 @@
 //! The work the plan reports lines up with what the executor times, and counts what it should.
 
-use canao_cpu::{CpuRuntime, FEATURES};
+use canao_cpu::CpuRuntime;
 use canao_interp::random::{random_inputs, random_weights};
 use canao_ir::builders::{BertArch, BertLayer, LinearArch};
-use canao_ir::{Activation, BitMask, Runtime, Schedule, Sparsity};
+use canao_ir::{Activation, BitMask, KernelClass, ReportsWork, Runtime, Schedule, Sparsity, StripHeight, WeightFormat};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn feature(name: &str) -> usize {
-    FEATURES.iter().position(|f| *f == name).unwrap()
-}
+const DENSE: KernelClass = KernelClass::Linear(WeightFormat::Dense);
 
 #[test]
 fn work_lines_up_with_the_profile_step_for_step() {
@@ -39,27 +37,24 @@ fn work_lines_up_with_the_profile_step_for_step() {
     let work = exe.work();
     let profile = exe.profile(&inputs).unwrap();
     assert_eq!(work.len(), profile.len());
-    for (w, (label, _)) in work.iter().zip(&profile) {
-        // Block steps are classed by strip height; everything else by the profile label.
-        assert!(w.class.starts_with(label.as_str()), "{} vs {label}", w.class);
+    for (w, (class, _)) in work.iter().zip(&profile) {
+        assert_eq!(w.class, *class);
     }
-    assert_eq!(work.last().unwrap().class, "io");
-    let block: Vec<_> = work.iter().filter(|w| w.class == "linear/block/h4").collect();
+    assert_eq!(work.last().unwrap().class, KernelClass::Io);
+    let h4 = KernelClass::Linear(WeightFormat::Block(Some(StripHeight::H4)));
+    let block: Vec<_> = work.iter().filter(|w| w.class == h4).collect();
     assert_eq!(block.len(), 1);
     // Half of q's 96 x 384 weights kept, times 7 tokens, all in strips 4 rows high.
-    assert_eq!(block[0].features[feature("macs_h4")], (96 * 384 / 2 * 7) as f64);
-    assert_eq!(block[0].features[feature("macs")], 0.0);
+    assert_eq!(block[0].work.macs_h4, (96 * 384 / 2 * 7) as f64);
+    assert_eq!(block[0].work.macs, 0.0);
     // The dense FFN-in of layer 0: 100 x 384 x 7 multiply-accumulates, with GELU fused.
     let ffn = work
         .iter()
-        .find(|w| w.class == "linear/dense" && w.features[feature("macs")] == (100 * 384 * 7) as f64)
+        .find(|w| w.class == DENSE && w.work.macs == (100 * 384 * 7) as f64)
         .expect("the FFN-in step");
     // GELU runs over whole padded rows of tokens.
-    assert_eq!(
-        ffn.features[feature("transcendentals")],
-        (100 * canao_cpu::padded(7)) as f64
-    );
-    assert_eq!(ffn.features[feature("weight_bytes")], (4 * 100 * 384) as f64);
+    assert_eq!(ffn.work.transcendentals, (100 * canao_cpu::padded(7)) as f64);
+    assert_eq!(ffn.work.weight_bytes, (4 * 100 * 384) as f64);
 }
 
 #[test]
@@ -76,11 +71,7 @@ fn more_tokens_or_weights_never_mean_less_work() {
         .unwrap();
         let w = random_weights(&g, &mut ChaCha8Rng::seed_from_u64(2));
         let exe = CpuRuntime.prepare(&g, &w, &Schedule { threads: 1 }).unwrap();
-        exe.work()
-            .into_iter()
-            .find(|s| s.class == "linear/dense")
-            .unwrap()
-            .features
+        exe.work().into_iter().find(|s| s.class == DENSE).unwrap().work.values()
     };
     let base = count(10, 32);
     for bigger in [count(11, 32), count(10, 33)] {

@@ -26,7 +26,7 @@ pub enum ExportError {
     #[error(transparent)]
     Ir(#[from] canao_ir::IrError),
     #[error(transparent)]
-    Nn(#[from] canao_nn::NnError),
+    Nn(#[from] canao_models::NnError),
     #[error(transparent)]
     Tensor(#[from] canao_tensor::TensorError),
 }

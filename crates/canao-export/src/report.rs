@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use canao_nn::StudentArch;
+use canao_models::StudentArch;
 use serde::Deserialize;
 
 use crate::error::{ExportError, Result};

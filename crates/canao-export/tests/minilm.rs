@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use canao_cpu::CpuRuntime;
 use canao_export::{load_bundle, minilm_to_onnx, write_bundle};
 use canao_ir::{BitMask, Schedule, Sparsity};
-use canao_nn::{LengthPolicy, MiniLm, StudentArch, StudentLayer};
+use canao_models::{LengthPolicy, MiniLm, StudentArch, StudentLayer};
 use tract_onnx::prelude::*;
 
 fn minilm() -> MiniLm {
-    let home = canao_nn::assets::canao_home();
-    let dir = canao_nn::assets::ensure(&home, canao_nn::assets::Asset::Minilm, &mut |l| eprintln!("{l}"))
+    let home = canao_models::assets::canao_home();
+    let dir = canao_models::assets::ensure(&home, canao_models::assets::Asset::Minilm, &mut |l| eprintln!("{l}"))
         .expect("MiniLM asset");
     MiniLm::load(&dir).unwrap()
 }

@@ -46,12 +46,12 @@ fn main() {
     let tensors: BTreeMap<String, Tensor> = graph
         .params()
         .keys()
-        .filter_map(|p| Some((canao_nn::hf_name(p)?, weights.dense(p).unwrap().clone())))
+        .filter_map(|p| Some((canao_models::hf_name(p)?, weights.dense(p).unwrap().clone())))
         .collect();
     let path = corpus("safetensors").join("seed-tiny-bert");
     write_safetensors(&path, &tensors).unwrap();
     let file = canao_tensor::SafetensorsFile::open(&path).unwrap();
-    canao_nn::bind_bert_weights(&canao_fuzz::tiny_bert().build().unwrap(), &file).expect("the seed binds");
+    canao_models::bind_bert_weights(&canao_fuzz::tiny_bert().build().unwrap(), &file).expect("the seed binds");
 
     // A 6-node citation graph and a flips list for the target's 6-node graph.
     let features: Vec<u8> = (0..6 * 4).map(|k| u8::from(k % 3 == 0)).collect();

@@ -36,7 +36,7 @@ pub fn safetensors(data: &[u8]) {
         let _ = file.tensor(name);
     }
     let graph = tiny_bert().build().expect("a valid architecture");
-    let _ = canao_nn::bind_bert_weights(&graph, &file);
+    let _ = canao_models::bind_bert_weights(&graph, &file);
 }
 
 /// A bundle's `arch.ron` and weights file, given as the arch text, a zero byte, then the

@@ -2,7 +2,7 @@
 
 use canao_ir::builders::{Arch, BertArch, from_ron};
 use canao_latency::{DeviceProfile, LatencyModel, energy_per_run, runs_per_battery};
-use canao_nn::StudentArch;
+use canao_models::StudentArch;
 use canao_search::SearchSpace;
 use rand::SeedableRng;
 

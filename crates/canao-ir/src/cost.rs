@@ -8,6 +8,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Cost {
     pub flops: u64,
+    /// Multiply-accumulates of the op's products as the graph writes them: a weight's non-zeros
+    /// (a circulant weight counted as the dense matrix it stands for) or an activation product's
+    /// inner dimension, per output. What RT3's analytic latency charges (`canao_latency::count_ops`);
+    /// `flops` counts the route a kernel takes instead (a circulant layer's FFTs).
+    pub macs: u64,
     pub bytes: u64,
     pub params: u64,
 }
@@ -15,6 +20,7 @@ pub struct Cost {
 impl AddAssign for Cost {
     fn add_assign(&mut self, o: Cost) {
         self.flops += o.flops;
+        self.macs += o.macs;
         self.bytes += o.bytes;
         self.params += o.params;
     }

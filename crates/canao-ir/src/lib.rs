@@ -1,5 +1,5 @@
 //! The graph IR: a closed set of ops over a petgraph DAG, parameters that may carry sparsity,
-//! shape inference, cost, a text form, passes, builders and the backend seam.
+//! shape inference, cost, a text form, passes, builders, the backend seam and the work schema backends report.
 
 pub mod builders;
 mod cost;
@@ -13,6 +13,7 @@ mod runtime;
 mod sparsity;
 mod text;
 mod weights;
+mod work;
 
 pub use cost::{Cost, GraphCost};
 pub use dtype::{DType, MAX_ELEMENTS, TensorType};
@@ -24,3 +25,4 @@ pub use runtime::{Executable, Runtime, Schedule};
 pub use sparsity::{BitMask, Sparsity};
 pub use text::parse_graph;
 pub use weights::{ParamValue, Weights};
+pub use work::{KernelClass, ReportsWork, StepWork, StripHeight, UnknownClass, WeightFormat, Work};

@@ -251,6 +251,7 @@ fn cost_of_known_layers_by_hand() {
     let y = g.outputs()[0];
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 + 9 * 128 * 1536);
+    assert_eq!(c.macs, 128 * 384 * 1536);
     assert_eq!(c.params, 1536 * 384 + 1536);
     assert_eq!(c.bytes, 4 * (128 * 384 + 128 * 1536 + 1536 * 384 + 1536));
 
@@ -261,7 +262,14 @@ fn cost_of_known_layers_by_hand() {
         .unwrap();
     let c = g.node_cost(y);
     assert_eq!(c.flops, 2 * 128 * 384 * 1536 / 4 + 9 * 128 * 1536);
+    assert_eq!(c.macs, 128 * 384 * 1536 / 4);
     assert_eq!(c.params, 1536 * 384 / 4 + 1536);
+
+    // Circulant: FLOPs of the FFT route, multiply-accumulates of the dense product it stands for.
+    g.set_sparsity("fc.w", Sparsity::Circulant { block: 16 }).unwrap();
+    let c = g.node_cost(y);
+    assert_eq!(c.macs, 128 * 384 * 1536);
+    assert!(c.flops < 2 * c.macs / 4, "{c:?}");
 
     // A 3x3 conv, 2 -> 4 channels, on 1x2x5x5 without padding: 3x3 output, 2*9*2 MACs each.
     let mut g = Graph::new("conv");
@@ -288,6 +296,7 @@ fn cost_of_known_layers_by_hand() {
         .unwrap();
     assert_eq!(g.node(y).ty.shape, vec![1, 4, 3, 3]);
     assert_eq!(g.node_cost(y).flops, 2 * 9 * (2 * 9 * 4));
+    assert_eq!(g.node_cost(y).macs, 9 * (2 * 9 * 4));
 }
 
 #[test]
@@ -298,6 +307,7 @@ fn minilm_encoder_costs_about_2_87_gflop() {
     // 6 layers x (4 * 384^2 + 2 * 384 * 1536) MACs per token + attention, all times 2.
     let expected: u64 = 6 * (2 * 128 * (4 * 384 * 384 + 2 * 384 * 1536) + 2 * 2 * 12 * 128 * 128 * 32);
     assert_eq!(matmul_flops, expected);
+    assert_eq!(c.total.macs, expected / 2, "only products multiply-accumulate");
     let total = c.total.flops as f64 / 1e9;
     assert!((2.85..2.95).contains(&total), "{total} GFLOP");
     // Embeddings + 6 layers, as in the safetensors file (less the unused pooler).

@@ -1,16 +1,16 @@
 //! Fitting a per-kernel-class model to measured step times, checking it on held-out workloads,
-//! and the raw calibration data as CSV.
+//! and the raw calibration data as CSV. The measuring (a backend running workloads) is
+//! `canao-calibrate`'s; this side reads only the work schema and times.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use canao_ir::KernelClass;
+
 use crate::error::Result;
 use crate::features::{NAMES, Row, rows};
 use crate::fitted::{Fitted, LatencyModel};
-use crate::measure::{ANCHOR, Measured, Timing, anchor, calibration_set, measure_specs, median};
-
-/// Workloads measured together (in turns); see [`measure_specs`].
-pub const GROUP: usize = 10;
+use crate::measured::{ANCHOR, Measured, Statistic, median};
 use crate::nnls::nnls;
 
 /// Every fourth workload is held out of the fit and used to check it.
@@ -22,11 +22,11 @@ pub fn held_out(index: usize) -> bool {
 /// its measured time, so a 2 us layer norm and a 2 ms GEMM weigh alike within their class).
 /// Takes (class, features, measured ns); returns class -> feature -> nanoseconds per unit,
 /// listing only the features the class uses.
-pub fn fit(samples: &[(&str, Row, f64)]) -> BTreeMap<String, BTreeMap<String, f64>> {
-    let mut by_class: BTreeMap<&str, Vec<(&Row, f64)>> = BTreeMap::new();
+pub fn fit(samples: &[(KernelClass, Row, f64)]) -> BTreeMap<KernelClass, BTreeMap<String, f64>> {
+    let mut by_class: BTreeMap<KernelClass, Vec<(&Row, f64)>> = BTreeMap::new();
     for (class, row, ns) in samples {
         if *ns > 0.0 {
-            by_class.entry(class).or_default().push((row, *ns));
+            by_class.entry(*class).or_default().push((row, *ns));
         }
     }
     by_class
@@ -40,7 +40,7 @@ pub fn fit(samples: &[(&str, Row, f64)]) -> BTreeMap<String, BTreeMap<String, f6
                 .filter(|&(i, _)| rows.iter().any(|(r, _)| r[i] != 0.0))
                 .map(|(i, name)| (name.to_string(), x[i]))
                 .collect();
-            (class.to_string(), used)
+            (class, used)
         })
         .collect()
 }
@@ -129,15 +129,12 @@ pub fn normalise_by_anchor(raw: &[Measured]) -> (Vec<Measured>, f64) {
     (measured, reference / 1e6)
 }
 
-/// How to calibrate.
+/// What the fitted coefficients hold for: the host's threads, clock, read bandwidth and cache,
+/// and how each workload's rounds were reduced to one time.
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
-    pub quick: bool,
+pub struct FitSettings {
     pub threads: usize,
-    /// How each workload is timed.
-    pub timing: Timing,
-    pub seed: u64,
-    /// The host's clock and read bandwidth, which the coefficients hold at.
+    pub statistic: Statistic,
     pub ghz: f64,
     pub bandwidth_gbs: f64,
     /// Bytes of weights the host keeps in cache between runs (its L2).
@@ -169,22 +166,12 @@ pub struct WorkloadTotal {
     pub predicted_ms: f64,
 }
 
-/// Measures the designed set, fits on three quarters of it and checks on the rest.
-/// `progress` hears what is being done.
-pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calibration> {
-    let specs = calibration_set(opts.quick, opts.seed);
-    // Every group ends with the anchor workload: a shared host's speed drifts by tens of percent
-    // over minutes, and the anchor's time in each group tells by how much, so every group is
-    // brought to the median speed before fitting.
-    let mut with_anchors = Vec::new();
-    for chunk in specs.chunks(GROUP - 1) {
-        with_anchors.extend(chunk.iter().cloned());
-        with_anchors.push(anchor());
-    }
-    let raw = measure_specs(&with_anchors, opts.threads, opts.timing, GROUP, progress)?;
-    let (measured, anchor_ms) = normalise_by_anchor(&raw);
+/// Fits on three quarters of `raw` (measurements in groups, each ending with the anchor
+/// workload, see [`normalise_by_anchor`]) and checks on the rest.
+pub fn fit_calibration(raw: &[Measured], opts: &FitSettings) -> Result<Calibration> {
+    let (measured, anchor_ms) = normalise_by_anchor(raw);
     let features: Vec<Vec<Row>> = measured.iter().map(|m| rows(&m.work, opts.resident_bytes)).collect();
-    let samples: Vec<(&str, Row, f64)> = measured
+    let samples: Vec<(KernelClass, Row, f64)> = measured
         .iter()
         .zip(&features)
         .enumerate()
@@ -194,7 +181,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
                 .iter()
                 .zip(r)
                 .zip(&m.steps_ns)
-                .map(|((w, r), ns)| (w.class.as_str(), *r, *ns))
+                .map(|((w, r), ns)| (w.class, *r, *ns))
         })
         .collect();
     let mut fitted = Fitted {
@@ -204,7 +191,7 @@ pub fn calibrate(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Calib
         resident_bytes: opts.resident_bytes,
         classes: fit(&samples),
         anchor_ms: Some(anchor_ms),
-        statistic: opts.timing.statistic,
+        statistic: opts.statistic,
         calibration_csv: None,
         graph_scale: 1.0,
     };

@@ -22,9 +22,15 @@ pub enum LatencyError {
         wanted: String,
     },
     #[error("profile `{profile}` has no coefficients for kernel class `{class}`; calibrate it with `canao profile`")]
-    Class { profile: String, class: String },
+    Class {
+        profile: String,
+        class: canao_ir::KernelClass,
+    },
     #[error("measuring: {0}")]
     Measure(String),
+    /// The backend a prediction plans with failed to prepare the graph.
+    #[error("planning on the backend: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     #[error("{origin}:{line}: {detail}")]
     Trace {
         origin: String,

@@ -1,15 +1,15 @@
 //! The per-kernel-class latency model: each step of a lowered plan costs a non-negative linear
-//! combination of its work features (canao-cpu's `StepWork`), with coefficients per kernel class.
+//! combination of its work features (the IR's work schema, `canao_ir::StepWork`), with coefficients per kernel class.
 //! Compute-bound terms scale with the DVFS level's frequency, memory-bound terms with bandwidth.
 
 use std::collections::BTreeMap;
 
-use canao_cpu::StepWork;
+use canao_ir::{KernelClass, StepWork};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LatencyError, Result};
 use crate::features::{NAMES, Row, memory_bound, rows};
-use crate::measure::Statistic;
+use crate::measured::Statistic;
 use crate::profile::{CostModel, DeviceProfile};
 
 /// Coefficients of a fitted model, as stored in a profile.
@@ -25,8 +25,8 @@ pub struct Fitted {
     /// charged as spilled).
     pub resident_bytes: f64,
     /// Kernel class (`linear/dense`, `attention`, ...) -> feature name -> nanoseconds per unit.
-    pub classes: BTreeMap<String, BTreeMap<String, f64>>,
-    /// End-to-end milliseconds of the anchor workload ([`crate::measure::ANCHOR`]: the dense
+    pub classes: BTreeMap<KernelClass, BTreeMap<String, f64>>,
+    /// End-to-end milliseconds of the anchor workload ([`crate::measured::ANCHOR`]: the dense
     /// MiniLM teacher at 128 tokens) measured during calibration. Measuring it again later tells
     /// how far the host's speed has drifted since (shared machines drift by tens of percent).
     #[serde(default)]
@@ -89,7 +89,7 @@ impl Fitted {
 #[derive(Debug, Clone)]
 pub struct LatencyModel {
     profile: String,
-    classes: BTreeMap<String, Row>,
+    classes: BTreeMap<KernelClass, Row>,
     resident_bytes: f64,
     /// Threads the coefficients were obtained on.
     threads: usize,
@@ -131,7 +131,7 @@ impl LatencyModel {
                     let scale = if memory_bound(i) { memory } else { compute };
                     c[i] = coefs.get(*name).copied().unwrap_or(0.0) * scale;
                 }
-                (class.clone(), c)
+                (*class, c)
             })
             .collect();
         Self {
@@ -157,7 +157,7 @@ impl LatencyModel {
             .map(|(w, row)| {
                 let c = self.classes.get(&w.class).ok_or_else(|| LatencyError::Class {
                     profile: self.profile.clone(),
-                    class: w.class.clone(),
+                    class: w.class,
                 })?;
                 Ok(c.iter().zip(&row).map(|(a, b)| a * b).sum::<f64>() * self.graph_scale / 1e6)
             })

@@ -13,7 +13,7 @@ use crate::profile::{
 pub struct Host {
     pub hostname: String,
     pub cpu: String,
-    /// The instruction set the CPU kernels run on here (`canao_cpu::Isa::active`).
+    /// The instruction set the measured kernels run on here.
     pub isa: String,
     pub cores: usize,
     pub ghz: f64,
@@ -65,13 +65,6 @@ pub fn cpu_id() -> String {
         (Some(family), Some(model)) => format!("{} (family {family}, model {model})", cpu_model()),
         _ => cpu_model(),
     }
-}
-
-/// The instruction set the CPU backend's kernels run on in this process.
-pub fn running_isa() -> String {
-    canao_cpu::Isa::active()
-        .unwrap_or_else(|_| canao_cpu::Isa::detect())
-        .to_string()
 }
 
 /// Whether a profile's cost model was measured on a CPU like the one running now.
@@ -150,14 +143,16 @@ pub fn measure_bandwidth_gbs() -> f64 {
 }
 
 impl Host {
-    pub fn probe() -> Self {
+    /// This host, its kernels running on instruction set `isa` (the backend being calibrated
+    /// knows which).
+    pub fn probe(isa: String) -> Self {
         let ghz = cpuinfo("cpu MHz")
             .and_then(|m| m.parse::<f64>().ok())
             .map_or(0.0, |m| m / 1e3);
         Self {
             hostname: read("/proc/sys/kernel/hostname").trim().to_string(),
             cpu: cpu_model(),
-            isa: running_isa(),
+            isa,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ghz,
             caches_kib: caches_kib(),

@@ -1,4 +1,6 @@
-//! Device profiles and the latency / energy models that read them.
+//! Device profiles and the latency / energy models that read them. The models read the IR's work
+//! schema only; any backend whose prepared graphs report it (`canao_ir::ReportsWork`) can be
+//! predicted, and calibrating one (timing a backend) is `canao-calibrate`'s.
 
 mod builtin;
 pub mod calibrate;
@@ -8,8 +10,9 @@ mod error;
 mod features;
 mod fitted;
 mod host;
-pub mod measure;
+pub mod measured;
 mod nnls;
+mod predictor;
 mod profile;
 mod profile_check;
 mod rt3;
@@ -21,7 +24,8 @@ pub use energy::{LevelEnergy, energy_per_run, runs_per_battery};
 pub use error::{LatencyError, Result};
 pub use features::NAMES as FEATURE_NAMES;
 pub use fitted::{Fitted, LatencyModel, Prediction};
-pub use host::{Host, HostFit, cpu_id, cpu_model, host_fit, running_isa, today};
+pub use host::{Host, HostFit, cpu_id, cpu_model, host_fit, today};
+pub use predictor::{PlanPredictor, fitted_per_level, latency_per_level};
 pub use profile::{
     Battery, ComputeUnit, CostModel, DeviceProfile, DvfsLevel, FORMAT_VERSION, Memory, Power, Provenance, Source,
 };

@@ -16,26 +16,23 @@ pub struct OpCounts {
 /// Counts the work RT3's model charges for: every weight product (one multiply and one add per
 /// stored non-zero weight per token, plus one add per output for a bias) and every activation
 /// product of attention (one multiply and one add per multiply-accumulate). Element-wise ops,
-/// norms and softmax are not charged, as in RT3's code. Circulant weights are charged as their
-/// dense equivalent (RT3 has no such structure).
+/// norms and softmax are not charged, as in RT3's code. The multiply-accumulates are the IR's
+/// (`Cost::macs`, which charges circulant weights as their dense equivalent: RT3 has no such
+/// structure).
 pub fn count_ops(g: &Graph) -> OpCounts {
     let mut c = OpCounts::default();
     for id in g.topo_order() {
         let node = g.node(id);
-        let ins = g.inputs(id);
+        let outputs = node.ty.elements() as u64;
         match &node.op {
-            Op::Linear { weight, bias, .. } => {
-                let spec = g.param(weight).expect("validated graph");
-                let x = &g.node(ins[0]).ty;
-                let tokens = (x.elements() / x.shape.last().copied().unwrap_or(1).max(1)) as u64;
-                let macs = tokens * spec.sparsity.nnz(&spec.matrix_shape());
+            Op::Linear { bias, .. } => {
+                let macs = g.node_cost(id).macs;
                 c.mul += macs;
-                c.add += macs + if bias.is_some() { node.ty.elements() as u64 } else { 0 };
+                c.add += macs + if bias.is_some() { outputs } else { 0 };
             }
-            Op::BiasAdd { .. } => c.add += node.ty.elements() as u64,
+            Op::BiasAdd { .. } => c.add += outputs,
             Op::MatMul { .. } => {
-                let k = *g.node(ins[0]).ty.shape.last().expect("rank >= 2") as u64;
-                let macs = k * node.ty.elements() as u64;
+                let macs = g.node_cost(id).macs;
                 c.mul += macs;
                 c.add += macs;
             }

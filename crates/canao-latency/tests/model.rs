@@ -1,23 +1,35 @@
-//! The fitted latency model: shipped profiles load, coefficients are non-negative costs, more
-//! work within a class is never predicted faster, and a quick calibration fits every class it
-//! measures.
+//! The fitted latency model: shipped profiles load, coefficients are non-negative costs, and
+//! more work within a class is never predicted faster. (Calibrating on the CPU backend is
+//! tested in canao-calibrate.)
 
-use canao_cpu::{FEATURES, StepWork};
-use canao_latency::calibrate::{Options, calibrate, fit, to_csv};
-use canao_latency::measure::{Statistic, Timing};
-use canao_latency::{CostModel, DeviceProfile, FEATURE_NAMES, LatencyModel, energy_per_run};
+use canao_ir::{KernelClass, StepWork, WeightFormat, Work};
+use canao_latency::calibrate::fit;
+use canao_latency::measured::Statistic;
+use canao_latency::{CostModel, DeviceProfile, FEATURE_NAMES, LatencyError, LatencyModel, energy_per_run};
 use proptest::prelude::*;
+
+const FEATURES: usize = Work::NAMES.len();
+const DENSE: KernelClass = KernelClass::Linear(WeightFormat::Dense);
 
 fn shipped(name: &str) -> DeviceProfile {
     let path = format!("{}/../../device-profiles/{name}.ron", env!("CARGO_MANIFEST_DIR"));
     DeviceProfile::from_ron(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
 }
 
-fn step(class: &str, features: [f64; FEATURES.len()]) -> StepWork {
-    StepWork {
-        class: class.into(),
-        features,
-    }
+fn step(class: KernelClass, f: [f64; FEATURES]) -> StepWork {
+    let work = Work {
+        calls: f[0],
+        macs: f[1],
+        macs_h4: f[2],
+        macs_h1: f[3],
+        elements: f[4],
+        transcendentals: f[5],
+        weight_bytes: f[6],
+        act_bytes: f[7],
+        runs: f[8],
+    };
+    assert_eq!(work.values(), f, "the schema's field order");
+    StepWork { class, work }
 }
 
 #[test]
@@ -33,7 +45,7 @@ fn shipped_fitted_profiles_load_with_non_negative_coefficients() {
         let CostModel::Fitted(f) = &p.model else {
             panic!("{name} should have a fitted model")
         };
-        assert!(f.classes.contains_key("linear/dense") && f.classes.contains_key("attention"));
+        assert!(f.classes.contains_key(&DENSE) && f.classes.contains_key(&KernelClass::Attention));
         for coefs in f.classes.values() {
             assert!(coefs.values().all(|&v| v >= 0.0 && v.is_finite()));
         }
@@ -66,10 +78,10 @@ fn bad_coefficients_are_refused_by_name() {
 #[test]
 fn slower_levels_predict_longer_and_energy_is_power_times_time() {
     let p = shipped("snapdragon-855");
-    let mut f = [0.0; FEATURES.len()];
+    let mut f = [0.0; FEATURES];
     f[0] = 1.0;
     f[1] = 1e8;
-    let work = vec![step("linear/dense", f)];
+    let work = vec![step(DENSE, f)];
     let ms: Vec<f64> = (0..p.dvfs.len())
         .map(|l| LatencyModel::new(&p, l).unwrap().predict(&work).unwrap().total_ms)
         .collect();
@@ -81,29 +93,51 @@ fn slower_levels_predict_longer_and_energy_is_power_times_time() {
 }
 
 #[test]
-fn an_unknown_kernel_class_is_an_error_naming_it() {
+fn a_class_the_profile_lacks_or_does_not_know_is_an_error_naming_it() {
     let p = shipped("host-intel-xeon-2c");
     let m = LatencyModel::new(&p, 0).unwrap();
-    let e = m.predict(&[step("linear/quantum", [0.0; FEATURES.len()])]).unwrap_err();
-    assert!(e.to_string().contains("linear/quantum"), "{e}");
+    let e = m.predict(&[step(KernelClass::SpMM, [0.0; FEATURES])]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LatencyError::Class {
+                class: KernelClass::SpMM,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("`spmm`"), "{e}");
+    let path = format!(
+        "{}/../../device-profiles/snapdragon-855.ron",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let e = DeviceProfile::from_ron(&text.replacen("\"linear/dense\"", "\"linear/quantum\"", 1), "q.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("q.ron") && e.contains("linear/quantum") && e.contains("linear/block/h8"),
+        "{e}"
+    );
 }
 
 proptest! {
     #[test]
     fn more_work_in_a_class_is_never_predicted_faster(
-        base in proptest::collection::vec(0.0f64..1e7, FEATURES.len()),
-        extra in proptest::collection::vec(0.0f64..1e6, FEATURES.len()),
+        base in proptest::collection::vec(0.0f64..1e7, FEATURES),
+        extra in proptest::collection::vec(0.0f64..1e6, FEATURES),
         class_index in 0usize..8,
     ) {
         let p = shipped("host-intel-xeon-2c");
         let CostModel::Fitted(f) = &p.model else { unreachable!() };
-        let class = f.classes.keys().nth(class_index % f.classes.len()).unwrap().clone();
+        let class = *f.classes.keys().nth(class_index % f.classes.len()).unwrap();
         let m = LatencyModel::new(&p, 0).unwrap();
-        let a: [f64; FEATURES.len()] = base.clone().try_into().unwrap();
-        let b: [f64; FEATURES.len()] = base.iter().zip(&extra).map(|(x, y)| x + y).collect::<Vec<_>>().try_into().unwrap();
+        let a: [f64; FEATURES] = base.clone().try_into().unwrap();
+        let b: [f64; FEATURES] = base.iter().zip(&extra).map(|(x, y)| x + y).collect::<Vec<_>>().try_into().unwrap();
         // The spill share depends on the plan's total weights, so keep one step per plan.
-        let pa = m.predict(&[step(&class, a)]).unwrap().total_ms;
-        let pb = m.predict(&[step(&class, b)]).unwrap().total_ms;
+        let pa = m.predict(&[step(class, a)]).unwrap().total_ms;
+        let pb = m.predict(&[step(class, b)]).unwrap().total_ms;
         prop_assert!(pb >= pa, "{class}: {pb} < {pa}");
     }
 }
@@ -118,9 +152,9 @@ fn the_fit_recovers_costs_and_never_goes_negative() {
         r[0] = 1.0;
         r[1] = i as f64 * 1e5;
         r[4] = ((i * 7) % 5) as f64 * 1e3;
-        rows.push(("k", r, 500.0 + 0.02 * r[1] - 0.05 * r[4]));
+        rows.push((DENSE, r, 500.0 + 0.02 * r[1] - 0.05 * r[4]));
     }
-    let c = &fit(&rows)["k"];
+    let c = &fit(&rows)[&DENSE];
     assert!(c.values().all(|&v| v >= 0.0), "{c:?}");
     assert_eq!(c["elements"], 0.0);
     assert!((c["macs"] - 0.02).abs() < 2e-3, "{c:?}");
@@ -134,47 +168,4 @@ fn rounds_reduce_by_the_chosen_statistic() {
     assert_eq!(Statistic::Median.of(rounds), 3.0);
     assert_eq!("min".parse::<Statistic>(), Ok(Statistic::Min));
     assert!("mean".parse::<Statistic>().unwrap_err().contains("min or median"));
-}
-
-#[test]
-fn quick_calibration_fits_every_class_it_measures() {
-    let opts = Options {
-        quick: true,
-        threads: 1,
-        timing: Timing {
-            rounds: 2,
-            passes: 2,
-            statistic: Statistic::Min,
-        },
-        seed: 3,
-        ghz: 2.0,
-        bandwidth_gbs: 10.0,
-        resident_bytes: 2.0 * 1024.0 * 1024.0,
-    };
-    let cal = calibrate(&opts, &mut |_| {}).unwrap();
-    let classes: std::collections::BTreeSet<&str> = cal
-        .measured
-        .iter()
-        .flat_map(|m| m.work.iter().map(|w| w.class.as_str()))
-        .collect();
-    for c in &classes {
-        assert!(cal.fitted.classes.contains_key(*c), "no coefficients for {c}");
-    }
-    assert!(cal.fitted.anchor_ms.is_some_and(|a| a > 0.0));
-    assert_eq!(cal.fitted.statistic, Statistic::Min);
-    assert!(cal.steps_held_out.count > 0 && cal.totals_held_out.count > 0);
-    // Every workload has its end-to-end comparison; the held-out ones make the held-out accuracy.
-    assert_eq!(cal.totals.len(), cal.measured.len());
-    let held = cal.totals.iter().filter(|t| t.held_out).count();
-    assert_eq!(held, cal.totals_held_out.count);
-    for t in &cal.totals {
-        assert!(t.measured_ms > 0.0 && t.predicted_ms > 0.0, "{t:?}");
-    }
-    let csv = to_csv(&cal.measured, opts.resident_bytes);
-    let steps: usize = cal.measured.iter().map(|m| m.work.len() + 1).sum();
-    assert_eq!(
-        csv.lines().count(),
-        1 + steps,
-        "a header, a row per step and a total per workload"
-    );
 }

@@ -3,7 +3,7 @@
 
 use burn::tensor::Device;
 use canao_ir::builders::LeNetArch;
-use canao_nn::assets;
+use canao_models::assets;
 use canao_privacy::dp::DpSgd;
 use canao_train::data::{SplitPart, load_digits};
 use canao_train::learner::Learner;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use canao_ir::builders::LeNetArch;
-use canao_nn::assets;
+use canao_models::assets;
 use canao_privacy::federation::ArmState;
 use canao_privacy::{
     Arm, Density, Enclave, Federation, FlConfig, Keys, LocalTraining, Partition, PrivacyError, RejectionKind,

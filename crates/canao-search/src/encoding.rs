@@ -3,7 +3,7 @@
 //! space's lists. Strategies see only choice indices; `decode` turns any vector into a student
 //! inside the space.
 
-use canao_nn::{StudentArch, StudentLayer};
+use canao_models::{StudentArch, StudentLayer};
 
 use crate::space::SearchSpace;
 

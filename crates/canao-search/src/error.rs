@@ -33,13 +33,19 @@ pub enum SearchError {
     #[error(transparent)]
     Store(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
-    Nn(#[from] canao_nn::NnError),
+    Nn(#[from] canao_models::NnError),
     #[error(transparent)]
     Ir(#[from] canao_ir::IrError),
-    #[error(transparent)]
-    Cpu(#[from] canao_cpu::CpuError),
+    /// The backend candidates run on failed (preparing or running a graph).
+    #[error("backend: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Latency(#[from] canao_latency::LatencyError),
 }
 
 pub type Result<T> = std::result::Result<T, SearchError>;
+
+/// Wraps an error of the injected backend.
+pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> SearchError {
+    SearchError::Backend(Box::new(e))
+}

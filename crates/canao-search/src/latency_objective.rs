@@ -2,11 +2,12 @@
 //! nothing can be scored for accuracy, so a student's score is its capacity, the share of the
 //! teacher's encoder weights it keeps (heads, FFN neurons and block density counted), and the
 //! search finds the largest student under the latency limit. Latency is predicted for the plan
-//! the CPU backend runs for the student, built with random weights.
+//! the injected backend runs for the student, built with random weights.
 
-use canao_latency::measure::Workload;
-use canao_latency::{DeviceProfile, LatencyModel, energy_per_run};
-use canao_nn::StudentArch;
+use canao_ir::{ReportsWork, Runtime};
+use canao_latency::PlanPredictor;
+use canao_models::StudentArch;
+use rand::SeedableRng;
 
 use crate::error::Result;
 use crate::objective::Evaluation;
@@ -14,22 +15,14 @@ use crate::space::SearchSpace;
 use crate::student_objective::StudentScorer;
 
 #[derive(Debug)]
-pub struct LatencyObjective {
+pub struct LatencyObjective<R> {
     space: SearchSpace,
-    profile: DeviceProfile,
-    level: usize,
-    model: LatencyModel,
+    predictor: PlanPredictor<R>,
 }
 
-impl LatencyObjective {
-    pub fn new(space: SearchSpace, profile: DeviceProfile, level: usize) -> Result<Self> {
-        let model = LatencyModel::new(&profile, level)?;
-        Ok(Self {
-            space,
-            profile,
-            level,
-            model,
-        })
+impl<R> LatencyObjective<R> {
+    pub fn new(space: SearchSpace, predictor: PlanPredictor<R>) -> Self {
+        Self { space, predictor }
     }
 }
 
@@ -42,22 +35,27 @@ fn capacity(space: &SearchSpace, s: &StudentArch) -> f64 {
     kept / teacher
 }
 
-impl StudentScorer for LatencyObjective {
+impl<R> StudentScorer for LatencyObjective<R>
+where
+    R: Runtime + Sync + std::fmt::Debug,
+    R::Exe: ReportsWork,
+{
     fn space(&self) -> &SearchSpace {
         &self.space
     }
 
     fn score(&self, student: &StudentArch) -> Result<Evaluation> {
         let t = self.space.teacher_arch();
-        let prepared = Workload::student(self.space.name.clone(), &t, student, self.space.seq, 0)?
-            .prepare(self.model.threads())?;
-        let latency_ms = self.model.predict(&prepared.work)?.total_ms;
+        // Seed 0 whatever the search seed: a student's prediction is a function of the student.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let (graph, weights) = student.random_model(&t, self.space.seq, &mut rng)?;
+        let latency_ms = self.predictor.predict(&graph, &weights)?.total_ms;
         let c = capacity(&self.space, student);
         Ok(Evaluation {
             accuracy: c,
             score: c,
             latency_ms,
-            energy_mj: energy_per_run(&self.profile, self.level, latency_ms)? * 1e3,
+            energy_mj: self.predictor.energy_mj(latency_ms)?,
             extra: [("capacity".to_string(), c)].into(),
         })
     }

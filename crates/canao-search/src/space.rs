@@ -2,7 +2,7 @@
 //! picks its heads, FFN width, weight density and block shape from the lists given here.
 
 use canao_ir::builders::{BertArch, BertLayer};
-use canao_nn::{StudentArch, StudentLayer};
+use canao_models::{StudentArch, StudentLayer};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};

@@ -2,19 +2,18 @@
 //! (kept layers; heads and FFN neurons kept by importance; block masks by group magnitude), is
 //! scored on Rotten Tomatoes sentiment by a linear probe on its sentence embeddings, and by the
 //! fidelity of those embeddings to the teacher's; its latency and energy come from the latency
-//! model of a device profile for the plan canao's CPU backend would run.
+//! model of a device profile for the plan of the injected backend (the CLI's: the CPU backend).
 
 use std::collections::BTreeMap;
 
-use canao_cpu::CpuRuntime;
-use canao_ir::{Executable, Runtime, Schedule};
-use canao_latency::{DeviceProfile, LatencyModel, energy_per_run};
-use canao_nn::{Encoded, LengthPolicy, MiniLm, Review, StudentArch};
+use canao_ir::{Executable, ReportsWork, Runtime, Schedule};
+use canao_latency::PlanPredictor;
+use canao_models::{Encoded, LengthPolicy, MiniLm, Review, StudentArch};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, SearchError};
+use crate::error::{Result, SearchError, backend};
 use crate::objective::{CandidateKey, Evaluation, Objective};
 use crate::probe::probe_accuracy;
 use crate::space::SearchSpace;
@@ -89,8 +88,10 @@ impl Objective for Students<'_> {
     }
 }
 
+/// Scores MiniLM's students, running them (embeddings, optional timing) and predicting them on
+/// the backend `R` of its predictor.
 #[derive(Debug)]
-pub struct StudentObjective {
+pub struct StudentObjective<R> {
     space: SearchSpace,
     teacher: MiniLm,
     task: Task,
@@ -100,21 +101,22 @@ pub struct StudentObjective {
     test_y: Vec<bool>,
     /// The teacher's embeddings of train then test snippets.
     teacher_embeddings: Vec<Vec<f32>>,
-    profile: DeviceProfile,
-    level: usize,
-    model: LatencyModel,
+    predictor: PlanPredictor<R>,
     /// Also time each candidate here (its latency at the space's sequence length).
     measure: bool,
 }
 
-impl StudentObjective {
+impl<R> StudentObjective<R>
+where
+    R: Runtime + Sync + std::fmt::Debug,
+    R::Exe: ReportsWork,
+{
     pub fn new(
         space: SearchSpace,
         teacher: MiniLm,
         reviews: &[Review],
         task: Task,
-        profile: DeviceProfile,
-        level: usize,
+        predictor: PlanPredictor<R>,
         measure: bool,
     ) -> Result<Self> {
         if task.train + task.test > reviews.len() || task.train < 2 || task.test < 1 {
@@ -148,7 +150,6 @@ impl StudentObjective {
         };
         let (train_ids, rest) = order.split_at(task.train);
         let test_ids = &rest[..task.test];
-        let model = LatencyModel::new(&profile, level)?;
         let mut objective = Self {
             train: encode(train_ids)?,
             test: encode(test_ids)?,
@@ -158,9 +159,7 @@ impl StudentObjective {
             space,
             teacher,
             task,
-            profile,
-            level,
-            model,
+            predictor,
             measure,
         };
         objective.teacher_embeddings = objective.embed(&objective.teacher)?;
@@ -179,9 +178,13 @@ impl StudentObjective {
         }
         let mut out = vec![Vec::new(); texts.len()];
         for (len, members) in by_bucket {
-            let mut exe = CpuRuntime.prepare(&model.graph(len)?, model.weights(), &Schedule { threads: 1 })?;
+            let mut exe = self
+                .predictor
+                .runtime()
+                .prepare(&model.graph(len)?, model.weights(), &Schedule { threads: 1 })
+                .map_err(backend)?;
             for i in members {
-                let mut outputs = exe.run(&MiniLm::inputs_padded(texts[i], len)?)?;
+                let mut outputs = exe.run(&MiniLm::inputs_padded(texts[i], len)?).map_err(backend)?;
                 out[i] = outputs
                     .pop()
                     .expect("BERT graphs output the sentence embedding last")
@@ -192,7 +195,11 @@ impl StudentObjective {
     }
 }
 
-impl StudentScorer for StudentObjective {
+impl<R> StudentScorer for StudentObjective<R>
+where
+    R: Runtime + Sync + std::fmt::Debug,
+    R::Exe: ReportsWork,
+{
     fn space(&self) -> &SearchSpace {
         &self.space
     }
@@ -211,14 +218,8 @@ impl StudentScorer for StudentObjective {
         let w = self.task.fidelity_weight;
 
         let seq = self.space.seq;
-        let mut exe = CpuRuntime.prepare(
-            &model.graph(seq)?,
-            model.weights(),
-            &Schedule {
-                threads: self.model.threads(),
-            },
-        )?;
-        let latency_ms = self.model.predict(&exe.work())?.total_ms;
+        let mut exe = self.predictor.prepare(&model.graph(seq)?, model.weights())?;
+        let latency_ms = self.predictor.predict_exe(&exe)?.total_ms;
         let mut extra = BTreeMap::from([("fidelity".to_string(), fidelity)]);
         if self.measure {
             extra.insert("measured_ms".into(), measure(&mut exe, seq)?);
@@ -233,26 +234,27 @@ impl StudentScorer for StudentObjective {
             accuracy,
             score: (1.0 - w) * accuracy + w * fidelity,
             latency_ms,
-            energy_mj: energy_per_run(&self.profile, self.level, latency_ms)? * 1e3,
+            energy_mj: self.predictor.energy_mj(latency_ms)?,
             extra,
         })
     }
 }
 
 /// Median wall time of the candidate at `seq` tokens here, in ms.
-fn measure(exe: &mut canao_cpu::CpuExe, seq: usize) -> Result<f64> {
+fn measure(exe: &mut impl Executable, seq: usize) -> Result<f64> {
     let enc = Encoded {
         ids: (0..seq as u32).map(|i| 1000 + i).collect(),
         type_ids: vec![0; seq],
     };
     let inputs = MiniLm::inputs(&enc)?;
-    exe.run(&inputs)?;
+    exe.run(&inputs).map_err(backend)?;
     let mut ms: Vec<f64> = (0..MEASURE_RUNS)
         .map(|_| {
             let start = std::time::Instant::now();
             exe.run(&inputs).map(|_| start.elapsed().as_secs_f64() * 1e3)
         })
-        .collect::<std::result::Result<_, _>>()?;
+        .collect::<std::result::Result<_, _>>()
+        .map_err(backend)?;
     ms.sort_by(f64::total_cmp);
     Ok(ms[ms.len() / 2])
 }

@@ -1,6 +1,6 @@
 //! The shipped spaces load; bad spaces and out-of-space students are refused with the field named.
 
-use canao_nn::StudentArch;
+use canao_models::StudentArch;
 use canao_search::{SearchError, SearchSpace};
 use rand::SeedableRng;
 

@@ -1,7 +1,8 @@
 //! The BERT space's evaluator on the real teacher and corpus, with a small probe split.
 
-use canao_latency::DeviceProfile;
-use canao_nn::{MiniLm, StudentArch, assets, reviews_from_cache};
+use canao_cpu::CpuRuntime;
+use canao_latency::{DeviceProfile, PlanPredictor};
+use canao_models::{MiniLm, StudentArch, assets, reviews_from_cache};
 use canao_search::{
     LatencyObjective, Objective, SearchError, SearchSpace, StudentObjective, StudentScorer, Students, Task,
 };
@@ -17,12 +18,16 @@ fn phone() -> DeviceProfile {
     DeviceProfile::from_ron(&text, "snapdragon-855.ron").unwrap()
 }
 
-fn objective(task: Task, measure: bool) -> canao_search::Result<StudentObjective> {
+fn phone_cpu() -> PlanPredictor<CpuRuntime> {
+    PlanPredictor::new(CpuRuntime, phone(), 0).unwrap()
+}
+
+fn objective(task: Task, measure: bool) -> canao_search::Result<StudentObjective<CpuRuntime>> {
     let home = assets::canao_home();
     let teacher = MiniLm::from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
     let reviews = reviews_from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
     let space = SearchSpace::from_file(&repo("search-spaces/minilm.ron")).unwrap();
-    StudentObjective::new(space, teacher, &reviews, task, phone(), 0, measure)
+    StudentObjective::new(space, teacher, &reviews, task, phone_cpu(), measure)
 }
 
 fn small() -> Task {
@@ -102,7 +107,7 @@ fn measure_times_the_candidate_here_beside_the_prediction() {
 #[test]
 fn architecture_only_spaces_score_capacity_under_predicted_latency() {
     let space = SearchSpace::from_file(&repo("search-spaces/bert-base.ron")).unwrap();
-    let o = LatencyObjective::new(space.clone(), phone(), 0).unwrap();
+    let o = LatencyObjective::new(space.clone(), phone_cpu());
     let teacher = o
         .evaluate_student(&StudentArch::identity(&space.teacher_arch()))
         .unwrap();
@@ -127,7 +132,7 @@ fn the_teacher_is_scored_even_when_the_space_leaves_out_its_setting() {
         .replace("layers: (2, 12)", "layers: (2, 4)")
         .replace("heads: [4, 6, 8, 12]", "heads: [2, 4, 6, 8]");
     let space = SearchSpace::from_ron(&text, "narrow.ron").unwrap();
-    let o = LatencyObjective::new(space.clone(), phone(), 0).unwrap();
+    let o = LatencyObjective::new(space.clone(), phone_cpu());
     let teacher = o.evaluate_teacher().unwrap();
     assert!((teacher.score - 1.0).abs() < 1e-12, "{teacher:?}");
     let identity = StudentArch::identity(&space.teacher_arch());

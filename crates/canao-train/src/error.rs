@@ -34,7 +34,7 @@ pub enum TrainError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Nn(#[from] canao_nn::NnError),
+    Nn(#[from] canao_models::NnError),
     #[error(transparent)]
     Ir(#[from] canao_ir::IrError),
     #[error(transparent)]

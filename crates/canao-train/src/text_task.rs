@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 use canao_ir::Weights;
 use canao_ir::builders::BertArch;
-use canao_nn::Encoded;
+use canao_models::Encoded;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 

@@ -6,7 +6,7 @@ mod common;
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_ir::builders::LeNetArch;
-use canao_nn::{LengthPolicy, MiniLm, assets};
+use canao_models::{LengthPolicy, MiniLm, assets};
 use canao_train::{BertClassifier, LeNet, add_head, params};
 use common::*;
 

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use canao_compress::{Rows, SlrParams, Structure};
 use canao_ir::builders::LeNetArch;
 use canao_ir::{Sparsity, Weights};
-use canao_nn::assets;
+use canao_models::assets;
 use canao_train::data::load_digits;
 use canao_train::{
     BertClassifier, Constraints, GroupLassoParams, ImageClassification, LeNet, PruneConfig, PruneMethod,
@@ -262,7 +262,7 @@ fn small_text_task() -> (TextClassification, Weights, Vec<String>) {
         device: device(),
     };
     let w = small_bert_weights(&arch, 10, 2);
-    let layers = canao_nn::prunable(&w);
+    let layers = canao_models::prunable(&w);
     assert_eq!(layers.len(), 12, "{layers:?}");
     (text, w, layers)
 }
@@ -322,7 +322,7 @@ fn a_bert_pruned_to_blocks_keeps_a_tile_in_every_row_and_runs_on_the_cpu_backend
     });
     let structure = Structure::Block { rows: 4, cols: 4 };
     let (pruned, text, w) = prune_small_bert(method, structure, 6.0);
-    let names: Vec<String> = canao_nn::prunable(&w);
+    let names: Vec<String> = canao_models::prunable(&w);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     assert_eq!(
         pruned.report.compression_pruned_layers,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use canao_ir::builders::LeNetArch;
 use canao_ir::{Sparsity, Weights};
-use canao_nn::assets;
+use canao_models::assets;
 use canao_train::data::{ImageSet, SplitPart, load_digits};
 use canao_train::layers::Dropout;
 use canao_train::{

@@ -370,7 +370,7 @@ impl Lowering<'_> {
                     self.param(Data::F32(values)),
                     v[0],
                 ];
-                return Ok(Some((spmm::emit(a.rows(), last(self.shape(id))), args)));
+                return Ok(Some((spmm::emit(a.rows(), last(self.shape(id)), a.nnz()), args)));
             }
             Op::Conv2d {
                 weight,

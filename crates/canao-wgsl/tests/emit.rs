@@ -125,7 +125,7 @@ fn representative() -> Vec<Kernel> {
         }),
         elementwise::embedding(50, 384),
         elementwise::masked_mean(50, 384),
-        spmm::emit(2708, 16),
+        spmm::emit(2708, 16, 13_264),
         // MiniLM's: 12 heads of 32, 128 tokens.
         attention::emit(&attention_shape(true)),
         conv::dense(conv_window(), true),

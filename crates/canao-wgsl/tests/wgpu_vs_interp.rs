@@ -293,8 +293,8 @@ fn real_minilm_embeddings_match_the_cpu_backend() {
     let Some(rt) = runtime("real_minilm_embeddings_match_the_cpu_backend") else {
         return;
     };
-    let home = canao_nn::assets::canao_home();
-    let mut model = canao_nn::MiniLm::from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
+    let home = canao_models::assets::canao_home();
+    let mut model = canao_models::MiniLm::from_cache(&home, &mut |l| eprintln!("{l}")).unwrap();
     let texts: Vec<String> = [
         "The weather is lovely today.",
         "It's so sunny outside!",
@@ -310,7 +310,7 @@ fn real_minilm_embeddings_match_the_cpu_backend() {
                 model.set_sparsity(&param, s).unwrap();
             }
         }
-        let policy = canao_nn::LengthPolicy::Refuse;
+        let policy = canao_models::LengthPolicy::Refuse;
         let schedule = Schedule::default();
         let gpu = model.embed(&rt, &schedule, &texts, policy).unwrap();
         let cpu = model.embed(&canao_cpu::CpuRuntime, &schedule, &texts, policy).unwrap();

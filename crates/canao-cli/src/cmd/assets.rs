@@ -1,5 +1,5 @@
 use anyhow::Result;
-use canao_nn::assets::{self, Asset};
+use canao_models::assets::{self, Asset};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

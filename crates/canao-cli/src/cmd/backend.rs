@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_interp::Interpreter;
 use canao_ir::Schedule;
-use canao_nn::{Embeddings, Encoded, LengthPolicy, MiniLm, StudentArch, assets};
+use canao_models::{Embeddings, Encoded, LengthPolicy, MiniLm, StudentArch, assets};
 
 use crate::cmd::trained::TrainedBert;
 

@@ -6,8 +6,8 @@ use anyhow::{Context, Result, bail};
 use canao_cpu::CpuRuntime;
 use canao_cpu::bench::{Case, Format, Prepared, median_times, suite};
 use canao_cpu::{Cx, Isa};
-use canao_ir::{Executable, Runtime, Schedule};
-use canao_nn::MiniLm;
+use canao_ir::{Executable, KernelClass, Runtime, Schedule};
+use canao_models::MiniLm;
 use canao_tensor::Tensor;
 use serde_json::json;
 
@@ -236,16 +236,16 @@ fn model_latency(
     ms.sort_by(f64::total_cmp);
     let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
     let packed: usize = exe.packed_bytes().values().sum();
-    let mut by_kind: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    let mut by_kind: BTreeMap<KernelClass, (usize, f64)> = BTreeMap::new();
     if profile {
-        for (label, d) in exe.profile(&inputs)? {
-            let e = by_kind.entry(label).or_default();
+        for (class, d) in exe.profile(&inputs)? {
+            let e = by_kind.entry(class).or_default();
             e.0 += 1;
             e.1 += d.as_secs_f64() * 1e3;
         }
         eprintln!("{:<18} {:>6} {:>10}", "kernel", "steps", "ms");
         for (k, (n, t)) in &by_kind {
-            eprintln!("{k:<18} {n:>6} {t:>10.3}");
+            eprintln!("{:<18} {n:>6} {t:>10.3}", k.to_string());
         }
     }
     let mut out = json!({
@@ -267,15 +267,19 @@ fn model_latency(
 
 /// The run folder of `bench model --out`: report.json (with the per-kernel times of a profiled
 /// run), kernels.svg (the slowest kernel family first) and the page.
-fn write_model_run(dir: &Path, report: &mut serde_json::Value, by_kind: &BTreeMap<String, (usize, f64)>) -> Result<()> {
+fn write_model_run(
+    dir: &Path,
+    report: &mut serde_json::Value,
+    by_kind: &BTreeMap<KernelClass, (usize, f64)>,
+) -> Result<()> {
     if !by_kind.is_empty() {
         report["kernels_ms"] = json!(
             by_kind
                 .iter()
-                .map(|(k, (_, ms))| (k.clone(), *ms))
+                .map(|(k, (_, ms))| (k.to_string(), *ms))
                 .collect::<BTreeMap<_, _>>()
         );
-        let mut bars: Vec<(String, f64)> = by_kind.iter().map(|(k, (_, ms))| (k.clone(), *ms)).collect();
+        let mut bars: Vec<(String, f64)> = by_kind.iter().map(|(k, (_, ms))| (k.to_string(), *ms)).collect();
         bars.sort_by(|a, b| b.1.total_cmp(&a.1));
         let label = |k: &str| report[k].as_str().unwrap_or("dense").to_string();
         let title = format!(
@@ -293,7 +297,7 @@ fn write_model_run(dir: &Path, report: &mut serde_json::Value, by_kind: &BTreeMa
 /// A fixed, valid input of `seq` tokens: [CLS], word-piece ids, [SEP].
 pub fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, Tensor>> {
     let text = "the quick brown fox jumps over the lazy dog ".repeat(seq);
-    let enc = model.tokenize(&[text], canao_nn::LengthPolicy::Truncate)?.remove(0);
+    let enc = model.tokenize(&[text], canao_models::LengthPolicy::Truncate)?.remove(0);
     let ids: Vec<u32> = enc
         .ids
         .iter()
@@ -301,7 +305,7 @@ pub fn synthetic_inputs(model: &MiniLm, seq: usize) -> Result<BTreeMap<String, T
         .copied()
         .chain(std::iter::once(102))
         .collect();
-    let enc = canao_nn::Encoded {
+    let enc = canao_models::Encoded {
         type_ids: vec![0; ids.len()],
         ids,
     };

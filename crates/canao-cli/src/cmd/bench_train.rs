@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::optim::{AdamWConfig, GradientsParams};
-use canao_nn::{MiniLm, assets};
+use canao_models::{MiniLm, assets};
 use canao_train::layers::Dropout;
 use canao_train::learner::cross_entropy;
 use canao_train::{BertClassifier, TokenBatch, add_head};

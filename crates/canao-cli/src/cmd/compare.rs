@@ -18,7 +18,9 @@ use plotters::style::RGBColor;
 
 use crate::cmd::locate::load_space;
 use crate::cmd::plot;
-use crate::cmd::search_setup::{RUN_VERSION, RunConfig, Target, rayon_threads, student_objective};
+use canao_search::{RUN_VERSION, RunConfig};
+
+use crate::cmd::search_setup::{Target, rayon_threads, student_objective};
 use crate::cmd::search_store::{DEFAULT_LEASE_S, RunStore, StorageOptions};
 
 #[derive(Debug, clap::Args)]

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use canao_nn::{LengthPolicy, MiniLm};
+use canao_models::{LengthPolicy, MiniLm};
 use serde_json::json;
 
 use crate::cmd::backend::{self, Backend, ModelArgs, parse_threads};

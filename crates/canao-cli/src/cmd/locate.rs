@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use canao_latency::{BUILTIN_PROFILES, DeviceProfile, HostFit, cpu_id, host_fit, running_isa};
+use canao_calibrate::running_isa;
+use canao_latency::{BUILTIN_PROFILES, DeviceProfile, HostFit, cpu_id, host_fit};
 use canao_search::{BUILTIN_SPACES, SearchSpace};
 
 /// Whether an argument is meant as a path rather than a name.

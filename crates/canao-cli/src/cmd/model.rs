@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use canao_calibrate::Workload;
 use canao_ir::Graph;
 use canao_ir::builders::{Arch, BertArch, from_ron};
-use canao_latency::measure::Workload;
-use canao_nn::StudentArch;
+use canao_models::StudentArch;
 use serde::{Deserialize, Serialize};
 
 /// Tokens per sequence when neither `--seq` nor the architecture file gives one.
@@ -57,12 +57,22 @@ impl ArchFile {
 
     /// The graph with random weights (a student's block masks then random at its density).
     pub fn workload(&self, origin: &str, seq: Option<usize>) -> Result<Workload> {
-        let (arch, student) = self.at_seq(seq)?;
+        if let Self::Student(s) = self {
+            let seq = seq.unwrap_or(DEFAULT_SEQ);
+            return Ok(Workload::student(
+                origin.to_string(),
+                &BertArch::minilm(seq),
+                s,
+                seq,
+                0,
+            )?);
+        }
+        let (arch, _) = self.at_seq(seq)?;
         let vocab = match &arch {
             Arch::Bert(b) => b.vocab,
             _ => 1,
         };
-        Ok(Workload::new(origin.to_string(), arch.build()?, student, vocab, 0)?)
+        Ok(Workload::new(origin.to_string(), arch.build()?, vocab, 0))
     }
 }
 

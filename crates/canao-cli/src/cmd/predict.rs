@@ -4,14 +4,16 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use canao_calibrate::{GROUP, Spec, Timing, Workload, anchor, measure_specs};
 use canao_cpu::CpuRuntime;
-use canao_ir::{Runtime, Schedule};
-use canao_latency::calibrate::{Accuracy, GROUP};
-use canao_latency::measure::{ANCHOR, Spec, Statistic, Timing, Workload, anchor, measure_specs};
+use canao_ir::ReportsWork;
+use canao_latency::calibrate::Accuracy;
+use canao_latency::measured::{ANCHOR, Statistic};
 use canao_latency::{
-    CostModel, DeviceProfile, LatencyModel, Source, count_ops, energy_per_run, rt3_latency_ms, runs_per_battery,
+    CostModel, DeviceProfile, LatencyModel, PlanPredictor, Source, count_ops, energy_per_run, fitted_per_level,
+    latency_per_level, runs_per_battery,
 };
-use canao_nn::StudentArch;
+use canao_models::StudentArch;
 use rand::SeedableRng;
 use serde_json::json;
 
@@ -74,26 +76,17 @@ pub fn run(a: Args) -> Result<()> {
     if matches!(profile.model, CostModel::Analytic { .. }) {
         return analytic(&a, &profile, &workload);
     }
-    let model = LatencyModel::new(&profile, a.level)?;
-    let work = CpuRuntime
-        .prepare(
-            &workload.graph,
-            &workload.weights,
-            &Schedule {
-                threads: model.threads(),
-            },
-        )?
-        .work();
-    let p = model.predict(&work)?;
+    let predictor = PlanPredictor::new(CpuRuntime, profile.clone(), a.level)?;
+    let work = predictor.prepare(&workload.graph, &workload.weights)?.work();
+    let p = predictor.model().predict(&work)?;
     let level = profile.level(a.level)?;
     let joules = energy_per_run(&profile, a.level, p.total_ms)?;
     let battery = profile
         .battery
         .as_ref()
         .map(|_| {
-            let per_level = (0..profile.dvfs.len())
-                .map(|l| Ok(LatencyModel::new(&profile, l)?.predict(&work)?.total_ms))
-                .collect::<Result<Vec<f64>>>()?;
+            // The plan is prepared already; only the coefficients change with the level.
+            let per_level = fitted_per_level(&profile, &work)?;
             anyhow::Ok(runs_per_battery(&profile, &per_level)?)
         })
         .transpose()?;
@@ -102,13 +95,13 @@ pub fn run(a: Args) -> Result<()> {
             .iter()
             .zip(&p.steps_ms)
             .enumerate()
-            .map(|(i, (w, ms))| json!({"step": i, "class": w.class, "ms": ms}))
+            .map(|(i, (w, ms))| json!({"step": i, "class": w.class.to_string(), "ms": ms}))
             .collect();
         println!(
             "{}",
             json!({
                 "device": profile.name, "arch": name, "level": level.name, "ghz": level.ghz,
-                "threads": model.threads(), "latency_ms": p.total_ms, "energy_mj": joules * 1e3,
+                "threads": predictor.threads(), "latency_ms": p.total_ms, "energy_mj": joules * 1e3,
                 "model_source": profile.model_source().map(Source::kind),
                 "runs_per_battery": battery.map(|b| b.iter().map(|l| l.runs).collect::<Vec<_>>()),
                 "steps": steps,
@@ -121,14 +114,18 @@ pub fn run(a: Args) -> Result<()> {
         profile.name,
         level.name,
         level.ghz,
-        model.threads()
+        predictor.threads()
     );
     if let Some(source) = profile.model_source() {
         println!("coefficients: {}", source.describe());
     }
     println!("{:>5}  {:<20} {:>10} {:>7}", "step", "kernel class", "ms", "share");
     for (i, (w, ms)) in work.iter().zip(&p.steps_ms).enumerate() {
-        println!("{i:>5}  {:<20} {ms:>10.4} {:>6.1}%", w.class, 100.0 * ms / p.total_ms);
+        println!(
+            "{i:>5}  {:<20} {ms:>10.4} {:>6.1}%",
+            w.class.to_string(),
+            100.0 * ms / p.total_ms
+        );
     }
     println!(
         "total: {:.3} ms, {:.3} mJ per run ({:.2} W)",
@@ -147,9 +144,7 @@ pub fn run(a: Args) -> Result<()> {
 /// RT3's analytic model: latency from the multiplies and adds left after pruning, at every level.
 fn analytic(a: &Args, profile: &DeviceProfile, workload: &Workload) -> Result<()> {
     let counts = count_ops(&workload.graph);
-    let per_level = (0..profile.dvfs.len())
-        .map(|l| Ok(rt3_latency_ms(profile, counts, l)?))
-        .collect::<Result<Vec<f64>>>()?;
+    let per_level = latency_per_level(CpuRuntime, profile, &workload.graph, &workload.weights)?;
     let ms = *per_level.get(a.level).context("no such DVFS level")?;
     let joules = energy_per_run(profile, a.level, ms)?;
     let runs = profile
@@ -237,8 +232,9 @@ fn validate(a: &Args, profile: &DeviceProfile) -> Result<()> {
             let (s, m) = samples.next().expect("one measurement per sample");
             let pred = model.predict(&m.work)?.total_ms;
             let meas = m.total_ns / 1e6;
-            let list =
-                |f: &dyn Fn(&canao_nn::StudentLayer) -> String| s.layers.iter().map(f).collect::<Vec<_>>().join(" ");
+            let list = |f: &dyn Fn(&canao_models::StudentLayer) -> String| {
+                s.layers.iter().map(f).collect::<Vec<_>>().join(" ")
+            };
             csv += &format!(
                 "{},{},{},{},{},{pred:.4},{meas:.4},{:.2},{drift:.4},\"{}\"\n",
                 m.name,

@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use canao_calibrate::{Options, Timing, calibrate, running_isa};
 use canao_latency::Host;
-use canao_latency::calibrate::{Accuracy, Calibration, Options, calibrate, to_csv};
-use canao_latency::measure::{Statistic, Timing};
+use canao_latency::calibrate::{Accuracy, Calibration, to_csv};
+use canao_latency::measured::Statistic;
 use serde_json::{Value, json};
 
 use crate::cmd::backend::parse_threads;
@@ -63,7 +64,7 @@ fn show(what: &str, a: &Accuracy) {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let host = Host::probe();
+    let host = Host::probe(running_isa());
     eprintln!(
         "host {} ({}, {} cores, {:.2} GHz, caches {:?} KiB, read bandwidth {:.1} GB/s)",
         host.hostname, host.cpu, host.cores, host.ghz, host.caches_kib, host.bandwidth_gbs

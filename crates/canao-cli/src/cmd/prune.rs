@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use canao_compress::{Rows, SlrParams, Structure};
 use canao_ir::Weights;
-use canao_nn::MiniLm;
+use canao_models::MiniLm;
 use canao_train::data::Task;
 use canao_train::{GroupLassoParams, ModelSpec, PruneConfig, PruneMethod, Pruned, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,7 @@ impl Args {
     fn pruned_layers(&self, candidates: &Weights) -> Vec<String> {
         match (self.layers.is_empty(), self.model, self.structure) {
             (false, _, _) => self.layers.clone(),
-            (true, ModelKind::Minilm, _) => canao_nn::prunable(candidates),
+            (true, ModelKind::Minilm, _) => canao_models::prunable(candidates),
             // Whole rows of the output layer are whole classes: filter pruning keeps them.
             (true, ModelKind::Lenet5, Structure::Filter) => HIDDEN.map(String::from).to_vec(),
             // The CPU backend runs circulant tiles in dense layers.
@@ -243,7 +243,7 @@ impl Args {
             ModelKind::Lenet5 => canao_train::init_lenet(&Default::default(), 0)?,
             ModelKind::Minilm => {
                 let say = &mut |line: &str| eprintln!("{line}");
-                MiniLm::from_cache(&canao_nn::assets::canao_home(), say)?
+                MiniLm::from_cache(&canao_models::assets::canao_home(), say)?
                     .weights()
                     .clone()
             }
@@ -365,7 +365,7 @@ fn execute(dir: &Path, s: &Settings, resume: bool) -> Result<()> {
         }
         ModelSpec::BertClassifier { arch, .. } => {
             let say = &mut |line: &str| eprintln!("{line}");
-            let minilm = MiniLm::from_cache(&canao_nn::assets::canao_home(), say)?;
+            let minilm = MiniLm::from_cache(&canao_models::assets::canao_home(), say)?;
             let learner = text_learner(minilm.tokenizer(), arch.clone(), &run, device.clone())?;
             prune_with(&learner, dir, s, &dense.weights, &device, resume)?
         }

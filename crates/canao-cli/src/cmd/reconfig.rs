@@ -11,11 +11,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use canao_compress::{CandidateConfig, with_pattern_sets};
 use canao_cpu::{CpuRuntime, Isa, Reconfigurable};
-use canao_ir::{Graph, Runtime, Schedule, Weights};
-use canao_latency::{
-    CostModel, DeviceProfile, LatencyModel, Replay, Runs, Trace, count_ops, replay, rt3_latency_ms, runs_per_battery,
-};
-use canao_nn::{MiniLm, assets};
+use canao_ir::{Graph, Schedule, Weights};
+use canao_latency::{DeviceProfile, Replay, Runs, Trace, latency_per_level, replay, runs_per_battery};
+use canao_models::{MiniLm, assets};
 use serde_json::{Value, json};
 
 use crate::cmd::locate::load_profile;
@@ -104,10 +102,10 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     let switching: Vec<f64> = levels
         .iter()
         .enumerate()
-        .map(|(l, g)| Ok(latency_per_level(&profile, g, weights)?[l]))
+        .map(|(l, g)| Ok(latency_per_level(CpuRuntime, &profile, g, weights)?[l]))
         .collect::<Result<_>>()?;
-    let dense_ms = latency_per_level(&profile, &dense, weights)?;
-    let single_ms = latency_per_level(&profile, &levels[0], weights)?;
+    let dense_ms = latency_per_level(CpuRuntime, &profile, &dense, weights)?;
+    let single_ms = latency_per_level(CpuRuntime, &profile, &levels[0], weights)?;
     spin.finish_and_clear();
 
     let models = [
@@ -216,21 +214,6 @@ fn write_run(dir: &Path, profile: &DeviceProfile, report: &Value) -> Result<()> 
     )?;
     crate::cmd::report::refresh(dir);
     Ok(())
-}
-
-/// One run's latency of `graph` at each DVFS level: RT3's analytic count, or the fitted model on
-/// the plan the CPU backend runs (prepared once: the plan's work does not depend on the level).
-fn latency_per_level(profile: &DeviceProfile, graph: &Graph, weights: &Weights) -> Result<Vec<f64>> {
-    let levels = 0..profile.dvfs.len();
-    if matches!(profile.model, CostModel::Analytic { .. }) {
-        let counts = count_ops(graph);
-        return levels.map(|l| Ok(rt3_latency_ms(profile, counts, l)?)).collect();
-    }
-    let threads = LatencyModel::new(profile, 0)?.threads();
-    let work = CpuRuntime.prepare(graph, weights, &Schedule { threads })?.work();
-    levels
-        .map(|l| Ok(LatencyModel::new(profile, l)?.predict(&work)?.total_ms))
-        .collect()
 }
 
 /// Median time of a switch between levels of one prepared plan, in ms.

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use canao_search::strategy::StrategyKind;
-use canao_search::{Record, Report, Runner, StopReason, Students, Teacher, best_so_far, pareto_front};
+use canao_search::{Record, Report, RunConfig, Runner, StopReason, Students, Teacher, best_so_far, pareto_front};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::RGBColor;
 
 use crate::cmd::plot;
 use crate::cmd::report;
 use crate::cmd::search_distill::{DistillOptions, DistillReport, distill_top};
-use crate::cmd::search_setup::{RunConfig, Target, fresh, rayon_threads, reopen, student_objective};
+use crate::cmd::search_setup::{Target, fresh, rayon_threads, reopen, student_objective};
 use crate::cmd::search_store::{DEFAULT_LEASE_S, StorageOptions};
 
 #[derive(Debug, clap::Args)]

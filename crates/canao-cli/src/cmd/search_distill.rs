@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use canao_nn::{StudentArch, assets};
+use canao_models::{StudentArch, assets};
 use canao_search::Record;
 use canao_train::data::Task;
 use serde::Serialize;

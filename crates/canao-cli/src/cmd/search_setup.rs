@@ -5,19 +5,19 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use canao_nn::{MiniLm, assets, reviews_from_cache};
+use canao_cpu::CpuRuntime;
+use canao_latency::PlanPredictor;
+use canao_models::{MiniLm, assets, reviews_from_cache};
 use canao_search::{
-    Budget, Evaluation, LatencyObjective, Record, Reward, SearchSpace, StudentObjective, StudentScorer, Task, Teacher,
+    Budget, LatencyObjective, RUN_VERSION, Record, Reward, RunConfig, SearchSpace, StudentObjective, StudentScorer,
+    Task, Teacher,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::cmd::locate::{check_host, load_profile, load_space};
 use crate::cmd::progress::spinner;
 use crate::cmd::search::Args;
 use crate::cmd::search_store::RunStore;
 
-/// The run.ron format version this build writes and reads.
-pub(crate) const RUN_VERSION: u32 = 1;
 /// The default latency limit as a share of the teacher's predicted latency.
 const DEFAULT_LIMIT_SHARE: f64 = 0.5;
 pub const DEFAULT_SPACE: &str = "minilm";
@@ -61,32 +61,6 @@ impl Target {
     }
 }
 
-/// A run's resolved configuration, written before the first evaluation.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    pub version: u32,
-    pub space_file: String,
-    pub space: SearchSpace,
-    pub device: String,
-    pub level: usize,
-    pub reward: Reward,
-    pub strategy: canao_search::strategy::StrategyKind,
-    pub seed: u64,
-    pub budget: Budget,
-    /// Points asked of the strategy at once (what the run's result depends on; older runs
-    /// called it `parallel`).
-    #[serde(alias = "parallel")]
-    pub batch: usize,
-    /// The PostgreSQL study holding the run's records; `None`: log.jsonl in the run folder.
-    #[serde(default)]
-    pub study: Option<String>,
-    pub task: Task,
-    pub measure: bool,
-    /// The teacher scored like every candidate; the default limit derives from its latency.
-    pub teacher: Evaluation,
-}
-
 /// The flags of this command line that a resumed run's run.ron fixes.
 fn fixed_by_the_run(a: &Args) -> Vec<&'static str> {
     [
@@ -128,16 +102,7 @@ pub fn reopen(a: &Args, dir: &Path) -> Result<(RunConfig, RunStore, Vec<Record>)
             if fixed.len() == 1 { "it" } else { "them" }
         );
     }
-    let path = dir.join("run.ron");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut config: RunConfig = ron::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if config.version != RUN_VERSION {
-        bail!(
-            "{}: version {}, this build reads {RUN_VERSION}",
-            path.display(),
-            config.version
-        );
-    }
+    let mut config = RunConfig::read(dir)?;
     let (store, logged) = RunStore::resume(dir, config.study.as_deref(), &a.storage_options())?;
     let mut changed = false;
     if let Some(b) = a.budget
@@ -161,7 +126,7 @@ pub fn reopen(a: &Args, dir: &Path) -> Result<(RunConfig, RunStore, Vec<Record>)
         changed = true;
     }
     if changed {
-        write_config(dir, &config)?;
+        config.write(dir)?;
     }
     Ok((config, store, logged))
 }
@@ -220,11 +185,7 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer + Se
     }
     // A run kept in a database has no log here until it ends: its run.ron names its study, and
     // a new run must not overwrite the settings that study is replayed with.
-    if let Some(study) = std::fs::read_to_string(dir.join("run.ron"))
-        .ok()
-        .and_then(|text| ron::from_str::<RunConfig>(&text).ok())
-        .and_then(|config| config.study)
-    {
+    if let Some(study) = RunConfig::read(&dir).ok().and_then(|config| config.study) {
         bail!(
             "{} holds a run kept in PostgreSQL study `{study}`; continue it with --resume {0} --storage URL",
             dir.display()
@@ -232,7 +193,7 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer + Se
     }
     // Fail on an unwritable folder now, not after the teacher is scored.
     std::fs::create_dir_all(&dir).with_context(|| format!("creating the output folder {}", dir.display()))?;
-    std::fs::write(config_tmp(&dir), "")
+    std::fs::write(RunConfig::scratch_path(&dir), "")
         .with_context(|| format!("the output folder {} is not writable", dir.display()))?;
     let defaults = Task::default();
     let task = Task {
@@ -266,7 +227,7 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer + Se
         measure: a.measure,
         teacher,
     };
-    write_config(&dir, &config)?;
+    config.write(&dir)?;
     let store = RunStore::create(&dir, &config, &a.storage_options())?;
     Ok((dir, config, objective, store))
 }
@@ -275,18 +236,6 @@ pub fn fresh(a: &Args) -> Result<(PathBuf, RunConfig, Box<dyn StudentScorer + Se
 fn study_name(dir: &Path) -> String {
     dir.file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
-}
-
-fn config_tmp(dir: &Path) -> PathBuf {
-    dir.join("run.ron.tmp")
-}
-
-/// Writes run.ron whole or not at all.
-fn write_config(dir: &Path, config: &RunConfig) -> Result<()> {
-    let text = ron::ser::to_string_pretty(config, ron::ser::PrettyConfig::default()).expect("configs serialise");
-    let tmp = config_tmp(dir);
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, dir.join("run.ron")).with_context(|| format!("writing {}/run.ron", dir.display()))
 }
 
 /// The evaluator of a space on a device: MiniLM students are scored on the sentiment task (the
@@ -299,20 +248,20 @@ pub fn student_objective(
     task: &Task,
     measure: bool,
 ) -> Result<Box<dyn StudentScorer + Send>> {
-    let profile = load_profile(device)?;
+    let predictor = PlanPredictor::new(CpuRuntime, load_profile(device)?, level)?;
     if space.teacher != Teacher::Minilm {
         eprintln!(
             "space `{}` has no teacher weights: latency-only search, score = share of the teacher's weights kept",
             space.name
         );
-        return Ok(Box::new(LatencyObjective::new(space.clone(), profile, level)?));
+        return Ok(Box::new(LatencyObjective::new(space.clone(), predictor)));
     }
     let home = assets::canao_home();
     let mut say = |line: &str| eprintln!("{line}");
     let reviews = reviews_from_cache(&home, &mut say)?;
     let teacher = MiniLm::from_cache(&home, &mut say)?;
     let spin = spinner("embedding the probe snippets with the teacher");
-    let objective = StudentObjective::new(space.clone(), teacher, &reviews, task.clone(), profile, level, measure)?;
+    let objective = StudentObjective::new(space.clone(), teacher, &reviews, task.clone(), predictor, measure)?;
     spin.finish_and_clear();
     Ok(Box::new(objective))
 }

@@ -5,10 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use canao_search::{LocalStore, Record, SearchLog, Store};
+use canao_search::{LocalStore, Record, RunConfig, SearchLog, Store};
 use canao_store::{DriverOptions, PgStore};
 
-use crate::cmd::search_setup::RunConfig;
 use crate::cmd::train_report::write_atomic;
 
 /// How long a claim lasts without a heartbeat: a dead worker's candidate is queued again this

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use canao_ir::builders::{BertArch, LeNetArch};
-use canao_nn::{CORPUS_FILE, MiniLm, TextTokenizer, assets};
+use canao_models::{CORPUS_FILE, MiniLm, TextTokenizer, assets};
 use canao_train::data::{SplitPart, Task, load_digits, load_fashion_mnist, rotten_tomatoes};
 use canao_train::{
     BertClassifier, Constraints, DistillLoss, Distillation, ImageClassification, Learner, ModelSpec,
@@ -336,7 +336,7 @@ fn text_run(settings: &RunSettings, dir: &Path, resume: bool, device: Device) ->
     let student = settings.arch.as_deref().map(read_student).transpose()?;
     let (arch, weights) = match &student {
         Some(s) => {
-            let mut w = canao_nn::inherit(&base, &base_arch, s)?;
+            let mut w = canao_models::inherit(&base, &base_arch, s)?;
             for p in ["head.w", "head.b"] {
                 w.insert_dense(p, base.dense(p)?.clone());
             }
@@ -348,7 +348,7 @@ fn text_run(settings: &RunSettings, dir: &Path, resume: bool, device: Device) ->
         arch: arch.clone(),
         labels: settings.task.labels(),
     };
-    let constraints = masks(settings, &canao_nn::prunable(&weights), &weights)?;
+    let constraints = masks(settings, &canao_models::prunable(&weights), &weights)?;
     let task = text_learner(minilm.tokenizer(), arch, settings, device)?;
     let source = task.data.file.clone();
     let max_tokens = task.data.max_tokens;

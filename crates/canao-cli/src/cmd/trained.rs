@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use canao_ir::builders::BertArch;
 use canao_ir::pass::Pipeline;
 use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
-use canao_nn::{Encoded, MiniLm, assets};
+use canao_models::{Encoded, MiniLm, assets};
 use canao_train::{Constraints, ModelSpec};
 
 /// The classification head's parameters, which the encoder-only graphs do not declare.

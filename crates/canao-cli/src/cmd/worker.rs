@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use canao_search::{CandidateKey, Evaluation, Objective, StudentScorer, Students};
+use canao_search::{CandidateKey, Evaluation, Objective, RunConfig, StudentScorer, Students};
 use canao_store::{Claim, Finish, Objectives, ServeOptions, Study, serve};
 
-use crate::cmd::search_setup::{RunConfig, rayon_threads, student_objective};
+use crate::cmd::search_setup::{rayon_threads, student_objective};
 use crate::cmd::search_store::{DEFAULT_LEASE_S, worker_name};
 
 #[derive(Debug, clap::Args)]

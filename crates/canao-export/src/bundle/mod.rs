@@ -21,7 +21,7 @@ use std::path::Path;
 
 use canao_ir::builders::BertArch;
 use canao_ir::{Graph, Sparsity, Weights};
-use canao_nn::{MiniLm, StudentArch, TextTokenizer};
+use canao_models::{MiniLm, StudentArch, TextTokenizer};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use canao_nn::MiniLm;
+use canao_models::MiniLm;
 
 use crate::error::{ExportError, Result};
 

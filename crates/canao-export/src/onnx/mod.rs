@@ -7,7 +7,7 @@ mod proto;
 use std::path::Path;
 
 use canao_ir::{Graph, Weights};
-use canao_nn::MiniLm;
+use canao_models::MiniLm;
 use onnx_protobuf::{GraphProto, Message, ModelProto, OperatorSetIdProto};
 
 use crate::atomic;

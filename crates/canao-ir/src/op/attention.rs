@@ -123,6 +123,7 @@ pub fn cost_attention(io: u64, ins: &[&TensorType], heads: Option<usize>) -> Cos
     let scores = (h * q * s) as u64;
     Cost {
         flops: 2 * scores * d as u64 + 5 * scores + 2 * scores * dv as u64,
+        macs: scores * (d + dv) as u64,
         bytes: io,
         params: 0,
     }

@@ -56,6 +56,7 @@ pub fn cost_conv(io: u64, out: &TensorType, weight: &str, has_bias: bool, params
         w.sparsity.matmul_flops(positions, &w.matrix_shape()) + if has_bias { out.elements() as u64 } else { 0 };
     Cost {
         flops,
+        macs: positions as u64 * w.sparsity.nnz(&w.matrix_shape()),
         bytes: io + 4 * stored,
         params: stored,
     }

@@ -20,6 +20,7 @@ pub fn infer(ids: &TensorType, table: &str, params: &Params) -> InferResult {
 pub fn cost(io: u64, table: &str, params: &Params) -> Cost {
     Cost {
         flops: 0,
+        macs: 0,
         bytes: io,
         params: params[table].stored(),
     }

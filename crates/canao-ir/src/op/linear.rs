@@ -61,6 +61,7 @@ pub fn cost_linear(
     let stored = w.stored() + if has_bias { n } else { 0 };
     Cost {
         flops: w.sparsity.matmul_flops(tokens, &w.shape) + epilogue,
+        macs: tokens as u64 * w.sparsity.nnz(&w.shape),
         bytes: io + 4 * stored,
         params: stored,
     }
@@ -115,6 +116,7 @@ pub fn cost_matmul(io: u64, a: &TensorType, out: &TensorType) -> Cost {
     let k = *a.shape.last().expect("rank checked") as u64;
     Cost {
         flops: 2 * k * out.elements() as u64,
+        macs: k * out.elements() as u64,
         bytes: io,
         params: 0,
     }

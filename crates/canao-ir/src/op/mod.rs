@@ -190,6 +190,7 @@ impl Op {
             Op::Embedding { table } => embedding::cost(io, table, params),
             Op::SplitHeads { .. } | Op::MergeHeads | Op::Flatten => Cost {
                 flops: 0,
+                macs: 0,
                 bytes: io,
                 params: 0,
             },
@@ -206,12 +207,14 @@ impl Op {
                 let n = params[bias].stored();
                 Cost {
                     flops: out.elements() as u64,
+                    macs: 0,
                     bytes: io + 4 * n,
                     params: n,
                 }
             }
             Op::Add => Cost {
                 flops: out.elements() as u64,
+                macs: 0,
                 bytes: io,
                 params: 0,
             },
@@ -219,6 +222,7 @@ impl Op {
             Op::Attention { heads, .. } => attention::cost_attention(io, ins, *heads),
             Op::Act(a) => Cost {
                 flops: a.flops_per_element() * out.elements() as u64,
+                macs: 0,
                 bytes: io,
                 params: 0,
             },
@@ -226,17 +230,20 @@ impl Op {
             Op::Softmax | Op::MaskedSoftmax => norm::cost_softmax(io, out),
             Op::MaskedMean => Cost {
                 flops: 2 * ins[0].elements() as u64,
+                macs: 0,
                 bytes: io,
                 params: 0,
             },
             Op::L2Normalize => Cost {
                 flops: 3 * out.elements() as u64,
+                macs: 0,
                 bytes: io,
                 params: 0,
             },
             Op::Conv2d { weight, bias, .. } => conv::cost_conv(io, out, weight, bias.is_some(), params),
             Op::Pool { size, .. } => Cost {
                 flops: (size * size * out.elements()) as u64,
+                macs: 0,
                 bytes: io,
                 params: 0,
             },

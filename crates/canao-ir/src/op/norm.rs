@@ -18,6 +18,7 @@ pub fn cost_layer_norm(io: u64, out: &TensorType) -> Cost {
     let d = *out.shape.last().expect("rank checked") as u64;
     Cost {
         flops: 8 * out.elements() as u64,
+        macs: 0,
         bytes: io + 8 * d,
         params: 2 * d,
     }
@@ -42,6 +43,7 @@ pub fn infer_masked_softmax(scores: &TensorType, mask: &TensorType) -> InferResu
 pub fn cost_softmax(io: u64, out: &TensorType) -> Cost {
     Cost {
         flops: 5 * out.elements() as u64,
+        macs: 0,
         bytes: io,
         params: 0,
     }

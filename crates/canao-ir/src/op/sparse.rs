@@ -30,6 +30,7 @@ pub fn cost_spmm(x: &TensorType, out: &TensorType, adj: &str, params: &Params) -
     let bytes = 4 * (nnz * f + out.elements() as u64) + 8 * nnz;
     Cost {
         flops: 2 * nnz * f,
+        macs: nnz * f,
         bytes,
         params: nnz,
     }

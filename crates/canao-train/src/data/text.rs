@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use canao_nn::{Encoded, LengthPolicy, TextTokenizer, load_reviews};
+use canao_models::{Encoded, LengthPolicy, TextTokenizer, load_reviews};
 
 use crate::data::split::Split;
 use crate::error::Result;
@@ -30,7 +30,7 @@ pub fn rotten_tomatoes(file: &Path, tokenizer: &TextTokenizer, max_tokens: usize
         .iter()
         .enumerate()
         .map(|(i, r)| tokenizer.encode(&r.text, i, max_tokens, LengthPolicy::Truncate))
-        .collect::<canao_nn::Result<Vec<_>>>()?;
+        .collect::<canao_models::Result<Vec<_>>>()?;
     let held = (reviews.len() as f64 * HELD_OUT) as usize;
     Ok(TextSet {
         file: file.to_path_buf(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use burn::tensor::{Device, Tensor};
 use canao_ir::builders::{BertArch, BertLayer};
 use canao_ir::{Executable, Graph, Runtime, Schedule, Weights};
-use canao_nn::Encoded;
+use canao_models::Encoded;
 use canao_train::data::{ImageSet, TextSet};
 use std::path::Path;
 use std::path::PathBuf;

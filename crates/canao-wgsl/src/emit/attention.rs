@@ -10,7 +10,9 @@
 //!    reduction gives their sum;
 //! 4. each invocation accumulates output columns lid, lid + 64, ... over all keys.
 
-use crate::emit::{Binding, Kernel, WG, declare, f32_lit};
+use canao_ir::KernelClass;
+
+use crate::emit::{Binding, Kernel, WG, declare, f32_lit, work};
 
 /// Workgroup memory WebGPU guarantees (maxComputeWorkgroupStorageSize), in bytes.
 const WORKGROUP_BYTES: usize = 16_384;
@@ -132,5 +134,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         bindings,
         workgroups: [s.queries as u32, s.heads as u32, 1],
         tables: None,
+        class: KernelClass::Attention,
+        work: work(
+            s.heads * s.queries * s.keys * (s.dim + s.value_dim),
+            s.heads * s.queries * s.keys,
+        ),
     }
 }

@@ -9,11 +9,11 @@
 //! x and of each kept block in workgroup memory, so each value loaded is used 16 times. Other
 //! block shapes compute one output per invocation.
 
-use canao_ir::BitMask;
+use canao_ir::{BitMask, KernelClass, WeightFormat};
 
 use crate::emit::dense::{TILE, accumulate_slice, tile_memory};
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
+use crate::emit::{Kernel, LinearShape, Tables, per_output_main, work};
 
 /// The kept blocks of a [N, K] weight under a block mask.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,24 @@ impl BlockLayout {
             row_start.push(cols.len() as u32);
         }
         Self { block, row_start, cols }
+    }
+
+    /// Weights of [N, K] `shape` inside kept blocks (edge blocks clipped).
+    pub fn kept(&self, shape: [usize; 2]) -> usize {
+        let [br, bc] = self.block;
+        let rows = |r: usize| br.min(shape[0].saturating_sub(r * br));
+        let cols = |c: u32| bc.min(shape[1].saturating_sub(c as usize * bc));
+        self.row_start
+            .windows(2)
+            .enumerate()
+            .map(|(r, span)| {
+                rows(r)
+                    * self.cols[span[0] as usize..span[1] as usize]
+                        .iter()
+                        .map(|&c| cols(c))
+                        .sum::<usize>()
+            })
+            .sum()
     }
 
     /// The kept blocks of dense row-major `w` [N, K], in the order the kernel reads them.
@@ -94,36 +112,37 @@ pub fn emit(shape: LinearShape, layout: &BlockLayout, ep: &Epilogue) -> Kernel {
                 1,
             ],
             tables: tables.data(),
+            class: KernelClass::Linear(WeightFormat::Block(None)),
+            work: work(
+                shape.macs(layout.kept([shape.output, shape.input])),
+                ep.transcendentals(shape.tokens * shape.output),
+            ),
         };
     }
-    source.push_str(&format!(
-        "\n{FLAT_MAIN}
-    {FLAT_INDEX}
-    if (i >= T * N) {{ return; }}
-    // Neighbouring invocations take neighbouring outputs of one token.
-    let t = i / N;
-    let n = i % N;
-    let r = n / BR;
+    source.push_str(&per_output_main());
+    source.push_str(
+        "    let r = n / BR;
     var acc = 0.0;
-    for (var b = row_start(r); b < row_start(r + 1u); b++) {{
+    for (var b = row_start(r); b < row_start(r + 1u); b++) {
         let k0 = cols(b) * BC;
         let wrow = (b * BR + n % BR) * BC;
         let width = min(BC, K - k0);
-        for (var j = 0u; j < width; j++) {{
+        for (var j = 0u; j < width; j++) {
             acc += x[t * K + k0 + j] * w[wrow + j];
-        }}
-    }}
-    y[i] = epilogue(acc, t, n);
-}}
-"
-    ));
-    Kernel {
-        name: format!("linear_block_{br}x{bc}{}", ep.suffix()),
-        source,
-        bindings,
-        workgroups: grid_1d(shape.tokens * shape.output),
-        tables: tables.data(),
+        }
     }
+    y[i] = epilogue(acc, t, n);
+}
+",
+    );
+    shape.per_output(
+        WeightFormat::Block(None),
+        shape.macs(layout.kept([shape.output, shape.input])),
+        ep,
+        (format!("linear_block_{br}x{bc}{}", ep.suffix()), source),
+        bindings,
+        tables.data(),
+    )
 }
 
 /// The tiled entry point (blocks of whole 16 x 16 tiles): every invocation of a workgroup is in

@@ -13,10 +13,10 @@
 
 use std::f64::consts::PI;
 
-use canao_ir::Sparsity;
+use canao_ir::{KernelClass, Sparsity, WeightFormat};
 
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, declare, grid_1d};
+use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, declare, grid_1d, per_output_main, work};
 
 /// Rows and columns of the spectrum tile a mixing workgroup computes, and the depth of a slice.
 pub const TILE: u32 = 16;
@@ -104,6 +104,9 @@ impl CirculantLayout {
     }
 }
 
+/// All three kernels of a circulant layer are its one linear step to the latency model.
+const CIRCULANT: KernelClass = KernelClass::Linear(WeightFormat::Circulant);
+
 /// Frequency bins of the real DFT of length `b`: the others are their conjugates.
 fn bins(b: usize) -> usize {
     b / 2 + 1
@@ -164,6 +167,9 @@ pub fn forward(shape: LinearShape, b: usize) -> Kernel {
         bindings,
         workgroups: grid_1d(bins(b) * shape.tokens * shape.input.div_ceil(b)),
         tables: None,
+        class: CIRCULANT,
+        // A real input times a complex twiddle per bin: two multiply-adds.
+        work: work(2 * bins(b) * shape.tokens * shape.input, 0),
     }
 }
 
@@ -235,6 +241,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
             bins(b) as u32,
         ],
         tables: None,
+        class: CIRCULANT,
+        // A complex multiply-add is four real ones.
+        work: work(4 * bins(b) * shape.tokens * p * shape.input.div_ceil(b), 0),
     }
 }
 
@@ -252,30 +261,27 @@ pub fn inverse(shape: LinearShape, b: usize, ep: &Epilogue) -> Kernel {
         &bindings,
     );
     source.push_str(&ep.wgsl());
-    source.push_str(&format!(
-        "\n{FLAT_MAIN}
-    {FLAT_INDEX}
-    if (i >= T * N) {{ return; }}
-    let t = i / N;
-    let n = i % N;
-    let piece = n / B;
+    source.push_str(&per_output_main());
+    source.push_str(
+        "    let piece = n / B;
     let r = n % B;
     var acc = 0.0;
-    for (var f = 0u; f < F; f++) {{
+    for (var f = 0u; f < F; f++) {
         let a = 2u * ((f * T + t) * P + piece);
         acc += spectra[a] * idft[r * 2u * F + f] + spectra[a + 1u] * idft[r * 2u * F + F + f];
-    }}
-    y[i] = epilogue(acc, t, n);
-}}
-"
-    ));
-    Kernel {
-        name: format!("linear_circulant_{b}_idft{}", ep.suffix()),
-        source,
-        bindings,
-        workgroups: grid_1d(shape.tokens * shape.output),
-        tables: None,
     }
+    y[i] = epilogue(acc, t, n);
+}
+",
+    );
+    shape.per_output(
+        WeightFormat::Circulant,
+        shape.macs(2 * bins(b) * shape.output),
+        ep,
+        (format!("linear_circulant_{b}_idft{}", ep.suffix()), source),
+        bindings,
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 //! and max / average pooling. One invocation per output element; shapes, stride and padding are
 //! baked in as constants.
 
-use canao_ir::{PoolKind, Sparsity};
+use canao_ir::{KernelClass, PoolKind, Sparsity, WeightFormat};
 
 use crate::emit::pattern::PatternLayout;
-use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, Tables, declare, f32_lit, grid_1d};
+use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, Tables, declare, f32_lit, grid_1d, work};
 
 /// A window sliding over x [N, C, H, W] to give y [N, O, HO, WO]: a convolution's, or a pool's
 /// (O = C, no padding). Output sizes come from the IR's shape inference, not recomputed here.
@@ -44,6 +44,11 @@ impl Window {
 
     fn outputs(&self) -> usize {
         self.batch * self.out_channels * self.out_height * self.out_width
+    }
+
+    /// Output positions of one output channel (each weight is used once per position).
+    fn positions(&self) -> usize {
+        self.batch * self.out_height * self.out_width
     }
 
     /// The source every window kernel starts with: the shape as constants and the bindings.
@@ -139,7 +144,8 @@ pub fn pattern(window: Window, layout: &PatternLayout, bias: bool) -> Kernel {
     tables.add("pat_start", layout.start.clone());
     tables.add("pat_cols", layout.cols.clone());
     tables.add("assign", layout.assign.clone());
-    conv(
+    let kept = layout.kept([window.out_channels, window.channels * kh * kw]);
+    let kernel = conv(
         window,
         format!("conv2d_{kh}x{kw}_pattern"),
         &format!("2-D convolution with kernel patterns: {patterns} patterns, assigned per BR = {br} output channels"),
@@ -156,11 +162,16 @@ pub fn pattern(window: Window, layout: &PatternLayout, bias: bool) -> Kernel {
             acc += tap(plane, kernel, oy, ox, t / KW, t % KW);
         }
 ",
-    )
+    );
+    Kernel {
+        class: KernelClass::Conv(WeightFormat::Pattern),
+        work: work(window.positions() * kept, 0),
+        ..kernel
+    }
 }
 
 /// A convolution whose inner loop over the taps of kernel (o, c) is `taps`, reading `tables`;
-/// `prelude` (its constants) goes before the tables.
+/// `prelude` (its constants) goes before the tables. Its work is the dense convolution's.
 fn conv(window: Window, name: String, what: &str, tables: &Tables, prelude: &str, bias: bool, taps: &str) -> Kernel {
     let mut bindings = vec![Binding::read("x"), Binding::read("w")];
     bindings.extend(tables.binding());
@@ -197,6 +208,11 @@ fn conv(window: Window, name: String, what: &str, tables: &Tables, prelude: &str
         bindings,
         workgroups: grid_1d(window.outputs()),
         tables: tables.data(),
+        class: KernelClass::Conv(WeightFormat::Dense),
+        work: work(
+            window.outputs() * window.channels * window.kernel[0] * window.kernel[1],
+            0,
+        ),
     }
 }
 
@@ -235,5 +251,7 @@ pub fn pool(window: Window, kind: PoolKind) -> Kernel {
         bindings,
         workgroups: grid_1d(window.outputs()),
         tables: None,
+        class: KernelClass::Pool,
+        work: work(0, 0),
     }
 }

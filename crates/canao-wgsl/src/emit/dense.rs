@@ -3,7 +3,9 @@
 //! memory is used 16 times.
 
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{Kernel, LinearShape, Tables};
+use canao_ir::{KernelClass, WeightFormat};
+
+use crate::emit::{Kernel, LinearShape, Tables, work};
 
 /// Rows and columns of the output tile a workgroup computes, and the depth of a k slice.
 pub const TILE: u32 = 16;
@@ -66,5 +68,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
             1,
         ],
         tables: None,
+        class: KernelClass::Linear(WeightFormat::Dense),
+        work: work(
+            shape.macs(shape.input * shape.output),
+            ep.transcendentals(shape.tokens * shape.output),
+        ),
     }
 }

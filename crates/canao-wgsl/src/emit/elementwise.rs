@@ -2,13 +2,22 @@
 //! adds, activations, the head split and merge of attention, embedding gathers, and the masked
 //! mean that pools a sentence. All are one invocation per output element.
 
-use canao_ir::Activation;
+use canao_ir::{Activation, KernelClass};
 
 use crate::emit::epilogue::{act_expr, act_functions};
-use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, grid_1d};
+use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, grid_1d, work};
 
-/// `y[i] = expr` for i < len, with `consts` declared and `prelude` functions before `main`.
-fn map(name: &str, what: &str, len: usize, inputs: Vec<Binding>, consts: &str, prelude: &str, expr: &str) -> Kernel {
+/// `y[i] = expr` for i < len, with `consts` declared and `prelude` functions before `main`; the
+/// kernel is `name` of `class`.
+fn map(
+    (class, name): (KernelClass, &str),
+    what: &str,
+    len: usize,
+    inputs: Vec<Binding>,
+    consts: &str,
+    prelude: &str,
+    expr: &str,
+) -> Kernel {
     let mut bindings = inputs;
     bindings.push(Binding::output());
     let source = format!(
@@ -26,12 +35,14 @@ fn map(name: &str, what: &str, len: usize, inputs: Vec<Binding>, consts: &str, p
         bindings,
         workgroups: grid_1d(len),
         tables: None,
+        class,
+        work: work(0, 0),
     }
 }
 
 pub fn add(len: usize) -> Kernel {
     map(
-        "add",
+        (KernelClass::Add, "add"),
         "y = a + b, element-wise",
         len,
         vec![Binding::read("a"), Binding::read("b")],
@@ -45,7 +56,7 @@ pub fn add(len: usize) -> Kernel {
 /// own buffer.
 pub fn copy(len: usize) -> Kernel {
     map(
-        "copy",
+        (KernelClass::Flatten, "copy"),
         "y = x (a reshape: the row-major order is unchanged)",
         len,
         vec![Binding::read("x")],
@@ -58,7 +69,7 @@ pub fn copy(len: usize) -> Kernel {
 /// x [.., N] + bias [N].
 pub fn bias(len: usize, n: usize) -> Kernel {
     map(
-        "bias",
+        (KernelClass::Bias, "bias"),
         "y = x + bias, the bias broadcast over the last axis",
         len,
         vec![Binding::read("x"), Binding::read("bias")],
@@ -69,21 +80,26 @@ pub fn bias(len: usize, n: usize) -> Kernel {
 }
 
 pub fn activation(len: usize, act: Activation) -> Kernel {
-    map(
-        act.name(),
+    let kernel = map(
+        (KernelClass::Activation, act.name()),
         &format!("y = {}(x), element-wise", act.name()),
         len,
         vec![Binding::read("x")],
         "",
         act_functions(act),
         &act_expr(act, "x[i]"),
-    )
+    );
+    let erf = if act == Activation::Gelu { len } else { 0 };
+    Kernel {
+        work: work(0, erf),
+        ..kernel
+    }
 }
 
 /// [S, H * D] -> [H, S, D].
 pub fn split_heads(seq: usize, heads: usize, d: usize) -> Kernel {
     map(
-        "split_heads",
+        (KernelClass::Heads, "split_heads"),
         "y[h, s, d] = x[s, h * D + d]",
         seq * heads * d,
         vec![Binding::read("x")],
@@ -96,7 +112,7 @@ pub fn split_heads(seq: usize, heads: usize, d: usize) -> Kernel {
 /// [H, S, D] -> [S, H * D].
 pub fn merge_heads(seq: usize, heads: usize, d: usize) -> Kernel {
     map(
-        "merge_heads",
+        (KernelClass::Heads, "merge_heads"),
         "y[s, h * D + d] = x[h, s, d]",
         seq * heads * d,
         vec![Binding::read("x")],
@@ -110,7 +126,7 @@ pub fn merge_heads(seq: usize, heads: usize, d: usize) -> Kernel {
 /// checks them against the vocabulary before they reach the GPU).
 pub fn embedding(n: usize, d: usize) -> Kernel {
     map(
-        "embedding",
+        (KernelClass::Embedding, "embedding"),
         "y[t, d] = table[ids[t], d]",
         n * d,
         vec![Binding::read("ids"), Binding::read("table")],
@@ -123,7 +139,7 @@ pub fn embedding(n: usize, d: usize) -> Kernel {
 /// Mean of x [S, D] over the rows whose mask [S] is non-zero (count clamped at 1e-9).
 pub fn masked_mean(seq: usize, d: usize) -> Kernel {
     map(
-        "masked_mean",
+        (KernelClass::MaskedMean, "masked_mean"),
         "y[d] = sum over s of x[s, d] * mask[s] / max(sum of mask, 1e-9)",
         d,
         vec![Binding::read("x"), Binding::read("mask")],

@@ -16,6 +16,11 @@ pub struct Epilogue {
 }
 
 impl Epilogue {
+    /// erf evaluations over `elements` outputs.
+    pub fn transcendentals(&self, elements: usize) -> usize {
+        if self.act == Activation::Gelu { elements } else { 0 }
+    }
+
     pub const NONE: Epilogue = Epilogue {
         bias: false,
         act: Activation::Identity,

@@ -1,7 +1,9 @@
 //! Activation x activation products, batched: a [B, M, K] times b [B, K, N] (or [B, N, K] when
 //! transposed, attention's Q K^T), scaled by alpha. One invocation per output.
 
-use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, f32_lit, grid_1d};
+use canao_ir::KernelClass;
+
+use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, f32_lit, grid_1d, work};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatMulShape {
@@ -50,5 +52,7 @@ pub fn emit(s: MatMulShape) -> Kernel {
         bindings,
         workgroups: grid_1d(s.batch * s.m * s.n),
         tables: None,
+        class: KernelClass::MatMul,
+        work: work(s.batch * s.m * s.k * s.n, 0),
     }
 }

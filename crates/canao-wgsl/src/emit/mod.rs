@@ -21,6 +21,8 @@ pub mod spmm;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use canao_ir::{KernelClass, WeightFormat, Work};
+
 /// Invocations in a one-dimensional workgroup; also the width of the row reductions.
 pub const WG: u32 = 64;
 /// WebGPU's guaranteed limit on workgroups along one dispatch dimension.
@@ -79,6 +81,20 @@ pub struct Kernel {
     pub workgroups: [u32; 3],
     /// Index tables too large to bake, for the `tables` binding.
     pub tables: Option<Vec<u32>>,
+    /// The latency model's class of this kernel.
+    pub class: KernelClass,
+    /// What only the kernel's own shapes tell of its work: multiply-accumulates and
+    /// transcendentals. The plan adds the call, the elements written and the bytes bound.
+    pub work: Work,
+}
+
+/// A kernel's own work: `macs` multiply-accumulates and `transcendentals` exp / erf evaluations.
+pub fn work(macs: usize, transcendentals: usize) -> Work {
+    Work {
+        macs: macs as f64,
+        transcendentals: transcendentals as f64,
+        ..Work::default()
+    }
 }
 
 /// `@group(0) @binding(i) var<storage, ...>` lines for `bindings`.
@@ -209,6 +225,16 @@ pub fn grid_1d(n: usize) -> [u32; 3] {
 /// global_invocation_id and `nw` = num_workgroups).
 pub const FLAT_INDEX: &str = "let i = g.x + g.y * nw.x * 64u;";
 
+/// The start of a flat kernel with one invocation per element of a [T, N] output: `t` and `n`
+/// name the element, and neighbouring invocations take neighbouring outputs of one token.
+pub fn per_output_main() -> String {
+    format!(
+        "\n{FLAT_MAIN}\n    {FLAT_INDEX}\n    if (i >= T * N) {{ return; }}\n    \
+         // Neighbouring invocations take neighbouring outputs of one token.\n    \
+         let t = i / N;\n    let n = i % N;\n"
+    )
+}
+
 /// Entry-point signature of a flat kernel.
 pub const FLAT_MAIN: &str = "@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {";
 
@@ -243,5 +269,32 @@ impl LinearShape {
             ep.wgsl()
         );
         (bindings, src)
+    }
+
+    /// A kernel in `format` whose flat entry point runs one invocation per output element,
+    /// token-major (`source` ends with its `y[i] = epilogue(acc, t, n)`), doing `macs`.
+    pub fn per_output(
+        &self,
+        format: WeightFormat,
+        macs: usize,
+        ep: &epilogue::Epilogue,
+        (name, source): (String, String),
+        bindings: Vec<Binding>,
+        tables: Option<Vec<u32>>,
+    ) -> Kernel {
+        Kernel {
+            name,
+            source,
+            bindings,
+            workgroups: grid_1d(self.tokens * self.output),
+            tables,
+            class: KernelClass::Linear(format),
+            work: work(macs, ep.transcendentals(self.tokens * self.output)),
+        }
+    }
+
+    /// Multiply-accumulates of a product with `kept` of the weight's entries.
+    pub fn macs(&self, kept: usize) -> usize {
+        self.tokens * kept
     }
 }

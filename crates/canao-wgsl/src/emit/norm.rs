@@ -2,7 +2,9 @@
 //! invocation strides along the row and the partial results meet in a tree reduction through
 //! workgroup memory.
 
-use crate::emit::{Binding, Kernel, WG, declare, f32_lit};
+use canao_ir::KernelClass;
+
+use crate::emit::{Binding, Kernel, WG, declare, f32_lit, work};
 
 /// Sum of one value per invocation across the workgroup, returned to all of them.
 const ROW_SUM: &str = "var<workgroup> part: array<f32, 64>;
@@ -24,7 +26,7 @@ fn row_sum(v: f32, l: u32) -> f32 {
 ";
 
 fn row_kernel(
-    name: &str,
+    (class, name): (KernelClass, &str),
     what: &str,
     rows: usize,
     d: usize,
@@ -47,13 +49,15 @@ fn row_kernel(
         // Rows fit u32: lowering refuses larger values.
         workgroups: [rows as u32, 1, 1],
         tables: None,
+        class,
+        work: work(0, 0),
     }
 }
 
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta over each row of D.
 pub fn layer_norm(rows: usize, d: usize, eps: f32) -> Kernel {
     row_kernel(
-        "layer_norm",
+        (KernelClass::LayerNorm, "layer_norm"),
         "layer norm: y = (x - mean) / sqrt(variance + EPS) * gamma + beta",
         rows,
         d,
@@ -83,7 +87,7 @@ pub fn layer_norm(rows: usize, d: usize, eps: f32) -> Kernel {
 /// y = x / max(|x|, 1e-12) over each row of D.
 pub fn l2_normalize(rows: usize, d: usize) -> Kernel {
     row_kernel(
-        "l2_normalize",
+        (KernelClass::L2Normalize, "l2_normalize"),
         "L2 normalisation: y = x / max(sqrt(sum of x^2), 1e-12)",
         rows,
         d,

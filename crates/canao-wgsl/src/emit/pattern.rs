@@ -4,10 +4,10 @@
 //! loop visits exactly the kept positions. The weight buffer is the dense
 //! projected matrix, read only where a pattern keeps a value.
 
-use canao_ir::BitMask;
+use canao_ir::{BitMask, WeightFormat};
 
 use crate::emit::epilogue::Epilogue;
-use crate::emit::{FLAT_INDEX, FLAT_MAIN, Kernel, LinearShape, Tables, grid_1d};
+use crate::emit::{Kernel, LinearShape, Tables, per_output_main};
 
 /// Patterns as per-row lists of kept columns, and the tile assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,22 @@ pub struct PatternLayout {
 }
 
 impl PatternLayout {
+    /// Weights of [N, K] `shape` that the tiles' patterns keep (edge tiles clipped).
+    pub fn kept(&self, shape: [usize; 2]) -> usize {
+        let [br, bc] = self.block;
+        let gc = shape[1].div_ceil(bc);
+        let mut kept = 0;
+        for (t, &p) in self.assign.iter().enumerate() {
+            let (r, c) = (t / gc, t % gc);
+            for i in (0..br).take_while(|i| r * br + i < shape[0]) {
+                let row = p as usize * br + i;
+                let cols = &self.cols[self.start[row] as usize..self.start[row + 1] as usize];
+                kept += cols.iter().filter(|&&j| c * bc + (j as usize) < shape[1]).count();
+            }
+        }
+        kept
+    }
+
     pub fn new(block: [usize; 2], patterns: &[BitMask], assign: &[u16]) -> Self {
         let mut start = vec![0u32];
         let mut cols = Vec::new();
@@ -58,32 +74,29 @@ pub fn emit(shape: LinearShape, layout: &PatternLayout, ep: &Epilogue) -> Kernel
         shape.input.div_ceil(bc)
     ));
     source.push_str(&tables.wgsl());
-    source.push_str(&format!(
-        "\n{FLAT_MAIN}
-    {FLAT_INDEX}
-    if (i >= T * N) {{ return; }}
-    let t = i / N;
-    let n = i % N;
-    let r = n / BR;
+    source.push_str(&per_output_main());
+    source.push_str(
+        "    let r = n / BR;
     var acc = 0.0;
-    for (var c = 0u; c < GC; c++) {{
+    for (var c = 0u; c < GC; c++) {
         let row = assign(r * GC + c) * BR + n % BR;
-        for (var j = pat_start(row); j < pat_start(row + 1u); j++) {{
+        for (var j = pat_start(row); j < pat_start(row + 1u); j++) {
             let k = c * BC + pat_cols(j);
-            if (k < K) {{
+            if (k < K) {
                 acc += x[t * K + k] * w[n * K + k];
-            }}
-        }}
-    }}
-    y[i] = epilogue(acc, t, n);
-}}
-"
-    ));
-    Kernel {
-        name: format!("linear_pattern_{br}x{bc}{}", ep.suffix()),
-        source,
-        bindings,
-        workgroups: grid_1d(shape.tokens * shape.output),
-        tables: tables.data(),
+            }
+        }
     }
+    y[i] = epilogue(acc, t, n);
+}
+",
+    );
+    shape.per_output(
+        WeightFormat::Pattern,
+        shape.macs(layout.kept([shape.output, shape.input])),
+        ep,
+        (format!("linear_pattern_{br}x{bc}{}", ep.suffix()), source),
+        bindings,
+        tables.data(),
+    )
 }

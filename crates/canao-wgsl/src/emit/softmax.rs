@@ -2,7 +2,9 @@
 //! scores [heads, queries, keys]): masked keys get probability 0, and a row with every key
 //! masked is all zero. One invocation per row.
 
-use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, grid_1d};
+use canao_ir::KernelClass;
+
+use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, grid_1d, work};
 
 pub fn emit(rows: usize, len: usize, masked: bool) -> Kernel {
     let mut bindings = vec![Binding::read("x")];
@@ -42,5 +44,7 @@ pub fn emit(rows: usize, len: usize, masked: bool) -> Kernel {
         bindings,
         workgroups: grid_1d(rows),
         tables: None,
+        class: KernelClass::Softmax,
+        work: work(0, rows * len),
     }
 }

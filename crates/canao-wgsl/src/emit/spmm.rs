@@ -2,9 +2,12 @@
 //! The adjacency is data, not code: its row pointers, columns and values are buffers, since a
 //! graph's edges are too many to bake into a shader. One invocation per output element.
 
-use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, grid_1d};
+use canao_ir::KernelClass;
 
-pub fn emit(rows: usize, features: usize) -> Kernel {
+use crate::emit::{Binding, FLAT_INDEX, FLAT_MAIN, Kernel, declare, grid_1d, work};
+
+/// The product for an adjacency of `rows` rows and `nnz` stored entries.
+pub fn emit(rows: usize, features: usize, nnz: usize) -> Kernel {
     let bindings = vec![
         Binding::read_u32("indptr"),
         Binding::read_u32("indices"),
@@ -34,5 +37,7 @@ pub fn emit(rows: usize, features: usize) -> Kernel {
         bindings,
         workgroups: grid_1d(rows * features),
         tables: None,
+        class: KernelClass::SpMM,
+        work: work(nnz * features, 0),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use canao_ir::{Executable, TensorType, check_inputs};
+use canao_ir::{Executable, ReportsWork, StepWork, TensorType, check_inputs};
 use canao_tensor::Tensor;
 
 use crate::error::{Result, WgslError};
@@ -53,6 +53,8 @@ pub struct WgpuExe {
     outputs: Vec<(usize, Vec<usize>)>,
     staging: Vec<wgpu::Buffer>,
     timer: Option<Timer>,
+    /// The plan's work, for latency models ([`ReportsWork`]).
+    work: Vec<StepWork>,
 }
 
 fn bytes_f32(v: &[f32]) -> Vec<u8> {
@@ -143,6 +145,7 @@ impl WgpuExe {
             })
             .collect();
         let timer = Timer::new(device, &rt.queue, dispatches.len());
+        let work = plan.work();
         Ok(Self {
             device: device.clone(),
             queue: rt.queue.clone(),
@@ -153,6 +156,7 @@ impl WgpuExe {
             outputs: plan.outputs,
             staging,
             timer,
+            work,
         })
     }
 
@@ -288,5 +292,11 @@ impl Executable for WgpuExe {
         }
         let device = self.device.clone();
         scoped(&device, "running", || self.submit_and_read())
+    }
+}
+
+impl ReportsWork for WgpuExe {
+    fn work(&self) -> Vec<StepWork> {
+        self.work.clone()
     }
 }

@@ -40,6 +40,7 @@ fn epilogue(v: f32, t: u32, n: u32) -> f32 {
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
     let i = g.x + g.y * nw.x * 64u;
     if (i >= T * N) { return; }
+    // Neighbouring invocations take neighbouring outputs of one token.
     let t = i / N;
     let n = i % N;
     let piece = n / B;
