@@ -41,6 +41,9 @@ pub enum SearchError {
     Backend(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Latency(#[from] canao_latency::LatencyError),
+    /// Drawing or assigning pattern candidates failed.
+    #[error(transparent)]
+    Compress(#[from] canao_compress::CompressError),
 }
 
 pub type Result<T> = std::result::Result<T, SearchError>;

@@ -7,6 +7,7 @@ mod error;
 mod latency_objective;
 mod log;
 mod objective;
+pub mod pattern_sets;
 mod probe;
 mod report;
 mod run_config;

@@ -11,6 +11,7 @@ pub mod distill;
 mod error;
 pub mod group_lasso;
 pub mod image_task;
+pub mod joint;
 pub mod layers;
 pub mod learner;
 pub mod lenet;

@@ -148,14 +148,7 @@ fn trained_weights_stay_in_their_structure_and_run_on_the_cpu_backend() {
     let items = &task.data.split.test[..3];
     let model = LeNet::load(&arch, &trained, &device()).unwrap();
     let want = values(&model.forward(task.images(items, &device())));
-    let mut inputs = std::collections::BTreeMap::new();
-    let pixels: Vec<f32> = items.iter().flat_map(|&i| task.data.image(i).to_vec()).collect();
-    inputs.insert(
-        "image".to_string(),
-        canao_tensor::Tensor::new(vec![3, 1, 28, 28], pixels).unwrap(),
-    );
-    let got = run_ir(&canao_cpu::CpuRuntime, &g, &trained, &inputs);
-    let d = max_diff(&want, got[0].data());
+    let d = max_diff(&want, &lenet_cpu_logits(&task, &g, &trained, items));
     assert!(d < 1e-4, "CPU backend logits differ from burn's by {d}");
 }
 

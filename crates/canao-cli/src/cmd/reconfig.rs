@@ -1,9 +1,10 @@
-//! `canao reconfig replay`: RT3's run-time setting on a DVFS trace. MiniLM gets a pattern set per
-//! DVFS level drawn from its own weights (all candidates of one sparsity per level); the trace is
-//! replayed against three models: the reconfigurable one (each level's set at that level, with
-//! the switch time measured here on the CPU backend), the dense model, and level 0's set kept at
-//! every level. Latency per level comes from the device profile's model. No accuracy yet: the
-//! pattern sets are not trained (the RT3 search and joint training are still to come).
+//! `canao reconfig search|run|replay`. The search (RT3's controller and joint training) lives in
+//! `reconfig_search.rs`, the run of a searched choice in `reconfig_run.rs`. The replay is RT3's run-time setting on a DVFS trace: MiniLM gets a
+//! pattern set per DVFS level drawn from its own weights (all candidates of one sparsity per
+//! level); the trace is replayed against three models: the reconfigurable one (each level's set
+//! at that level, with the switch time measured here on the CPU backend), the dense model, and
+//! level 0's set kept at every level. Latency per level comes from the device profile's model.
+//! The replay's sets are not trained, so it reports no accuracy.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,6 +25,14 @@ use crate::cmd::train_report::write_atomic;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Search one pattern set per DVFS level for a fine-tuned MiniLM classifier (RT3: a
+    /// controller picks patterns per layer and level; choices meeting every latency limit are
+    /// trained jointly and scored per level). Rerunning the command resumes it.
+    Search(crate::cmd::reconfig_search::SearchArgs),
+    /// Train one choice of a search (default: its best trained one) and run every level: test
+    /// accuracy through the CPU backend, and each level timed here on one reconfigurable plan
+    /// against the dense backbone.
+    Run(crate::cmd::reconfig_run::RunArgs),
     /// Replay a DVFS trace (CSV: time_ms,event,value with `level` and `request` events) against
     /// the reconfigurable model, the dense one and a single fixed pattern set.
     Replay(ReplayArgs),
@@ -56,6 +65,8 @@ pub struct ReplayArgs {
 
 pub fn run(c: Command) -> Result<()> {
     match c {
+        Command::Search(a) => crate::cmd::reconfig_search::search(&a),
+        Command::Run(a) => crate::cmd::reconfig_run::run(&a),
         Command::Replay(a) => replay_trace(&a),
     }
 }
@@ -217,7 +228,7 @@ fn write_run(dir: &Path, profile: &DeviceProfile, report: &Value) -> Result<()> 
 }
 
 /// Median time of a switch between levels of one prepared plan, in ms.
-fn measure_switch(levels: &[Graph], weights: &Weights) -> Result<f64> {
+pub(super) fn measure_switch(levels: &[Graph], weights: &Weights) -> Result<f64> {
     let mut model = Reconfigurable::prepare(levels, weights, &Schedule { threads: 1 }, Isa::active()?)?;
     let mut times: Vec<f64> = (0..3000)
         .map(|i| {

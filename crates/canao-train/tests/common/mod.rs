@@ -97,6 +97,18 @@ pub fn run_ir<R: Runtime>(
         .unwrap()
 }
 
+/// LeNet graph `g` (built for `items.len()` images) on the CPU backend: its logits for `items`
+/// of `task`'s images, flattened.
+pub fn lenet_cpu_logits(task: &canao_train::ImageClassification, g: &Graph, w: &Weights, items: &[usize]) -> Vec<f32> {
+    let pixels: Vec<f32> = items.iter().flat_map(|&i| task.data.image(i).to_vec()).collect();
+    let mut inputs = BTreeMap::new();
+    inputs.insert(
+        "image".to_string(),
+        canao_tensor::Tensor::new(vec![items.len(), 1, 28, 28], pixels).unwrap(),
+    );
+    run_ir(&canao_cpu::CpuRuntime, g, w, &inputs)[0].data().to_vec()
+}
+
 pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
     t.to_data().try_to_vec::<f32>().unwrap()
 }

@@ -30,6 +30,10 @@ pub enum RunKind {
     Membership,
     /// `canao reconfig replay`.
     Reconfig,
+    /// `canao reconfig search`.
+    PatternSearch,
+    /// `canao reconfig run`.
+    PatternRun,
     /// `canao profile`: the latency model's calibration.
     Profile,
     /// `canao compare` or `compare-pruning`: a summary over run folders below it.
@@ -57,6 +61,10 @@ impl RunKind {
             RunKind::Membership
         } else if has("replay.jsonl") {
             RunKind::Reconfig
+        } else if has("config.json") && has("log.jsonl") {
+            RunKind::PatternSearch
+        } else if has("accuracy.svg") && has("latency.svg") {
+            RunKind::PatternRun
         } else if has("workloads.csv") {
             RunKind::Profile
         } else if has("summary.md") || has("pruning.md") {
@@ -76,6 +84,8 @@ impl RunKind {
             RunKind::Leakage => "gradient leakage",
             RunKind::Membership => "membership inference",
             RunKind::Reconfig => "DVFS trace replay",
+            RunKind::PatternSearch => "RT3 pattern-set search",
+            RunKind::PatternRun => "RT3 searched choice, run",
             RunKind::Profile => "latency calibration",
             RunKind::Comparison => "comparison",
             RunKind::Other => "",
@@ -98,6 +108,8 @@ impl RunKind {
             RunKind::Leakage => &["config.json", "rows.jsonl", "report.json", "psnr.svg"],
             RunKind::Membership => &["config.json", "attacks.jsonl", "report.json", "roc-lira.svg"],
             RunKind::Reconfig => &["replay.jsonl", "report.json", "latency.svg", "energy.svg", "missed.svg"],
+            RunKind::PatternSearch => &["config.json", "log.jsonl", "report.json", "curve.svg", "levels.svg"],
+            RunKind::PatternRun => &["report.json", "accuracy.svg", "latency.svg"],
             RunKind::Profile => &["profile.ron", "workloads.csv", "report.json", "fit.svg"],
             RunKind::Comparison => &[],
         }
