@@ -85,7 +85,7 @@ impl RunKind {
             RunKind::Membership => "membership inference",
             RunKind::Reconfig => "DVFS trace replay",
             RunKind::PatternSearch => "RT3 pattern-set search",
-            RunKind::PatternRun => "RT3 searched choice, run",
+            RunKind::PatternRun => "RT3 searched choice",
             RunKind::Profile => "latency calibration",
             RunKind::Comparison => "comparison",
             RunKind::Other => "",
