@@ -84,13 +84,20 @@ pub fn run(a: &RunArgs) -> Result<()> {
         .iter()
         .map(|m| ir_accuracy(m, &setup))
         .collect::<Result<Vec<_>>>()?;
+    // Each level's encoder at the searched length: what is predicted and timed.
+    let encoders = models.iter().map(TrainedBert::encoder).collect::<Result<Vec<_>>>()?;
+    let graphs = encoders
+        .iter()
+        .map(|e| e.graph(settings.seq))
+        .collect::<Result<Vec<Graph>, _>>()?;
+    let weights = encoders[0].weights();
     eprintln!("timing every level here against the dense backbone");
-    let timing = time_levels(&models, &setup, settings.seq, a.runs)?;
-    let mut predicted = Vec::with_capacity(levels);
-    for (l, m) in models.iter().enumerate() {
-        let encoder = m.encoder()?;
-        predicted.push(latency_per_level(CpuRuntime, &profile, &encoder.graph(settings.seq)?, encoder.weights())?[l]);
-    }
+    let timing = time_levels(&graphs, weights, &setup, a.runs)?;
+    let predicted = graphs
+        .iter()
+        .enumerate()
+        .map(|(l, g)| Ok(latency_per_level(CpuRuntime, &profile, g, weights)?[l]))
+        .collect::<Result<Vec<f64>>>()?;
     let runs = runs_per_battery(&profile, &predicted)?;
     let dense_predicted = latency_per_level(CpuRuntime, &profile, &setup.graph, &setup.weights)?;
     let dense_runs = runs_per_battery(&profile, &dense_predicted)?;
@@ -198,15 +205,11 @@ struct Timing {
     switch_ms: f64,
 }
 
-fn time_levels(models: &[TrainedBert], setup: &Setup, seq: usize, runs: usize) -> Result<Timing> {
-    let encoders = models.iter().map(TrainedBert::encoder).collect::<Result<Vec<_>>>()?;
-    let graphs = encoders
-        .iter()
-        .map(|e| e.graph(seq))
-        .collect::<Result<Vec<Graph>, _>>()?;
-    let weights = encoders[0].weights();
+/// `graphs` are the levels' encoders; `weights` the shared ones (each level's sparsity says which
+/// of them its kernels read).
+fn time_levels(graphs: &[Graph], weights: &Weights, setup: &Setup, runs: usize) -> Result<Timing> {
     let schedule = Schedule { threads: 1 };
-    let mut model = Reconfigurable::prepare(&graphs, weights, &schedule, Isa::active()?)?;
+    let mut model = Reconfigurable::prepare(graphs, weights, &schedule, Isa::active()?)?;
     let mut dense = CpuRuntime.prepare(&setup.graph, &setup.weights, &schedule)?;
     let vocab = setup.trained.arch.vocab;
     let inputs = canao_interp::random::random_inputs(&graphs[0], &mut rand_chacha::ChaCha8Rng::seed_from_u64(0), vocab);
@@ -232,7 +235,7 @@ fn time_levels(models: &[TrainedBert], setup: &Setup, seq: usize, runs: usize) -
     Ok(Timing {
         level_ms: medians,
         dense_ms,
-        switch_ms: measure_switch(&graphs, weights)?,
+        switch_ms: measure_switch(graphs, weights)?,
     })
 }
 

@@ -12,6 +12,7 @@ use canao_compress::CandidateConfig;
 use canao_cpu::CpuRuntime;
 use canao_ir::{Graph, Sparsity, Weights};
 use canao_latency::{DeviceProfile, Rt3Reward, latency_per_level, runs_per_battery};
+use canao_models::TextTokenizer;
 use canao_search::SearchError;
 use canao_search::pattern_sets::{JointScorer, LevelAccuracy, LevelSparsity, PatternSpace};
 use canao_search::strategy::StrategyKind;
@@ -127,7 +128,7 @@ impl Setup {
         let graph = encoder.graph(s.seq)?;
         let weights = encoder.weights().clone();
         let space = pattern_space(s, &weights, levels)?;
-        let scorer = joint_training(&trained, backbone, s, scratch)?;
+        let scorer = joint_training(&trained, encoder.tokenizer(), backbone, s, scratch)?;
         Ok(Self {
             trained,
             graph,
@@ -191,16 +192,16 @@ pub struct JointTraining {
 /// settings (one epoch, clip 0.5) at the settings' learning rate.
 fn joint_training(
     trained: &TrainedBert,
+    tokenizer: &TextTokenizer,
     backbone: &RunSettings,
     s: &Settings,
     scratch: PathBuf,
 ) -> Result<JointTraining> {
-    let minilm = trained.encoder()?;
     let say = &mut |line: &str| eprintln!("{line}");
     let home = canao_models::assets::canao_home();
     let corpus = canao_models::assets::ensure(&home, canao_models::assets::Asset::RottenTomatoes, say)?
         .join(canao_models::CORPUS_FILE);
-    let mut data = rotten_tomatoes(&corpus, minilm.tokenizer(), backbone.max_tokens)?;
+    let mut data = rotten_tomatoes(&corpus, tokenizer, backbone.max_tokens)?;
     data.split = data
         .split
         .limited(SplitPart::Train, Some(s.train_items))?
