@@ -12,8 +12,16 @@ profile's provenance:
    (archs/bert-base.ron) takes the published 342 ms on a Pixel 4 with 4 threads (MobileBERT,
    arXiv 2004.02984, Table 4).
 
+A kernel class whose CPU kernel changed after that host fit (REDERIVED below) is then derived
+from a newer host fit of that kernel instead, relative to that host's dense GEMM: its compute
+coefficients take the ratio of the phone's dense `macs` coefficient to that host's, its memory
+ones the ratio of bandwidths, so the class keeps the cost relative to dense that canao's newer
+kernel measured.
+
 Usage: python3 device-profiles/derive-snapdragon-855.py [path/to/canao]
-(run from the repository root, after `cargo build --release -p canao-cli`).
+       python3 device-profiles/derive-snapdragon-855.py --rederived-only
+(run from the repository root, after `cargo build --release -p canao-cli`). `--rederived-only`
+re-derives just the REDERIVED classes in the shipped profile and leaves every other figure as it is.
 """
 
 import json
@@ -35,16 +43,49 @@ A76_MACS_PER_CYCLE = 8
 # Host peak: one core, two 512-bit FMA units = 32 fp32 MACs per cycle.
 HOST_MACS_PER_CYCLE = 32
 MEMORY_FEATURES = {"weight_bytes", "act_bytes", "weight_bytes_spill"}
+# Class -> (newer host fit, why): pattern kernels were rewritten on 2026-12-07 (rows of a pattern
+# share register tiles), after the host fit above.
+REDERIVED = {
+    "linear/pattern": (
+        "device-profiles/host-amd-epyc-2c.ron",
+        "the pattern kernel of 2026-12-07 (pieces of a pattern's rows share register tiles)",
+    ),
+}
 
 
-def read_host():
-    text = open(HOST).read()
+def read_host(path=HOST):
+    text = open(path).read()
     ghz = float(re.search(r"reference_ghz: ([0-9.e+-]+)", text).group(1))
     bw = float(re.search(r"reference_bandwidth_gbs: ([0-9.e+-]+)", text).group(1))
     classes = {}
     for m in re.finditer(r'"([a-z0-9_/]+)": \{([^}]*)\}', text):
         classes[m.group(1)] = {k: float(v) for k, v in re.findall(r'"(\w+)": ([0-9.e+-]+)', m.group(2))}
     return ghz, bw, classes
+
+
+def class_line(cls, coefs):
+    body = ", ".join(f'"{f}": {v:.6g}' for f, v in sorted(coefs.items()))
+    return f'            "{cls}": {{{body}}},'
+
+
+def rederive(text, cls, host_path, why):
+    """`text` (a phone profile) with class `cls` derived from `host_path`'s fit relative to its
+    dense GEMM, and a provenance entry saying so."""
+    _, host_bw, host = read_host(host_path)
+    phone_dense = {k: float(v) for k, v in re.findall(r'"(\w+)": ([0-9.e+-]+)', re.search(r'"linear/dense": \{([^}]*)\}', text).group(1))}
+    compute = phone_dense["macs"] / host["linear/dense"]["macs"]
+    memory = host_bw / BANDWIDTH_GBS
+    coefs = {f: v * (memory if f in MEMORY_FEATURES else compute) for f, v in host[cls].items()}
+    text = re.sub(rf'^ *"{re.escape(cls)}": \{{[^}}]*\}},$', lambda _: class_line(cls, coefs), text, flags=re.M)
+    figure = f"model.classes[{cls}]"
+    text = re.sub(rf"^ *\(figure: \"{re.escape(figure)}\".*\n", "", text, flags=re.M)
+    entry = (
+        f'        (figure: "{figure}", source: Derived(from: "canao\'s fitted host profile {host_path} ({why})", '
+        f'method: "the host class moved by its cost relative to dense: compute features x{compute:.4f} (phone dense macs '
+        f'/ host dense macs), memory features x{memory:.4f} (host {host_bw:.1f} vs {BANDWIDTH_GBS} GB/s); assumes the '
+        f'NEON pattern kernel keeps the AVX-512 one\'s cost relative to dense")),\n'
+    )
+    return text.replace("    ],\n)\n", entry + "    ],\n)\n")
 
 
 def render(classes, k, host_ghz, host_bw):
@@ -109,7 +150,18 @@ def predict(canao, path):
     return json.loads(out)["latency_ms"]
 
 
+def apply_rederived():
+    text = open(OUT).read()
+    for cls, (path, why) in REDERIVED.items():
+        text = rederive(text, cls, path, why)
+    open(OUT, "w").write(text)
+
+
 def main():
+    if sys.argv[1:] == ["--rederived-only"]:
+        apply_rederived()
+        print(f"re-derived {', '.join(REDERIVED)} in {OUT}")
+        return
     canao = sys.argv[1] if len(sys.argv) > 1 else "./target/release/canao"
     host_ghz, host_bw, classes = read_host()
     # The prediction is linear in the compute scale: T(k) = k C + M.
@@ -121,6 +173,7 @@ def main():
     m = times[0] - c
     k = (PUBLISHED_MS - m) / c
     open(OUT, "w").write(render(classes, k, host_ghz, host_bw))
+    apply_rederived()
     got = predict(canao, OUT)
     print(f"compute part {c:.1f} ms, memory part {m:.1f} ms at k = 1; k = {k:.4f}; BERT-base predicted {got:.1f} ms")
 

@@ -158,9 +158,14 @@ fn a_search_trains_the_choices_that_meet_the_limits_and_resumes() {
     }
     let dense = r["dense"]["accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&dense));
-    for f in ["curve.svg", "levels.svg", "index.html", "config.json"] {
+    for f in ["curve.svg", "levels.svg", "tradeoff.svg", "index.html", "config.json"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    let tradeoff = std::fs::read_to_string(out.join("tradeoff.svg")).unwrap();
+    assert!(
+        tradeoff.contains("trained choice") && tradeoff.contains("dense backbone"),
+        "tradeoff.svg lacks its series"
+    );
     assert!(
         !out.join("training-scratch").exists(),
         "the scratch training folder is left behind"

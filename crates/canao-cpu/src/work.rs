@@ -37,8 +37,7 @@ fn weight_work(w: &PackedWeight, tokens: usize, f: &mut Work) {
         }
         PackedWeight::Pattern(p) => {
             f.macs += p.vals.len() as f64 * m;
-            let groups: usize = p.groups.iter().map(Vec::len).sum();
-            f.runs += (groups * p.block[0]) as f64 * tiles;
+            f.runs += p.piece_runs() as f64 * tiles;
         }
         PackedWeight::Circulant(c) => {
             let (p, q) = c.grid();

@@ -56,6 +56,23 @@ fn check_runs(exe: &mut CpuExe, g: &Graph, inputs: &BTreeMap<String, Tensor>, wa
     }
 }
 
+/// One linear layer with sparsity `s` and activation number `act` (identity, GELU, ReLU), its
+/// weights and inputs drawn from `rng`, checked on every instruction set.
+fn check_linear(
+    (tokens, k, n): (usize, usize, usize),
+    s: Sparsity,
+    act: usize,
+    (residual, bias): (bool, bool),
+    threads: usize,
+    rng: &mut ChaCha8Rng,
+) {
+    let act = [Activation::Identity, Activation::Gelu, Activation::Relu][act];
+    let g = linear_graph(tokens, k, n, s, act, residual, bias);
+    let w = random_weights(&g, rng);
+    let inputs = random_inputs(&g, rng, 0);
+    check(&g, &w, &inputs, threads);
+}
+
 /// A random sparsity of the given kind for an [n, k] weight.
 fn sparsity(kind: usize, n: usize, k: usize, rng: &mut ChaCha8Rng) -> Sparsity {
     let sizes = [1usize, 4, 8, 16, 32];
@@ -106,11 +123,7 @@ proptest! {
     ) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let s = sparsity(kind, n, k, &mut rng);
-        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][act];
-        let g = linear_graph(tokens, k, n, s, act, residual, bias);
-        let w = random_weights(&g, &mut rng);
-        let inputs = random_inputs(&g, &mut rng, 0);
-        check(&g, &w, &inputs, threads);
+        check_linear((tokens, k, n), s, act, (residual, bias), threads, &mut rng);
     }
 
     /// One-row blocks have their own chunked kernel: shapes cross its chunk boundaries (64 to
@@ -131,11 +144,33 @@ proptest! {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mask = BitMask((0..n * k.div_ceil(c)).map(|_| rng.random_bool(density)).collect());
         let s = Sparsity::Block { block: [1, c], mask };
-        let act = [Activation::Identity, Activation::Gelu, Activation::Relu][act];
-        let g = linear_graph(tokens, k, n, s, act, residual, true);
-        let w = random_weights(&g, &mut rng);
-        let inputs = random_inputs(&g, &mut rng, 0);
-        check(&g, &w, &inputs, threads);
+        check_linear((tokens, k, n), s, act, (residual, true), threads, &mut rng);
+    }
+
+    /// Pattern kernels run a block row's pieces (a column and up to 8 of the rows keeping it)
+    /// in token tiles of 64, 32 and 16: blocks taller than a piece, edge blocks clipped on both
+    /// sides, patterns from near-empty to full, and widths that cross every tile.
+    #[test]
+    fn pattern_kernels_match(
+        tokens in prop::sample::select(vec![1usize, 17, 33, 64, 65, 129, 200]),
+        k in prop::sample::select(vec![1usize, 7, 40, 129]),
+        n in prop::sample::select(vec![1usize, 13, 40, 70]),
+        r in prop::sample::select(vec![1usize, 3, 8, 9, 16, 20]),
+        c in prop::sample::select(vec![1usize, 5, 16]),
+        density in prop::sample::select(vec![0.05f64, 0.3, 0.6, 1.0]),
+        act in 0usize..3,
+        residual: bool,
+        threads in 1usize..3,
+        seed: u64,
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let patterns: Vec<BitMask> = (0..rng.random_range(1..5))
+            .map(|_| BitMask((0..r * c).map(|_| rng.random_bool(density)).collect()))
+            .collect();
+        let grid = n.div_ceil(r) * k.div_ceil(c);
+        let assign = (0..grid).map(|_| rng.random_range(0..patterns.len()) as u16).collect();
+        let s = Sparsity::Pattern { block: [r, c], patterns, assign };
+        check_linear((tokens, k, n), s, act, (residual, true), threads, &mut rng);
     }
 
     #[test]

@@ -116,16 +116,19 @@ impl Runner<'_> {
         let mut by_key: HashMap<CandidateKey, usize> = HashMap::new();
         let mut idle = 0;
         let mut evaluated_now = 0;
+        let out_of_time = || {
+            self.budget
+                .seconds
+                .is_some_and(|s| offset + start.elapsed().as_secs_f64() >= s)
+        };
         let stop = loop {
             let remaining = self.budget.evaluations.saturating_sub(records.len());
             if remaining == 0 {
                 break StopReason::Evaluations;
             }
-            if self
-                .budget
-                .seconds
-                .is_some_and(|s| offset + start.elapsed().as_secs_f64() >= s)
-            {
+            // Logged records replay at no cost: a run whose time is spent still gives them all
+            // back (its report must not lose them), and stops at the first new candidate.
+            if logged.is_empty() && out_of_time() {
                 break StopReason::WallTime;
             }
             if idle >= CONVERGED_AFTER {
@@ -149,8 +152,10 @@ impl Runner<'_> {
             }
             idle = if fresh.is_empty() { idle + 1 } else { 0 };
             let (replayed, new): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|f| logged.contains_key(f.1));
+            let timed_out = !new.is_empty() && out_of_time();
             let new: Vec<Pending> = new
                 .into_iter()
+                .filter(|_| !timed_out)
                 .map(|(index, key, point)| Pending {
                     index,
                     key: key.clone(),
@@ -182,6 +187,9 @@ impl Runner<'_> {
             }
             if truncated {
                 break StopReason::Evaluations;
+            }
+            if timed_out {
+                break StopReason::WallTime;
             }
             let told: Vec<(Point, f64)> = points
                 .into_iter()

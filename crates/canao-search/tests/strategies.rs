@@ -208,6 +208,31 @@ fn a_killed_run_resumes_losing_and_repeating_nothing() {
 }
 
 #[test]
+fn a_resumed_run_whose_time_is_spent_still_returns_its_logged_records() {
+    let dir = tempdir();
+    let path = dir.path().join("log.jsonl");
+    let first = run(StrategyKind::Evolution, &Separable::new(&CARDS, &TARGET), 3, 20, &path);
+    // Resumed with a larger budget but a wall time the first session already used up.
+    let objective = Separable::new(&CARDS, &TARGET);
+    let runner = Runner {
+        objective: &objective,
+        reward: Reward::UNLIMITED,
+        budget: Budget {
+            evaluations: 50,
+            seconds: Some(1e-12),
+        },
+        batch: 4,
+    };
+    let mut strategy = StrategyKind::Evolution.build(&CARDS, 3).unwrap();
+    let (log, logged) = SearchLog::resume(&path).unwrap();
+    let mut store = LocalStore::new(log, 4).unwrap();
+    let resumed = runner.run(strategy.as_mut(), &mut store, logged, &|_| {}).unwrap();
+    assert_eq!(resumed.stop, StopReason::WallTime);
+    assert_eq!(objective.calls.load(Ordering::SeqCst), 0, "nothing new is evaluated");
+    assert_same_records(&resumed.records, &first.records, "evolution");
+}
+
+#[test]
 fn a_corrupt_log_line_is_refused_with_its_line_number() {
     let dir = tempdir();
     let path = dir.path().join("log.jsonl");

@@ -219,7 +219,7 @@ fn run_search(objective: &PatternObjective<'_, CpuRuntime>, a: &Settings, dir: &
 
 /// `report.json` (the best choice by reward, and the best trained one per level beside the dense
 /// backbone), `curve.svg` (reward per choice and best so far), `levels.svg` (accuracy per
-/// level), and the page.
+/// level), `tradeoff.svg` (accuracy against runs per battery), and the page.
 fn write_report(
     dir: &Path,
     profile: &DeviceProfile,
@@ -335,6 +335,28 @@ fn write_plots(
             })
             .collect()
     };
+    // What RT3 trades: every trained choice's weighted accuracy against its runs per battery.
+    let tradeoff: Vec<(f64, f64)> = records
+        .iter()
+        .filter(|r| is_trained(r))
+        .filter_map(|r| Some((*r.evaluation.extra.get("runs_per_battery")?, r.evaluation.accuracy)))
+        .collect();
+    plot::xy(
+        &dir.join("tradeoff.svg"),
+        &format!("{}: trained choices, accuracy against battery life", profile.name),
+        "runs per battery (all levels)",
+        "weighted validation accuracy",
+        &[
+            ("trained choice", plot::PALETTE[0], &tradeoff),
+            (
+                "dense backbone",
+                plot::PALETTE[1],
+                &[(dense.runs as f64, dense.accuracy)],
+            ),
+        ],
+        &[],
+        None,
+    )?;
     let dense_accuracy: Vec<(f64, f64)> = (0..profile.dvfs.len()).map(|l| (l as f64, dense.accuracy)).collect();
     let best_accuracy = per_level("accuracy");
     plot::xy(

@@ -1,5 +1,6 @@
-//! Pattern-sparse weight x activation: one output row at a time with a T-token accumulator in
-//! registers; blocks sharing a pattern are walked together with that pattern's column offsets.
+//! Pattern-sparse weight x activation, one block row at a time: each piece (a pattern's column
+//! and the rows keeping it) runs over every block of its group with one accumulator row per
+//! kept row, so the rows of a block share each activation load although their columns differ.
 
 use crate::isa::Kernel;
 use crate::kernels::epilogue::Epilogue;
@@ -8,76 +9,85 @@ use crate::kernels::{Cx, Fm, for_each_rows};
 use crate::pack::PatternPacked;
 use crate::padded;
 
-/// The (column, weight) terms of output row `row`, in packed order.
-fn terms(p: &PatternPacked, row: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
-    let r = p.block[0];
-    p.groups[row / r]
-        .iter()
-        .flat_map(move |&(prog, (a, b))| {
-            let offsets = &p.programs[prog][row % r];
-            p.block_cols[a..b]
-                .iter()
-                .flat_map(move |&c0| offsets.iter().map(move |&o| c0 as usize + usize::from(o)))
-        })
-        .zip(p.vals[p.row_vals[row]..].iter().copied())
-}
-
-/// Tokens t0 .. t0 + t of one row into `out[..t]`: the portable loop (the definition).
-fn row_tile_portable(p: &PatternPacked, row: usize, (x, ld, t0): (&[f32], usize, usize), t: usize, out: &mut [f32]) {
-    let out = &mut out[..t];
-    out.fill(0.0);
-    for (k, w) in terms(p, row) {
-        for (o, &xv) in out.iter_mut().zip(&x[k * ld + t0..k * ld + t0 + t]) {
-            *o = w.mul_add(xv, *o);
+/// Block row `bi`'s product over tokens 0..width added into `y`: the portable loop (the
+/// definition the vector path is tested against).
+fn block_row_portable(
+    p: &PatternPacked,
+    bi: usize,
+    (x, ld): (&[f32], usize),
+    width: usize,
+    (y, y_ld): (&mut [f32], usize),
+) {
+    for g in &p.groups[bi] {
+        let blocks = p.blocks(g);
+        let mut w = &p.vals[g.vals..];
+        for piece in &p.programs[g.program].pieces {
+            for &c0 in blocks {
+                let xr = &x[(c0 as usize + usize::from(piece.col)) * ld..][..width];
+                for (&r, &wv) in piece.rows.iter().zip(w) {
+                    let out = &mut y[usize::from(r) * y_ld..][..width];
+                    out.iter_mut().zip(xr).for_each(|(o, &xv)| *o = wv.mul_add(xv, *o));
+                }
+                w = &w[piece.rows.len()..];
+            }
         }
     }
 }
 
-/// One output row over every token, through the epilogue into `y`.
-struct Row<'a> {
+/// One block row of the output over every token, through the epilogue.
+struct BlockRow<'a> {
     p: &'a PatternPacked,
-    n: usize,
+    bi: usize,
     x: &'a [f32],
     xf: Fm,
+    /// The block row's output rows, stride `ld`.
     y: &'a mut [f32],
+    ld: usize,
     ep: &'a Epilogue<'a>,
 }
 
-impl Row<'_> {
-    /// Tiles of 64 tokens, then 16, each made by `tile(t0, t, buf)` and stored through the
-    /// epilogue.
+impl BlockRow<'_> {
+    /// Zeroes the block row's outputs, lets `add` accumulate the product into them, then runs
+    /// the epilogue on each row.
     #[inline(always)]
-    fn each_tile(self, mut tile: impl FnMut(usize, usize, &mut [f32])) {
+    fn with(self, add: impl FnOnce(&PatternPacked, usize, (&[f32], usize), usize, (&mut [f32], usize))) {
         let width = padded(self.xf.cols);
-        let mut buf = [0.0f32; 64];
-        let mut t0 = 0;
-        while t0 < width {
-            let t = if t0 + 64 <= width { 64 } else { 16 };
-            tile(t0, t, &mut buf);
-            self.ep.store(self.n, t0, &buf[..t], &mut self.y[t0..t0 + t]);
-            t0 += t;
+        let rows = self.y.len().div_ceil(self.ld);
+        for r in 0..rows {
+            self.y[r * self.ld..][..width].fill(0.0);
+        }
+        add(self.p, self.bi, (self.x, self.xf.ld), width, (&mut *self.y, self.ld));
+        let row0 = self.bi * self.p.block[0];
+        for r in 0..rows {
+            self.ep.apply_in_place(row0 + r, 0, &mut self.y[r * self.ld..][..width]);
         }
     }
 }
 
-impl Kernel for Row<'_> {
+impl Kernel for BlockRow<'_> {
     type Output = ();
 
     #[inline(always)]
     fn simd<S: pulp::Simd>(self, s: S) {
-        let (p, n, x, ld) = (self.p, self.n, self.x, self.xf.ld);
-        simd::check_pattern_row(p, n, x, ld);
-        self.each_tile(|t0, t, buf| simd::pattern_row(s, p, n, (x, ld, t0), t, buf));
+        self.with(|p, bi, x, width, y| simd::pattern_block_row(s, p, bi, x, width, y));
     }
 
     fn portable(self) {
-        let (p, n, x, ld) = (self.p, self.n, self.x, self.xf.ld);
-        self.each_tile(|t0, t, buf| row_tile_portable(p, n, (x, ld, t0), t, buf));
+        self.with(block_row_portable);
     }
 }
 
 pub fn pattern_sparse(p: &PatternPacked, x: &[f32], xf: Fm, y: &mut [f32], ld: usize, ep: &Epilogue<'_>, cx: Cx) {
-    for_each_rows(&mut y[..p.n * ld], ld, cx.threads(), |(n, y)| {
-        cx.isa().run(Row { p, n, x, xf, y, ep });
+    let r = p.block[0];
+    for_each_rows(&mut y[..p.n * ld], r * ld, cx.threads(), |(bi, y)| {
+        cx.isa().run(BlockRow {
+            p,
+            bi,
+            x,
+            xf,
+            y,
+            ld,
+            ep,
+        });
     });
 }

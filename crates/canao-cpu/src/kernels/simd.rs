@@ -10,7 +10,7 @@
 
 use pulp::Simd;
 
-use crate::pack::{PatternPacked, ROW_BLOCK, UnstructuredPacked};
+use crate::pack::{PIECE_ROWS, PatternPacked, ROW_BLOCK, UnstructuredPacked};
 
 /// One vector of `S` from `p` (no alignment needed).
 ///
@@ -180,91 +180,194 @@ pub(crate) fn block_rows<S: Simd, const H: usize>(
     }
 }
 
-/// One output row of a pattern-sparse weight over tokens t0 .. t0 + V lanes, into `out`.
+/// One piece of a pattern-sparse weight over every block of its group, for tokens of one tile:
+/// acc[H][V] gains w * x[c0 + col] per block, then is added into the piece's H output rows.
 ///
 /// # Safety
-/// Every column the row's patterns reach is below `x.len() / ld`, the tile lies inside a row,
-/// the row's weights are inside `p.vals` and `out` holds V lanes.
+/// `x` points at activation row `col`, token t0; every `x + c0 * ld` row of the tile is
+/// readable; `w + b * stride + h` is readable for every block b and h < H; `y` points at the
+/// block row's first output row, token t0, and every `rows[h]` row of the tile is writable.
+#[inline(always)]
+unsafe fn pattern_piece<S: Simd, const H: usize, const V: usize>(
+    s: S,
+    (x, ld, blocks): (*const f32, usize, &[u32]),
+    (w, stride): (*const f32, usize),
+    rows: &[u16],
+    (y, y_ld): (*mut f32, usize),
+) {
+    let lanes = S::F32_LANES;
+    let zero = s.splat_f32s(0.0);
+    let mut acc = [[zero; V]; H];
+    let mut wp = w;
+    // SAFETY (every access below): bounds guaranteed by the caller.
+    for &c0 in blocks {
+        let row = unsafe { x.add(c0 as usize * ld) };
+        let mut xs = [zero; V];
+        for (v, xv) in xs.iter_mut().enumerate() {
+            *xv = unsafe { load::<S>(row.add(lanes * v)) };
+        }
+        for (h, acc_row) in acc.iter_mut().enumerate() {
+            let wv = s.splat_f32s(unsafe { *wp.add(h) });
+            for (a, &xv) in acc_row.iter_mut().zip(&xs) {
+                *a = s.mul_add_e_f32s(wv, xv, *a);
+            }
+        }
+        // After the last block the pointer may pass the end; it is never read then.
+        wp = wp.wrapping_add(stride);
+    }
+    for (acc_row, &r) in acc.iter().zip(rows) {
+        let out = unsafe { y.add(usize::from(r) * y_ld) };
+        for (v, &a) in acc_row.iter().enumerate() {
+            unsafe { store::<S>(out.add(lanes * v), s.add_f32s(a, load::<S>(out.add(lanes * v)))) };
+        }
+    }
+}
+
+/// [`pattern_piece`] for a piece of `rows.len()` rows (1 to [`PIECE_ROWS`]).
+///
+/// # Safety
+/// As [`pattern_piece`], for H = `rows.len()` and `w` at the piece's first weight.
+#[inline(always)]
+unsafe fn pattern_piece_rows<S: Simd, const V: usize>(
+    s: S,
+    x: (*const f32, usize, &[u32]),
+    w: *const f32,
+    rows: &[u16],
+    y: (*mut f32, usize),
+) {
+    // The arms below cover every height a piece may have.
+    const { assert!(PIECE_ROWS == 6) };
+    let w = (w, rows.len());
+    // SAFETY: as the caller guarantees; the arm's H is the piece's row count.
+    unsafe {
+        match rows.len() {
+            1 => pattern_piece::<S, 1, V>(s, x, w, rows, y),
+            2 => pattern_piece::<S, 2, V>(s, x, w, rows, y),
+            3 => pattern_piece::<S, 3, V>(s, x, w, rows, y),
+            4 => pattern_piece::<S, 4, V>(s, x, w, rows, y),
+            5 => pattern_piece::<S, 5, V>(s, x, w, rows, y),
+            _ => pattern_piece::<S, 6, V>(s, x, w, rows, y),
+        }
+    }
+}
+
+/// Every piece of block row `bi` over tokens t0 .. t0 + V lanes, added into `y`.
+///
+/// # Safety
+/// As [`pattern_block_row`] checks, for a tile inside a row of x and of y.
 #[inline(always)]
 unsafe fn pattern_tile<S: Simd, const V: usize>(
     s: S,
     p: &PatternPacked,
-    row: usize,
-    (x, ld, t0): (&[f32], usize, usize),
-    out: *mut f32,
+    bi: usize,
+    (x, ld): (*const f32, usize),
+    (y, y_ld): (*mut f32, usize),
 ) {
-    let lanes = S::F32_LANES;
-    let mut acc = [s.splat_f32s(0.0); V];
-    // SAFETY (every access below): bounds guaranteed by the caller.
-    let mut wp = unsafe { p.vals.as_ptr().add(p.row_vals[row]) };
-    let r = p.block[0];
-    let xp = x.as_ptr();
-    for &(prog, (a, b)) in &p.groups[row / r] {
-        let offsets = &p.programs[prog][row % r];
-        for &c0 in &p.block_cols[a..b] {
-            let base = unsafe { xp.add(c0 as usize * ld + t0) };
-            for &o in offsets {
-                let rowp = unsafe { base.add(usize::from(o) * ld) };
-                let w = s.splat_f32s(unsafe { *wp });
-                wp = unsafe { wp.add(1) };
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = s.mul_add_e_f32s(w, unsafe { load::<S>(rowp.add(lanes * v)) }, *a);
-                }
-            }
+    for g in &p.groups[bi] {
+        let blocks = p.blocks(g);
+        let mut w = p.vals.as_ptr().wrapping_add(g.vals);
+        for piece in &p.programs[g.program].pieces {
+            let xc = x.wrapping_add(usize::from(piece.col) * ld);
+            // SAFETY: checked by the caller for every piece of every group.
+            unsafe { pattern_piece_rows::<S, V>(s, (xc, ld, blocks), w, &piece.rows, (y, y_ld)) };
+            w = w.wrapping_add(piece.rows.len() * blocks.len());
         }
     }
-    for (v, &a) in acc.iter().enumerate() {
-        unsafe { store::<S>(out.add(lanes * v), a) };
-    }
 }
 
-/// Panics unless the row's patterns stay inside `x` and its weights inside `p.vals`.
-pub(crate) fn check_pattern_row(p: &PatternPacked, row: usize, x: &[f32], ld: usize) {
-    let rows = x.len() / ld.max(1);
-    let r = p.block[0];
-    let mut count = 0;
-    for &(prog, (a, b)) in &p.groups[row / r] {
-        let offsets = &p.programs[prog][row % r];
-        let reach = offsets.last().map_or(0, |&o| usize::from(o) + 1);
-        assert!(
-            p.block_cols[a..b].iter().all(|&c0| c0 as usize + reach <= rows),
-            "pattern column outside the activation"
-        );
-        count += offsets.len() * (b - a);
-    }
-    assert!(p.row_vals[row] + count <= p.vals.len(), "pattern weights out of bounds");
-}
-
-/// Tokens t0 .. t0 + t of one pattern-sparse row into `out[..t]`, for t = 64 or 16.
+/// Adds the product of block row `bi` of a pattern-sparse weight over tokens 0..width into `y`
+/// (the block row's output rows at stride `y_ld`), tile by tile.
 ///
-/// Panics unless the row is checked with [`check_pattern_row`] by the caller's contract and
-/// the tile lies inside a row of `x` and inside `out`.
+/// Panics unless x holds the weight's k rows of stride `ld` and every row of y the block row's
+/// pieces reach exists, the width fits both strides, and the block row's weights lie inside
+/// `p.vals`.
 #[inline(always)]
-pub(crate) fn pattern_row<S: Simd>(
+pub(crate) fn pattern_block_row<S: Simd>(
     s: S,
     p: &PatternPacked,
-    row: usize,
-    x: (&[f32], usize, usize),
-    t: usize,
-    out: &mut [f32],
+    bi: usize,
+    (x, ld): (&[f32], usize),
+    width: usize,
+    (y, y_ld): (&mut [f32], usize),
 ) {
-    let (_, ld, t0) = x;
+    check_pattern_block_row(p, bi, (x, ld), width, (y.len(), y_ld));
+    let (xp, yp) = (x.as_ptr(), y.as_mut_ptr());
+    let lanes = S::F32_LANES;
+    // Pieces of up to 6 rows x V vectors: 24 accumulators, V token vectors and a broadcast fit
+    // 32 registers at V = 4 (64 tokens on AVX-512, 16 on NEON); AVX2's 16 hold V = 2 (16 tokens).
+    let mut t0 = 0;
+    while t0 < width {
+        let (xt, yt) = (xp.wrapping_add(t0), yp.wrapping_add(t0));
+        let left = width - t0;
+        // SAFETY: the tile is inside a row of x and y (width checked); the rest is checked above.
+        let tile = unsafe {
+            match (lanes, left) {
+                (16, 64..) => {
+                    pattern_tile::<S, 4>(s, p, bi, (xt, ld), (yt, y_ld));
+                    64
+                }
+                (16, 32..) => {
+                    pattern_tile::<S, 2>(s, p, bi, (xt, ld), (yt, y_ld));
+                    32
+                }
+                (16, _) => {
+                    pattern_tile::<S, 1>(s, p, bi, (xt, ld), (yt, y_ld));
+                    16
+                }
+                (8, _) => {
+                    pattern_tile::<S, 2>(s, p, bi, (xt, ld), (yt, y_ld));
+                    16
+                }
+                _ => {
+                    pattern_tile::<S, 4>(s, p, bi, (xt, ld), (yt, y_ld));
+                    16
+                }
+            }
+        };
+        t0 += tile;
+    }
+}
+
+/// Panics unless block row `bi`'s pieces stay inside x (k rows at stride `ld`) and y (`y_len`
+/// floats at stride `y_ld`) over tokens 0..width (a multiple of 16), and its weights inside
+/// `p.vals`.
+fn check_pattern_block_row(
+    p: &PatternPacked,
+    bi: usize,
+    (x, ld): (&[f32], usize),
+    width: usize,
+    (y_len, y_ld): (usize, usize),
+) {
     assert!(
-        t0 + t <= ld && out.len() >= t && (t == 64 || t == 16),
-        "pattern tile out of bounds"
+        width.is_multiple_of(16) && width <= ld.min(y_ld),
+        "token range outside the rows"
     );
-    let out = out.as_mut_ptr();
-    // SAFETY: the tile is inside a row and `out` (above); the row's columns and weights were
-    // checked by the caller with `check_pattern_row`.
-    unsafe {
-        match (t, S::F32_LANES) {
-            (64, 16) => pattern_tile::<S, 4>(s, p, row, x, out),
-            (64, 8) => pattern_tile::<S, 8>(s, p, row, x, out),
-            (64, _) => pattern_tile::<S, 16>(s, p, row, x, out),
-            (_, 16) => pattern_tile::<S, 1>(s, p, row, x, out),
-            (_, 8) => pattern_tile::<S, 2>(s, p, row, x, out),
-            _ => pattern_tile::<S, 4>(s, p, row, x, out),
-        }
+    let x_rows = x.len() / ld.max(1);
+    let y_rows = if width == 0 {
+        usize::MAX
+    } else {
+        (y_len + y_ld - width) / y_ld.max(1)
+    };
+    for g in &p.groups[bi] {
+        let program = &p.programs[g.program];
+        let reach = program.pieces.iter().map(|q| usize::from(q.col) + 1).max().unwrap_or(0);
+        let last_row = program.pieces.iter().flat_map(|q| q.rows.last()).max();
+        assert!(
+            p.blocks(g).iter().all(|&c0| c0 as usize + reach <= x_rows),
+            "pattern column outside the activation"
+        );
+        assert!(
+            last_row.is_none_or(|&r| usize::from(r) < y_rows),
+            "pattern row outside the output"
+        );
+        assert!(
+            program.pieces.iter().all(|q| (1..=PIECE_ROWS).contains(&q.rows.len())),
+            "pattern piece taller than a tile"
+        );
+        assert!(
+            g.vals + program.cells * p.blocks(g).len() <= p.vals.len(),
+            "pattern weights out of bounds"
+        );
     }
 }
 

@@ -14,7 +14,7 @@ use crate::error::{CpuError, Result};
 
 pub use block::{BlockPacked, STRIP_HEIGHTS, Strip};
 pub use circulant::CirculantPacked;
-pub use pattern::PatternPacked;
+pub use pattern::{PIECE_ROWS, PatternPacked};
 pub use unstructured::{ROW_BLOCK, Segment, UnstructuredPacked, chunk_for};
 
 /// A weight matrix [n, k] ready for `Y[n, :] = W X[k, :]`.
