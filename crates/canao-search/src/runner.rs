@@ -152,10 +152,10 @@ impl Runner<'_> {
             }
             idle = if fresh.is_empty() { idle + 1 } else { 0 };
             let (replayed, new): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|f| logged.contains_key(f.1));
+            // Time spent: this batch's logged records still replay, its new candidates wait.
             let timed_out = !new.is_empty() && out_of_time();
-            let new: Vec<Pending> = new
+            let new: Vec<Pending> = if timed_out { Vec::new() } else { new }
                 .into_iter()
-                .filter(|_| !timed_out)
                 .map(|(index, key, point)| Pending {
                     index,
                     key: key.clone(),
